@@ -1,0 +1,1 @@
+"""Benchmarks: accuracy on labelled recordings, throughput and memory. They print numbers."""

@@ -1,0 +1,94 @@
+"""The `sitbreak` command line: thin commands over the library.
+
+Each sub-command lives in its own module under `monitor.commands` and exposes
+`register(subparsers)`; the module sets `func` on its parser. User mistakes raise `UserError`, which
+prints `sitbreak: error: ...` and exits 2 without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from monitor import __version__
+from monitor.errors import UserError
+
+# Sub-command modules, in the order `--help` lists them.
+COMMANDS: tuple[str, ...] = (
+    "run",
+    "demo",
+    "analyze",
+    "report",
+    "scan",
+    "check_config",
+    "export",
+)
+
+_DESCRIPTION = """\
+sitbreak watches a thigh-worn accelerometer, recognises sitting as it happens and sends a
+stretch-break nudge over MQTT when you have sat too long.
+
+examples:
+  sitbreak demo                          a simulated office day, end to end, no hardware
+  sitbreak analyze day.csv --rate 50     classify a recording offline, write epochs and bouts
+  sitbreak check-config /etc/sitbreak/sitbreak.toml
+  sitbreak run --config /etc/sitbreak/sitbreak.toml
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sitbreak",
+        description=_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"sitbreak {__version__}")
+    parser.add_argument(
+        "--log-level",
+        default="INFO",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="logging threshold (default: %(default)s)",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"monitor.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"monitor.commands.{name}":
+                raise
+            continue  # not built yet
+        module.register(sub)
+    return parser
+
+
+def configure_logging(level: str) -> None:
+    # journald adds its own timestamps; keep lines short and greppable.
+    logging.basicConfig(
+        level=getattr(logging, level),
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stdout,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    configure_logging(args.log_level)
+    try:
+        rc: int = args.func(args)
+    except UserError as exc:
+        print(f"sitbreak: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())

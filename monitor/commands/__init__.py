@@ -1,0 +1,1 @@
+"""One module per `sitbreak` sub-command; each exposes `register(subparsers)`."""

@@ -1,0 +1,113 @@
+"""Data types that travel through the pipeline and beyond it.
+
+Times are data time: float seconds since the Unix epoch (UTC), taken from the device's sample clock
+mapped to UTC at connect (live) or from the recording (offline). Nothing here reads the wall clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum, StrEnum
+
+import numpy as np
+import numpy.typing as npt
+
+
+class Placement(StrEnum):
+    """Where the wearable is worn; decides which classifier runs."""
+
+    THIGH = "thigh"
+    WAIST = "waist"
+    WRIST = "wrist"
+
+
+class Posture(StrEnum):
+    """Per-second epoch label."""
+
+    SIT = "sit"
+    LIE = "lie"
+    STAND = "stand"
+    MOVE = "move"
+    CYCLE = "cycle"
+    NON_WEAR = "non_wear"
+    UNKNOWN = "unknown"
+
+    @property
+    def code(self) -> int:
+        return int(PostureCode[self.name])
+
+    @property
+    def sedentary(self) -> bool:
+        return self in SEDENTARY
+
+    @property
+    def upright(self) -> bool:
+        return self in UPRIGHT
+
+    @classmethod
+    def from_code(cls, code: int) -> Posture:
+        return cls[PostureCode(code).name]
+
+
+class PostureCode(IntEnum):
+    """Compact integer codes for `Posture`, used in NumPy arrays and the store."""
+
+    SIT = 0
+    LIE = 1
+    STAND = 2
+    MOVE = 3
+    CYCLE = 4
+    NON_WEAR = 5
+    UNKNOWN = 6
+
+
+SEDENTARY: frozenset[Posture] = frozenset({Posture.SIT, Posture.LIE})
+UPRIGHT: frozenset[Posture] = frozenset({Posture.STAND, Posture.MOVE, Posture.CYCLE})
+
+FloatArray = npt.NDArray[np.float64]
+Float32Array = npt.NDArray[np.float32]
+CodeArray = npt.NDArray[np.uint8]
+
+
+@dataclass(frozen=True, slots=True)
+class SampleBlock:
+    """A run of accelerometer samples as decoded from one or more BLE notifications.
+
+    t:   sample times, seconds (data time), float64, shape (N,), non-decreasing.
+    xyz: acceleration in g, float32, shape (N, 3), device axes.
+    seq: sequence number of the first packet in the block when the device provides one, else None.
+    """
+
+    t: FloatArray
+    xyz: Float32Array
+    seq: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.t.ndim != 1 or self.xyz.shape != (self.t.shape[0], 3):
+            raise ValueError(
+                f"SampleBlock: t has shape {self.t.shape} and xyz {self.xyz.shape}; need (N,) and (N, 3)"
+            )
+
+    def __len__(self) -> int:
+        return int(self.t.shape[0])
+
+
+@dataclass(frozen=True, slots=True)
+class Epoch:
+    """One labelled second: [t, t + 1)."""
+
+    t: float
+    label: Posture
+
+
+@dataclass(frozen=True, slots=True)
+class Bout:
+    """A maximal run of one label, [start, end) in data time seconds."""
+
+    start: float
+    end: float
+    label: Posture
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start

@@ -1,0 +1,30 @@
+"""Shared fixtures. Tests start their own services on 127.0.0.1 and clean up by PID."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def data_root() -> Path:
+    """The labelled recordings: $SITBREAK_DATA, else ../shared/data beside the checkout."""
+    env = os.environ.get("SITBREAK_DATA")
+    return Path(env) if env else REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    root = data_root()
+    if not (root / "hugadb").is_dir() or not (root / "hapt").is_dir():
+        reason = (
+            f"labelled recordings not found in {root} "
+            "(set SITBREAK_DATA to the folder holding hugadb/ and hapt/)"
+        )
+        if os.environ.get("SITBREAK_REQUIRE_DATA"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return root
