@@ -1,0 +1,1 @@
+"""Break policy and exercise library: pure, driven by epochs carrying data time."""
