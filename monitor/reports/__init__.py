@@ -1,0 +1,1 @@
+"""Daily and weekly sitting reports: pure computations, then text / JSON / HTML renderers."""

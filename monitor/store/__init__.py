@@ -1,0 +1,27 @@
+"""SQLite persistence for the service (I/O edge): epochs, bouts, nudges, events, calibration, outbox.
+
+with Store.open("/var/lib/sitbreak/sitbreak.db") as store:
+    store.epochs.write("thigh-1", block.t0, block.labels)
+"""
+
+from monitor.store.calibration import Calibration, PolicySnapshot
+from monitor.store.db import Database, Migration, StoreError, TransactionError
+from monitor.store.events import LinkEvent, LinkEventKind, PolicyEvent
+from monitor.store.settings import StoreSettings
+from monitor.store.store import PruneCounts, ResumeState, Store
+
+__all__ = [
+    "Calibration",
+    "Database",
+    "LinkEvent",
+    "LinkEventKind",
+    "Migration",
+    "PolicyEvent",
+    "PolicySnapshot",
+    "PruneCounts",
+    "ResumeState",
+    "Store",
+    "StoreError",
+    "StoreSettings",
+    "TransactionError",
+]

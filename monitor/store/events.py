@@ -1,0 +1,93 @@
+"""Policy decisions and link happenings, kept so reports and people can explain a day."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from monitor.store.db import Database
+from monitor.store.wearables import WearableIds
+
+
+class LinkEventKind(StrEnum):
+    CONNECTED = "connected"
+    LOST = "lost"
+    GAP = "gap"  # value: seconds without data
+    MALFORMED = "malformed"  # value: packets dropped since the last report
+    BATTERY = "battery"  # value: percent
+
+
+@dataclass(frozen=True, slots=True)
+class LinkEvent:
+    ts: float
+    kind: LinkEventKind
+    value: float | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyEvent:
+    """One decision of the nudge policy, with its reason and bout context (JSON-able `detail`)."""
+
+    ts: float
+    kind: str
+    reason: str = ""
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+
+class LinkEventTable:
+    def __init__(self, db: Database, ids: WearableIds) -> None:
+        self._db = db
+        self._ids = ids
+
+    def add(self, wearable: str, event: LinkEvent) -> None:
+        with self._db.atomic() as conn:
+            conn.execute(
+                "INSERT INTO link_events (wid, ts, kind, value, detail) VALUES (?, ?, ?, ?, ?)",
+                (self._ids.get(wearable), event.ts, str(event.kind), event.value, event.detail),
+            )
+
+    def between(self, wearable: str, start: float, end: float) -> list[LinkEvent]:
+        wid = self._ids.find(wearable)
+        if wid is None:
+            return []
+        rows = self._db.query(
+            "SELECT ts, kind, value, detail FROM link_events WHERE wid = ? AND ts >= ? AND ts < ? "
+            "ORDER BY ts, id",
+            (wid, start, end),
+        )
+        return [LinkEvent(r[0], LinkEventKind(r[1]), r[2], r[3]) for r in rows]
+
+    def prune(self, before: float) -> int:
+        return self._db.execute("DELETE FROM link_events WHERE ts < ?", (before,))
+
+
+class PolicyEventTable:
+    def __init__(self, db: Database, ids: WearableIds) -> None:
+        self._db = db
+        self._ids = ids
+
+    def add(self, wearable: str, event: PolicyEvent) -> None:
+        detail = json.dumps(dict(event.detail), sort_keys=True)
+        with self._db.atomic() as conn:
+            conn.execute(
+                "INSERT INTO policy_events (wid, ts, kind, reason, detail) VALUES (?, ?, ?, ?, ?)",
+                (self._ids.get(wearable), event.ts, event.kind, event.reason, detail),
+            )
+
+    def between(self, wearable: str, start: float, end: float) -> list[PolicyEvent]:
+        wid = self._ids.find(wearable)
+        if wid is None:
+            return []
+        rows = self._db.query(
+            "SELECT ts, kind, reason, detail FROM policy_events WHERE wid = ? AND ts >= ? AND ts < ? "
+            "ORDER BY ts, id",
+            (wid, start, end),
+        )
+        return [PolicyEvent(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
+
+    def prune(self, before: float) -> int:
+        return self._db.execute("DELETE FROM policy_events WHERE ts < ?", (before,))

@@ -1,0 +1,150 @@
+"""`Store`: the service database, one object with a table helper per kind of record."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import sqlite3
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from types import TracebackType
+
+from monitor.pipeline.types import Bout, Posture
+from monitor.store.bouts import BoutTable
+from monitor.store.calibration import Calibration, CalibrationTable, PolicySnapshot, SnapshotTable
+from monitor.store.db import Database
+from monitor.store.epochs import EpochTable
+from monitor.store.events import LinkEvent, LinkEventKind, LinkEventTable, PolicyEventTable
+from monitor.store.migrations import MIGRATIONS
+from monitor.store.nudges import NudgeTable
+from monitor.store.outbox import OUTBOX_MIGRATION, StoreOutbox
+from monitor.store.settings import StoreSettings
+from monitor.store.wearables import WearableIds
+
+log = logging.getLogger(__name__)
+
+SECONDS_PER_DAY = 86_400
+ALL_MIGRATIONS = (*MIGRATIONS, OUTBOX_MIGRATION)
+
+
+@dataclass(frozen=True, slots=True)
+class ResumeState:
+    """What the daemon needs to carry on after a restart, for one wearable.
+
+    last_end:     end of the last stored epoch (None on first start).
+    gap:          the [start, end) span while nothing was recorded, now stored as `unknown`.
+    open_bout:    the bout still running at the last save. If there was a gap it has been closed at its
+                  saved end (data stopped) and is returned for information; with no gap it is still open
+                  and the pipeline may continue it.
+    open_bout_continues: True when `open_bout` is still open.
+    """
+
+    last_end: int | None
+    gap: tuple[int, int] | None
+    open_bout: Bout | None
+    open_bout_continues: bool
+    policy: PolicySnapshot | None
+    calibration: Calibration | None
+
+
+@dataclass(frozen=True, slots=True)
+class PruneCounts:
+    epochs: int
+    bouts: int
+    nudges: int
+    link_events: int
+    policy_events: int
+    outbox: int
+
+
+class Store:
+    """The sitbreak database. Thread-safe; every write is one transaction unless nested in `atomic()`."""
+
+    def __init__(self, settings: StoreSettings | None = None, *, check: bool = True) -> None:
+        self.settings = settings or StoreSettings()
+        self.db = Database(self.settings.path, ALL_MIGRATIONS, check=check)
+        self.wearable_ids = WearableIds(self.db)
+        self.epochs = EpochTable(self.db, self.wearable_ids)
+        self.bouts = BoutTable(self.db, self.wearable_ids)
+        self.nudges = NudgeTable(self.db, self.wearable_ids)
+        self.links = LinkEventTable(self.db, self.wearable_ids)
+        self.policy_events = PolicyEventTable(self.db, self.wearable_ids)
+        self.calibration = CalibrationTable(self.db, self.wearable_ids)
+        self.snapshots = SnapshotTable(self.db, self.wearable_ids)
+        self.outbox = StoreOutbox(self.db)
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], retention_days: int | None = None) -> Store:
+        settings = StoreSettings(path=os.fspath(path))
+        if retention_days is not None:
+            settings = StoreSettings(path=os.fspath(path), retention_days=retention_days)
+        return cls(settings)
+
+    @property
+    def path(self) -> str:
+        return self.settings.path
+
+    def atomic(self) -> AbstractContextManager[sqlite3.Connection]:
+        """One transaction across several tables (savepoints when nested)."""
+        return self.db.atomic()
+
+    def wearables(self) -> list[str]:
+        return self.wearable_ids.names()
+
+    def resume(self, wearable: str, now_t: float) -> ResumeState:
+        """Pick up after a restart: the time data resumes is `now_t` (data time).
+
+        The span since the last stored epoch becomes `unknown` epochs, an `unknown` bout and a `gap`
+        link event, in one transaction, so calling this twice records the gap once.
+        """
+        now = math.floor(now_t)
+        with self.db.atomic():
+            last_end = self.epochs.last_end(wearable)
+            open_bout = self.bouts.open_bout(wearable)
+            gap: tuple[int, int] | None = None
+            if last_end is not None and now > last_end:
+                # Never back-fill beyond what retention would keep anyway.
+                start = max(last_end, now - self.settings.retention_days * SECONDS_PER_DAY)
+                gap = (start, now)
+                self.epochs.fill_unknown(wearable, start, now)
+                closing = [open_bout] if open_bout is not None else []
+                self.bouts.add(wearable, [*closing, Bout(start, now, Posture.UNKNOWN)])
+                self.bouts.set_open(wearable, None)
+                self.links.add(wearable, LinkEvent(now, LinkEventKind.GAP, float(now - start), "restart"))
+                log.info("%s: no data for %d s before restart, stored as unknown", wearable, now - start)
+            return ResumeState(
+                last_end=last_end,
+                gap=gap,
+                open_bout=open_bout,
+                open_bout_continues=open_bout is not None and gap is None,
+                policy=self.snapshots.load(wearable),
+                calibration=self.calibration.load(wearable),
+            )
+
+    def prune(self, now_t: float) -> PruneCounts:
+        """Delete history older than the retention period, in one transaction."""
+        cutoff = math.floor(now_t) - self.settings.retention_days * SECONDS_PER_DAY
+        with self.db.atomic():
+            counts = PruneCounts(
+                epochs=self.epochs.prune(cutoff),
+                bouts=self.bouts.prune(cutoff),
+                nudges=self.nudges.prune(cutoff),
+                link_events=self.links.prune(cutoff),
+                policy_events=self.policy_events.prune(cutoff),
+                outbox=self.outbox.purge(cutoff),
+            )
+        if counts.epochs:
+            log.info("pruned %d epochs older than %d days", counts.epochs, self.settings.retention_days)
+        return counts
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()

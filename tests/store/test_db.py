@@ -1,0 +1,152 @@
+"""Opening, transactions and migrations against real SQLite files."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from monitor.store import Database, Migration, Store, StoreError, StoreSettings, TransactionError
+from monitor.store.db import sql_migration
+from monitor.store.store import ALL_MIGRATIONS
+
+EXPECTED_TABLES = {
+    "_migrations",
+    "wearables",
+    "epochs",
+    "bouts",
+    "open_bouts",
+    "nudges",
+    "nudge_outcomes",
+    "policy_events",
+    "link_events",
+    "calibration",
+    "policy_snapshots",
+    "mqtt_outbox",
+}
+
+
+def tables(path: Path) -> set[str]:
+    with sqlite3.connect(path) as conn:
+        return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+def test_migrates_from_empty_and_reopen_is_idempotent(db_path: Path) -> None:
+    with Store.open(db_path) as store:
+        assert store.db.applied_migrations() == [m.name for m in ALL_MIGRATIONS]
+        store.epochs.write("w1", 100, np.array([0, 2, 3], dtype=np.uint8))
+    assert tables(db_path) >= EXPECTED_TABLES
+    with Store.open(db_path) as store:
+        assert store.db.migrate(ALL_MIGRATIONS) == []
+        assert store.db.applied_migrations() == [m.name for m in ALL_MIGRATIONS]
+        assert store.epochs.read("w1", 100, 103).labels.tolist() == [0, 2, 3]
+
+
+def test_wal_mode_and_private_file_modes(db_path: Path) -> None:
+    with Store.open(db_path) as store:
+        assert store.db.journal_mode == "wal"
+        store.epochs.write("w1", 0, np.zeros(10, dtype=np.uint8))
+        wal = Path(f"{db_path}-wal")
+        assert wal.exists()
+        assert stat.S_IMODE(wal.stat().st_mode) == 0o600
+    assert stat.S_IMODE(db_path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(db_path.parent.stat().st_mode) == 0o700
+
+
+def test_loose_mode_of_existing_file_is_tightened(db_path: Path) -> None:
+    Store.open(db_path).close()
+    os.chmod(db_path, 0o644)
+    Store.open(db_path).close()
+    assert stat.S_IMODE(db_path.stat().st_mode) == 0o600
+
+
+def test_corrupt_file_is_a_clear_error_and_left_untouched(db_path: Path) -> None:
+    db_path.parent.mkdir(parents=True)
+    garbage = b"this is not SQLite at all, just text someone saved here\n" * 100
+    db_path.write_bytes(garbage)
+    with pytest.raises(StoreError) as exc:
+        Store.open(db_path)
+    assert str(exc.value) == (
+        f"{db_path}: not a sitbreak database or corrupt: file is not a database; "
+        "move it aside to start afresh"
+    )
+    assert db_path.read_bytes() == garbage
+
+
+def test_damaged_pages_fail_quick_check(db_path: Path) -> None:
+    with Store.open(db_path) as store:
+        for block in range(40):
+            store.epochs.write("w1", block * 1000, np.ones(1000, dtype=np.uint8))
+    data = bytearray(db_path.read_bytes())
+    page = 4096
+    assert len(data) > 6 * page
+    data[3 * page + 100 : 5 * page] = b"\xa5" * (2 * page - 100)
+    db_path.write_bytes(bytes(data))
+    with pytest.raises(StoreError, match=r"not a sitbreak database or corrupt: .*move it aside"):
+        Store.open(db_path)
+
+
+def test_someone_elses_sqlite_file_is_refused(db_path: Path) -> None:
+    db_path.parent.mkdir(parents=True)
+    with sqlite3.connect(db_path) as conn:
+        conn.execute("CREATE TABLE recipes (name TEXT)")
+    with pytest.raises(StoreError, match=r"application_id is 0x0, not sitbreak's 0x53697442"):
+        Store.open(db_path)
+
+
+def test_database_from_a_newer_version_is_refused(db_path: Path) -> None:
+    Store.open(db_path).close()
+    with sqlite3.connect(db_path) as conn:
+        conn.execute("INSERT INTO _migrations VALUES ('0099_future', 'x')")
+    with pytest.raises(StoreError, match=r"newer sitbreak \(unknown schema steps: 0099_future\)"):
+        Store.open(db_path)
+
+
+def test_failed_migration_leaves_no_trace(tmp_path: Path) -> None:
+    def broken(conn: sqlite3.Connection) -> None:
+        conn.execute("CREATE TABLE half (x)")
+        raise RuntimeError("step failed midway")
+
+    path = tmp_path / "m.db"
+    ok = sql_migration("0001_ok", "CREATE TABLE ok (x)")
+    with pytest.raises(RuntimeError, match="step failed midway"):
+        Database(path, [ok, Migration("0002_broken", broken)])
+    db = Database(path, [ok])
+    assert db.applied_migrations() == ["0001_ok"]
+    assert "half" not in tables(path)
+    db.close()
+
+
+def test_atomic_rolls_back_and_nests_as_savepoints(store: Store) -> None:
+    db = store.db
+    with pytest.raises(ValueError, match="outer"), db.atomic():
+        store.epochs.write("w1", 0, np.zeros(5, dtype=np.uint8))
+        raise ValueError("outer")
+    assert store.epochs.count("w1") == 0
+
+    with db.atomic():
+        store.epochs.write("w1", 0, np.zeros(5, dtype=np.uint8))
+        with pytest.raises(ValueError, match="inner"), db.atomic():
+            store.epochs.write("w1", 5, np.zeros(5, dtype=np.uint8))
+            raise ValueError("inner")
+        store.epochs.write("w1", 10, np.zeros(5, dtype=np.uint8))
+    assert store.epochs.count("w1") == 10
+    assert store.epochs.read("w1", 0, 15).labels.tolist() == [0] * 5 + [6] * 5 + [0] * 5
+
+
+def test_enable_wal_refuses_inside_a_transaction(store: Store) -> None:
+    with store.db.atomic(), pytest.raises(TransactionError, match=r"enable_wal\(\) cannot run inside"):
+        store.db.enable_wal()
+
+
+def test_unwritable_location_names_the_file(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    path = blocker / "x" / "sitbreak.db"
+    with pytest.raises(StoreError) as exc:
+        Store(StoreSettings(path=str(path)))
+    assert str(exc.value) == f"{path}: cannot open the database: Not a directory"
