@@ -6,23 +6,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from monitor.nudges.events import NudgeLevel
 from monitor.pipeline.types import CodeArray
 
-
-class NudgeLevel(StrEnum):
-    NUDGE = "nudge"
-    ESCALATION = "escalation"
+__all__ = ["LabelSpan", "NudgeHistory", "NudgeLevel", "NudgeOutcome", "NudgeRecord", "OutcomeRecord"]
 
 
 class NudgeOutcome(StrEnum):
-    """What became of a nudge. A nudge may collect several (snoozed, then followed)."""
+    """What became of a nudge. A nudge may collect several (snoozed, then followed).
+
+    The policy (`monitor.nudges.events`) attaches episode outcomes to the episode's first prompt.
+    """
 
     SENT = "sent"  # handed to the broker
     FOLLOWED = "followed"  # a credited break came after it; delay_s says how soon
     SNOOZED = "snoozed"
     ACKED = "acked"
-    IGNORED = "ignored"  # no break and no answer before the bout ended or escalation ran out
-    EXPIRED = "expired"  # never delivered: too old by the time the broker came back
+    IGNORED = "ignored"  # the episode ran out with the wearer still sitting
+    # the outcome cannot be known (device off, active hours over) or the message went stale in the
+    # outbox before the broker came back
+    EXPIRED = "expired"
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ with Store.open("/var/lib/sitbreak/sitbreak.db") as store:
 
 from monitor.store.calibration import Calibration, PolicySnapshot
 from monitor.store.db import Database, Migration, StoreError, TransactionError
-from monitor.store.events import LinkEvent, LinkEventKind, PolicyEvent
+from monitor.store.events import LinkEvent, LinkEventKind, PolicyEventRecord
 from monitor.store.settings import StoreSettings
 from monitor.store.store import PruneCounts, ResumeState, Store
 
@@ -16,7 +16,7 @@ __all__ = [
     "LinkEvent",
     "LinkEventKind",
     "Migration",
-    "PolicyEvent",
+    "PolicyEventRecord",
     "PolicySnapshot",
     "PruneCounts",
     "ResumeState",

@@ -29,7 +29,7 @@ class LinkEvent:
 
 
 @dataclass(frozen=True, slots=True)
-class PolicyEvent:
+class PolicyEventRecord:
     """One decision of the nudge policy, with its reason and bout context (JSON-able `detail`)."""
 
     ts: float
@@ -70,7 +70,7 @@ class PolicyEventTable:
         self._db = db
         self._ids = ids
 
-    def add(self, wearable: str, event: PolicyEvent) -> None:
+    def add(self, wearable: str, event: PolicyEventRecord) -> None:
         detail = json.dumps(dict(event.detail), sort_keys=True)
         with self._db.atomic() as conn:
             conn.execute(
@@ -78,7 +78,7 @@ class PolicyEventTable:
                 (self._ids.get(wearable), event.ts, event.kind, event.reason, detail),
             )
 
-    def between(self, wearable: str, start: float, end: float) -> list[PolicyEvent]:
+    def between(self, wearable: str, start: float, end: float) -> list[PolicyEventRecord]:
         wid = self._ids.find(wearable)
         if wid is None:
             return []
@@ -87,7 +87,7 @@ class PolicyEventTable:
             "ORDER BY ts, id",
             (wid, start, end),
         )
-        return [PolicyEvent(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
+        return [PolicyEventRecord(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
 
     def prune(self, before: float) -> int:
         return self._db.execute("DELETE FROM policy_events WHERE ts < ?", (before,))

@@ -24,6 +24,13 @@ class NudgeTable:
                 (nudge.id, wid, nudge.ts, str(nudge.level), nudge.sitting_s, nudge.exercise),
             )
 
+    def exists(self, nudge_id: str) -> bool:
+        return self._db.query_one("SELECT 1 FROM nudges WHERE id = ?", (nudge_id,)) is not None
+
+    def mark_sent(self, nudge_id: str, ts: float) -> None:
+        """The broker acknowledged the nudge (the outbox's PUBACK)."""
+        self.add_outcome(OutcomeRecord(nudge_id, ts, NudgeOutcome.SENT))
+
     def add_outcome(self, outcome: OutcomeRecord) -> None:
         """Attach an outcome to a recorded nudge (KeyError if the nudge is unknown)."""
         with self._db.atomic() as conn:

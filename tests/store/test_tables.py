@@ -13,7 +13,7 @@ from monitor.store import (
     Calibration,
     LinkEvent,
     LinkEventKind,
-    PolicyEvent,
+    PolicyEventRecord,
     PolicySnapshot,
     Store,
     StoreSettings,
@@ -118,7 +118,7 @@ def test_link_and_policy_events(store: Store) -> None:
     assert store.links.between("w1", T0 + 9, T0 + 10) == [
         LinkEvent(T0 + 9, LinkEventKind.MALFORMED, 3.0, "bad length 7")
     ]
-    event = PolicyEvent(T0 + 1800, "nudge", "sitting timer reached 30 min", {"bout_start": T0, "n": 1})
+    event = PolicyEventRecord(T0 + 1800, "nudge", "sitting timer reached 30 min", {"bout_start": T0, "n": 1})
     store.policy_events.add("w1", event)
     assert store.policy_events.between("w1", T0, T0 + DAY) == [event]
 
@@ -149,7 +149,7 @@ def test_retention_prunes_exactly_what_is_older(store: Store) -> None:
     store.nudges.add_outcome(OutcomeRecord("old", cutoff - 1, NudgeOutcome.IGNORED))
     store.nudges.record(NudgeRecord("new", "w1", cutoff))
     store.links.add("w1", LinkEvent(cutoff - 1, LinkEventKind.LOST))
-    store.policy_events.add("w1", PolicyEvent(cutoff - 1, "pause"))
+    store.policy_events.add("w1", PolicyEventRecord(cutoff - 1, "pause"))
     counts = store.prune(now + 0.7)
     assert (counts.epochs, counts.bouts, counts.nudges, counts.link_events, counts.policy_events) == (
         2,
@@ -219,3 +219,44 @@ def test_a_long_outage_is_back_filled_only_within_retention(db_path: Path) -> No
         state = store.resume("w1", T0 + 3 * DAY)
         assert state.gap == (T0 + 2 * DAY, T0 + 3 * DAY)
         assert store.epochs.count("w1") == 1 + DAY
+
+
+def test_policy_decisions_become_nudges_and_outcomes(store: Store) -> None:
+    from monitor.nudges.events import EventKind, NudgeLevel, PolicyEvent, Reason
+
+    start = float(T0)
+    events = [
+        PolicyEvent(EventKind.BOUT_STARTED, start, Reason.TIMER_REACHED, 0.0, start),
+        PolicyEvent(
+            EventKind.NUDGE, start + 1800, Reason.TIMER_REACHED, 1800.0, start, "n1", NudgeLevel.NUDGE
+        ),
+        PolicyEvent(EventKind.SNOOZED, start + 1860, Reason.COMMAND, 1860.0, start, "n1", minutes=10.0),
+        PolicyEvent(
+            EventKind.ESCALATION, start + 2400, Reason.NO_BREAK, 2400.0, start, "n2", NudgeLevel.ESCALATION
+        ),
+        PolicyEvent(
+            EventKind.FOLLOWED,
+            start + 2500,
+            Reason.UPRIGHT,
+            0.0,
+            start,
+            "n1",
+            delay_s=580.0,
+            break_start=start + 2380,
+        ),
+        PolicyEvent(EventKind.ACKED, start + 2600, Reason.COMMAND, 0.0, None, "gone"),
+    ]
+    for event in events:
+        store.record_policy_event("w1", event, exercise="calf-raises" if event.is_prompt else None)
+    stored = store.policy_events.between("w1", start, start + 3600)
+    assert [(e.kind, e.reason) for e in stored] == [(str(e.kind), str(e.reason)) for e in events]
+    assert stored[2].detail == {"sitting_s": 1860.0, "bout_start": start, "nudge_id": "n1", "minutes": 10.0}
+    history = store.nudges.history("w1", start, start + 3600)
+    assert [(h.nudge.id, h.nudge.level, h.nudge.exercise) for h in history] == [
+        ("n1", "nudge", "calf-raises"),
+        ("n2", "escalation", "calf-raises"),
+    ]
+    assert [(o.outcome, o.delay_s) for o in history[0].outcomes] == [("snoozed", None), ("followed", 580.0)]
+    assert history[1].outcomes == ()
+    store.nudges.mark_sent("n2", start + 2401)
+    assert store.nudges.history("w1", start, start + 3600)[1].has(NudgeOutcome.SENT)
