@@ -1,0 +1,604 @@
+"""The asyncio-facing MQTT link of one wearable, over paho-mqtt 2.x (CallbackAPIVersion.VERSION2).
+
+Threads: paho runs its own network thread (`loop_start`), which also does the reconnect backoff. Its
+callbacks never touch our state; they hand plain values to the event loop with `call_soon_threadsafe`,
+and every decision (outbox, commands, discovery) happens on the loop. `call_soon_threadsafe` keeps
+paho's order, so a PUBACK is always handled before the disconnect that followed it.
+
+Protocol: MQTT 5, chosen over 3.1.1 for three things this service needs:
+- a *session expiry interval*, so the broker keeps our session and the commands sent while we are away
+  (clean_start=False) for a bounded time instead of forever;
+- a *message expiry interval* on nudges, so a phone that was offline is not handed a stale "stand up";
+- reason codes on CONNACK and PUBACK, so "bad password" and "not authorised by the ACL" are errors in
+  words rather than a silent reconnect loop.
+
+Delivery: nudges, events and reports go through the durable `Outbox` first and leave it only on the
+broker's PUBACK (at-least-once). On every reconnect paho's own in-memory retry queue is dropped and the
+outbox is replayed instead, so each message has one owner and a broker restart delivers it once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import ssl
+import sys
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from types import TracebackType
+from typing import cast
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from monitor.errors import ConfigError
+from monitor.mqtt.commands import CommandError, CommandLimits, RejectReason, parse_command
+from monitor.mqtt.discovery import DeviceDescription, discovery_messages
+from monitor.mqtt.errors import FATAL_CONNACK_CODES, MqttCodeError, MqttConnectError, MqttError, MqttTlsError
+from monitor.mqtt.outbox import Outbox, OutboxEntry, OutboxKind
+from monitor.mqtt.payloads import (
+    STATUS_OFFLINE,
+    STATUS_ONLINE,
+    DailyReportPayload,
+    EventPayload,
+    NudgePayload,
+    StatePayload,
+    encode,
+)
+from monitor.mqtt.ratelimit import RateLimitedLog
+from monitor.mqtt.settings import MqttSettings
+from monitor.mqtt.topics import Topics, slug
+from monitor.nudges.commands import Command
+
+_LOGGER = logging.getLogger(__name__)
+
+QOS = 1
+# Commands are answered within a second by the policy; 64 waiting means the consumer is stuck, and
+# further ones are dropped (counted) rather than growing memory without bound.
+COMMAND_QUEUE_SIZE = 64
+# Clean shutdown waits this long for the broker to acknowledge `offline` before disconnecting anyway.
+STOP_TIMEOUT_S = 3.0
+CONTENT_TYPE_JSON = "application/json"
+
+
+def read_password(settings: MqttSettings) -> str | None:
+    """The broker password from `password_file` (first line) or `password_env`; None if neither set."""
+    if settings.password_file:
+        path = Path(settings.password_file)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            reason = err.strerror if isinstance(err, OSError) else "not UTF-8 text"
+            raise ConfigError(f"mqtt.password_file: cannot read {path}: {reason}") from None
+        lines = text.splitlines()
+        if not lines or not lines[0]:
+            raise ConfigError(f"mqtt.password_file: {path} is empty (the first line must be the password)")
+        return lines[0]
+    if settings.password_env:
+        value = os.environ.get(settings.password_env)
+        if not value:
+            raise ConfigError(
+                f"mqtt.password_env: environment variable {settings.password_env} is not set or empty"
+            )
+        return value
+    return None
+
+
+def _properties(packet_type: int) -> Properties:
+    return Properties(packet_type)  # type: ignore[no-untyped-call]  # paho leaves __init__ unannotated
+
+
+async def _stop_network_thread(client: paho.Client) -> None:
+    # loop_stop joins paho's thread, which may sit in a reconnect wait of up to a second.
+    await asyncio.to_thread(client.loop_stop)
+
+
+def _check_tls_files(settings: MqttSettings) -> None:
+    for key in ("ca_file", "cert_file", "key_file"):
+        name = getattr(settings, key)
+        if name and not Path(name).is_file():
+            raise ConfigError(f"mqtt.{key}: {name} does not exist or is not a file")
+    if bool(settings.cert_file) != bool(settings.key_file):
+        raise ConfigError("mqtt.cert_file and mqtt.key_file: set both (a client certificate needs its key)")
+
+
+class MqttLink:
+    """Publishes one wearable's status, state, nudges, events and reports; receives its commands.
+
+    Call from the event loop thread only. `start()` returns at once (the broker may be down; nudges
+    wait in the outbox); `wait_connected()` waits for the first connection, and `wait_fatal()` returns
+    the error that made the link give up (refused credentials, untrusted certificate).
+
+    `data_now` gives the current data time: it stamps commands (`ts`) and judges nudge staleness, so a
+    replay faster than real time behaves like live. Live, data time is UTC wall time.
+    """
+
+    def __init__(
+        self,
+        settings: MqttSettings,
+        wearable: str,
+        outbox: Outbox,
+        *,
+        data_now: Callable[[], float] = time.time,
+        device: DeviceDescription | None = None,
+        command_queue_size: int = COMMAND_QUEUE_SIZE,
+    ) -> None:
+        self.settings = settings
+        self.topics = Topics(settings.prefix, wearable, settings.discovery_prefix)
+        self._outbox = outbox
+        self._data_now = data_now
+        self._device = device
+        self._limits = CommandLimits(
+            max_bytes=settings.command_max_bytes,
+            snooze_max_min=settings.snooze_max_min,
+            pause_max_min=settings.pause_max_min,
+            max_age_min=settings.command_max_age_min,
+        )
+        self.client_id = settings.client_id or f"sitbreak-{slug(wearable)}"
+        self._where = f"{settings.host}:{settings.port}"
+        self._paho: paho.Client | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._connected = False
+        self._connected_event = asyncio.Event()
+        self._fatal: asyncio.Future[MqttError] | None = None
+        self._stopping = False
+        # mid -> outbox id of messages handed to paho and not yet acknowledged, and the reverse.
+        self._inflight: dict[int, int] = {}
+        self._mid_of: dict[int, int] = {}
+        self._ack_waiters: dict[int, asyncio.Future[None]] = {}
+        self._commands: asyncio.Queue[Command] = asyncio.Queue(maxsize=command_queue_size)
+        self._last_state: bytes | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._rejects = RateLimitedLog(_LOGGER, settings.log_interval_s)
+        self._warnings = RateLimitedLog(_LOGGER, settings.log_interval_s)
+        self.counts: Counter[str] = Counter()
+
+    # ----------------------------------------------------------------- lifecycle (event loop thread)
+
+    async def start(self) -> None:
+        """Set the LWT and start connecting in paho's thread. Raises ConfigError for unusable settings."""
+        if self._paho is not None:
+            raise RuntimeError("MqttLink.start() called twice")
+        self._loop = asyncio.get_running_loop()
+        self._fatal = self._loop.create_future()
+        s = self.settings
+        client = paho.Client(
+            callback_api_version=CallbackAPIVersion.VERSION2,
+            client_id=self.client_id,
+            protocol=MQTTProtocolVersion.MQTTv5,
+        )
+        client.enable_logger(logging.getLogger(f"{__name__}.paho"))
+        if s.username:
+            client.username_pw_set(s.username, read_password(s))
+        elif s.password_file or s.password_env:
+            raise ConfigError("mqtt.username: a password is configured but no user name")
+        if s.tls:
+            _check_tls_files(s)
+            try:
+                client.tls_set(
+                    ca_certs=s.ca_file or None,
+                    certfile=s.cert_file or None,
+                    keyfile=s.key_file or None,
+                    cert_reqs=ssl.CERT_REQUIRED,
+                )
+            except (OSError, ssl.SSLError) as err:
+                raise ConfigError(
+                    f"mqtt.ca_file/cert_file/key_file: cannot load TLS material: {err}"
+                ) from None
+        # The LWT must be in the CONNECT packet, so it is set before the first connect.
+        client.will_set(self.topics.status, STATUS_OFFLINE, qos=QOS, retain=True)
+        client.reconnect_delay_set(s.reconnect_min_s, max(s.reconnect_min_s, s.reconnect_max_s))
+        client.on_connect = self._on_connect
+        client.on_connect_fail = self._on_connect_fail
+        client.on_disconnect = self._on_disconnect
+        client.on_publish = self._on_publish
+        client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
+        props = _properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = s.session_expiry_s
+        self._paho = client
+        client.connect_async(s.host, s.port, s.keepalive_s, clean_start=False, properties=props)
+        client.loop_start()
+        _LOGGER.info(
+            "mqtt: connecting to %s as %s (client id %s)",
+            self._where,
+            s.username or "anonymous",
+            self.client_id,
+        )
+
+    async def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
+        """Publish `offline` (retained), wait for its PUBACK, disconnect cleanly, stop paho's thread."""
+        client = self._paho
+        if client is None or self._stopping:
+            return
+        self._stopping = True
+        if self._connected:
+            info = client.publish(self.topics.status, STATUS_OFFLINE, qos=QOS, retain=True)
+            if info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS:
+                waiter = self._waiter(info.mid)
+                try:
+                    await asyncio.wait_for(waiter, timeout)
+                except TimeoutError:
+                    _LOGGER.warning("mqtt: broker did not acknowledge 'offline' within %.1f s", timeout)
+        client.disconnect()
+        await _stop_network_thread(client)
+        self._connected = False
+        self._connected_event.clear()
+        for task in list(self._tasks):
+            task.cancel()
+        _LOGGER.info("mqtt: disconnected from %s", self._where)
+
+    async def __aenter__(self) -> MqttLink:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    async def wait_connected(self, timeout: float) -> None:
+        """Wait until connected. Raises the fatal error if the broker refused us, MqttError on timeout."""
+        fatal = self._require_started()
+        if self._connected:
+            return
+        waiter = cast("asyncio.Future[object]", asyncio.ensure_future(self._connected_event.wait()))
+        try:
+            either: list[asyncio.Future[object]] = [waiter, cast("asyncio.Future[object]", fatal)]
+            await asyncio.wait(either, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+        if fatal.done():
+            raise fatal.result()
+        if not self._connected:
+            raise MqttError(f"no connection to the MQTT broker {self._where} within {timeout:g} s")
+
+    async def wait_fatal(self) -> MqttError:
+        """Return (never raise) the error after which the link stopped retrying."""
+        return await asyncio.shield(self._require_started())
+
+    @property
+    def connected(self) -> bool:
+        return self._connected
+
+    async def commands(self) -> AsyncIterator[Command]:
+        """Validated commands from the phone, each stamped with the data time it arrived."""
+        while True:
+            yield await self._commands.get()
+
+    def get_command_nowait(self) -> Command | None:
+        try:
+            return self._commands.get_nowait()
+        except asyncio.QueueEmpty:
+            return None
+
+    def diagnostics(self) -> dict[str, object]:
+        return {
+            "broker": self._where,
+            "client_id": self.client_id,
+            "connected": self._connected,
+            "inflight": len(self._inflight),
+            "commands_waiting": self._commands.qsize(),
+            "counts": dict(self.counts),
+            "rejected_commands": dict(self._rejects.counts),
+        }
+
+    @property
+    def rejected(self) -> Counter[str]:
+        """How many `cmd` messages were ignored, per `RejectReason`."""
+        return self._rejects.counts
+
+    # ----------------------------------------------------------------- publishing (event loop thread)
+
+    def publish_nudge(self, payload: NudgePayload, data_ts: float) -> int:
+        """Queue a nudge made at data time `data_ts` durably and send it now if connected; its outbox id."""
+        return self._enqueue(self.topics.nudge, encode(payload), False, OutboxKind.NUDGE, data_ts)
+
+    def publish_event(self, payload: EventPayload, data_ts: float) -> int:
+        return self._enqueue(self.topics.event, encode(payload), False, OutboxKind.EVENT, data_ts)
+
+    def publish_report(self, payload: DailyReportPayload, data_ts: float) -> int:
+        return self._enqueue(self.topics.report_daily, encode(payload), True, OutboxKind.REPORT, data_ts)
+
+    def publish_state(self, payload: StatePayload) -> None:
+        """Retained latest state. Not queued: only the newest matters, and it is re-sent on reconnect."""
+        self._last_state = encode(payload)
+        if self._connected and self._paho is not None:
+            self._paho.publish(
+                self.topics.state, self._last_state, qos=QOS, retain=True, properties=self._json_props()
+            )
+
+    def _enqueue(self, topic: str, data: bytes, retain: bool, kind: OutboxKind, data_ts: float) -> int:
+        entry_id = self._outbox.enqueue(topic, data, QOS, retain, kind, data_ts)
+        self.counts[f"{kind}_queued"] += 1
+        if self._connected:
+            self._send_entry(OutboxEntry(entry_id, topic, data, QOS, retain, kind, data_ts), self._data_now())
+        else:
+            _LOGGER.info(
+                "mqtt: broker %s not connected; %s %d kept in the outbox", self._where, kind, entry_id
+            )
+        return entry_id
+
+    def _json_props(self) -> Properties:
+        props = _properties(PacketTypes.PUBLISH)
+        props.ContentType = CONTENT_TYPE_JSON
+        return props
+
+    def _send_entry(self, entry: OutboxEntry, now: float) -> None:
+        assert self._paho is not None
+        props = self._json_props()
+        if entry.kind is OutboxKind.NUDGE:
+            # The broker drops it for a phone that stays offline past the nudge's useful life.
+            remaining = self.settings.nudge_max_age_min * 60.0 - (now - entry.created_ts)
+            props.MessageExpiryInterval = max(1, int(remaining))
+        info = self._paho.publish(entry.topic, entry.payload, entry.qos, entry.retain, props)
+        if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
+            self._warnings.log(
+                "publish",
+                "mqtt: cannot queue %s %d: %s; it stays in the outbox",
+                entry.kind,
+                entry.id,
+                paho.error_string(info.rc),
+            )
+            return
+        # NO_CONN: paho holds it until the next connect, where on_connect drops it and we re-send it.
+        self._inflight[info.mid] = entry.id
+        self._mid_of[entry.id] = info.mid
+
+    def _flush_outbox(self) -> None:
+        now = self._data_now()
+        max_age_s = self.settings.nudge_max_age_min * 60.0
+        for stale in self._outbox.expire(OutboxKind.NUDGE, now - max_age_s, now):
+            self.counts["nudge_expired"] += 1
+            _LOGGER.warning(
+                "mqtt: nudge %d not delivered within %.0f min (broker unreachable); dropped as stale",
+                stale.id,
+                self.settings.nudge_max_age_min,
+            )
+        sent = 0
+        for entry in self._outbox.pending():
+            if entry.id not in self._mid_of:
+                self._send_entry(entry, now)
+                sent += 1
+        if sent:
+            _LOGGER.info("mqtt: re-sending %d message(s) from the outbox", sent)
+
+    def _publish_discovery(self) -> None:
+        assert self._paho is not None
+        for msg in discovery_messages(self.topics, self._device):
+            self._paho.publish(msg.topic, msg.payload, qos=QOS, retain=True)
+        self.counts["discovery_published"] += 1
+
+    def _waiter(self, mid: int) -> asyncio.Future[None]:
+        assert self._loop is not None
+        fut: asyncio.Future[None] = self._loop.create_future()
+        self._ack_waiters[mid] = fut
+        return fut
+
+    def _require_started(self) -> asyncio.Future[MqttError]:
+        if self._fatal is None:
+            raise RuntimeError("MqttLink.start() has not been called")
+        return self._fatal
+
+    # ----------------------------------------------------------------- paho's thread: hand over only
+
+    def _post(self, handler: Callable[..., None], *args: object) -> None:
+        loop = self._loop
+        if loop is None:
+            return
+        # RuntimeError: the loop closed under a late callback at shutdown; nobody is left to inform.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(handler, *args)
+
+    def _on_connect(
+        self,
+        client: paho.Client,
+        userdata: object,
+        flags: paho.ConnectFlags,
+        reason_code: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        if reason_code.is_failure:
+            self._post(self._handle_refused, reason_code.value, reason_code.getName())
+            return
+        # Called before paho re-sends its own queue: drop it, the outbox re-sends what was not acked.
+        dropped = [m.mid for m in client.drop_out_messages()]
+        self._post(self._handle_connected, flags.session_present, dropped)
+
+    def _on_connect_fail(self, client: paho.Client, userdata: object) -> None:
+        # paho calls this inside its `except OSError` around connect, so the cause is still in flight.
+        err = sys.exc_info()[1]
+        self._post(
+            self._handle_connect_fail,
+            repr(err) if err else "unknown error",
+            err.verify_message if isinstance(err, ssl.SSLCertVerificationError) else None,
+        )
+
+    def _on_disconnect(
+        self,
+        client: paho.Client,
+        userdata: object,
+        flags: paho.DisconnectFlags,
+        reason_code: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        self._post(self._handle_disconnected, reason_code.value, reason_code.getName())
+
+    def _on_publish(
+        self, client: paho.Client, userdata: object, mid: int, reason_code: ReasonCode, properties: Properties
+    ) -> None:
+        self._post(self._handle_puback, mid, reason_code.value, reason_code.getName(), reason_code.is_failure)
+
+    def _on_message(self, client: paho.Client, userdata: object, message: paho.MQTTMessage) -> None:
+        self._post(self._handle_message, message.topic, bytes(message.payload), bool(message.retain))
+
+    def _on_subscribe(
+        self,
+        client: paho.Client,
+        userdata: object,
+        mid: int,
+        reason_codes: list[ReasonCode],
+        properties: Properties | None,
+    ) -> None:
+        failed = [(rc.value, rc.getName()) for rc in reason_codes if rc.is_failure]
+        if failed:
+            self._post(self._handle_subscribe_failed, failed)
+
+    # ----------------------------------------------------------------- handlers (event loop thread)
+
+    def _handle_connected(self, session_present: bool, dropped_mids: list[int]) -> None:
+        for mid in dropped_mids:
+            entry_id = self._inflight.pop(mid, None)
+            if entry_id is not None:
+                self._mid_of.pop(entry_id, None)
+        if self._stopping or self._paho is None:
+            return
+        self._connected = True
+        self._connected_event.set()
+        self.counts["connects"] += 1
+        _LOGGER.info("mqtt: connected to %s (session present: %s)", self._where, session_present)
+        client = self._paho
+        client.publish(self.topics.status, STATUS_ONLINE, qos=QOS, retain=True)
+        # Subscribing again is harmless with a present session and needed without one.
+        client.subscribe(self.topics.cmd, qos=QOS)
+        if self.settings.discovery:
+            client.subscribe(self.topics.ha_status, qos=QOS)
+            self._publish_discovery()
+        if self._last_state is not None:
+            client.publish(
+                self.topics.state, self._last_state, qos=QOS, retain=True, properties=self._json_props()
+            )
+        self._flush_outbox()
+
+    def _handle_disconnected(self, code: int, reason: str) -> None:
+        was_connected = self._connected
+        self._connected = False
+        self._connected_event.clear()
+        if self._stopping:
+            return
+        if was_connected:
+            self.counts["disconnects"] += 1
+            _LOGGER.warning(
+                "mqtt: lost the broker %s ([code:%d] %s); reconnecting, backoff up to %d s",
+                self._where,
+                code,
+                reason,
+                self.settings.reconnect_max_s,
+            )
+
+    def _handle_refused(self, code: int, reason: str) -> None:
+        advice = FATAL_CONNACK_CODES.get(code)
+        if advice is None:
+            self._warnings.log(
+                "refused",
+                "mqtt: broker %s refused the connection ([code:%d] %s); retrying",
+                self._where,
+                code,
+                reason,
+            )
+            return
+        who = self.settings.username or "anonymous"
+        self._fail(MqttConnectError(code, reason, f"broker {self._where} refused {who}: {advice}"))
+
+    def _handle_connect_fail(self, error: str, verify_message: str | None) -> None:
+        if self._stopping:
+            return
+        if verify_message is not None:
+            where = self.settings.ca_file or "the system trust store"
+            self._fail(
+                MqttTlsError(
+                    f"TLS: the certificate of broker {self._where} is not accepted ({verify_message}); "
+                    f"check mqtt.ca_file ({where}) and that mqtt.host matches the certificate's name"
+                )
+            )
+            return
+        self._warnings.log(
+            "connect",
+            "mqtt: cannot reach the broker %s (%s); retrying, backoff up to %d s",
+            self._where,
+            error,
+            self.settings.reconnect_max_s,
+        )
+
+    def _handle_subscribe_failed(self, failed: list[tuple[int, str]]) -> None:
+        for code, reason in failed:
+            _LOGGER.error(
+                "mqtt: broker refused the subscription to %s ([code:%d] %s): commands from the "
+                "phone will not arrive; check the broker's ACL",
+                self.topics.cmd,
+                code,
+                reason,
+            )
+
+    def _fail(self, err: MqttError) -> None:
+        fatal = self._require_started()
+        if fatal.done():
+            return
+        _LOGGER.error("mqtt: %s; giving up on the broker", err)
+        fatal.set_result(err)
+        self._stopping = True
+        client = self._paho
+        if client is not None:
+            client.disconnect()
+            task = asyncio.get_running_loop().create_task(_stop_network_thread(client))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    def _handle_puback(self, mid: int, code: int, reason: str, failure: bool) -> None:
+        waiter = self._ack_waiters.pop(mid, None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+        entry_id = self._inflight.pop(mid, None)
+        if entry_id is None:
+            return
+        self._mid_of.pop(entry_id, None)
+        if failure:
+            err = MqttCodeError(code, reason, "check the broker's ACL for this user and topic")
+            self._warnings.log(
+                "puback", "mqtt: broker refused message %d: %s; it stays in the outbox", entry_id, err
+            )
+            return
+        self._outbox.mark_sent(entry_id, self._data_now())
+        self.counts["delivered"] += 1
+
+    def _handle_message(self, topic: str, payload: bytes, retained: bool) -> None:
+        if topic == self.topics.cmd:
+            self._handle_command(payload, retained)
+        elif topic == self.topics.ha_status and self._ha_came_online(payload):
+            _LOGGER.info("mqtt: Home Assistant is online; re-publishing discovery")
+            self._publish_discovery()
+
+    def _ha_came_online(self, payload: bytes) -> bool:
+        return payload.strip() == STATUS_ONLINE.encode() and self.settings.discovery and self._connected
+
+    def _handle_command(self, payload: bytes, retained: bool) -> None:
+        try:
+            if retained:
+                raise CommandError(
+                    RejectReason.RETAINED,
+                    "retained commands are ignored (they would replay on every reconnect); clear it with "
+                    "an empty retained message",
+                )
+            command = parse_command(payload, self._data_now(), self._limits)
+        except CommandError as err:
+            self._rejects.log(err.reason, "mqtt: ignored a command on %s: %s", self.topics.cmd, err)
+            return
+        try:
+            self._commands.put_nowait(command)
+        except asyncio.QueueFull:
+            self._rejects.log(
+                RejectReason.QUEUE_FULL,
+                "mqtt: %d commands waiting; ignored %s",
+                self._commands.qsize(),
+                command.action,
+            )
+            return
+        self.counts["commands"] += 1
+        _LOGGER.info("mqtt: command %s", command.action)

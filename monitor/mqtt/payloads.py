@@ -1,0 +1,132 @@
+"""The JSON shapes published and accepted, one TypedDict each (the MQTT contract in DESIGN.md).
+
+Every outgoing message carries `ts` (ISO-8601 with a UTC offset) and `wearable`. Times inside the
+service are data time (float seconds since the Unix epoch, UTC); `iso_time` converts at this edge.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, tzinfo
+from typing import Literal, NotRequired, TypedDict
+
+STATUS_ONLINE = "online"
+STATUS_OFFLINE = "offline"
+
+NudgeLevel = Literal["nudge", "escalation"]
+
+
+def iso_time(t: float, tz: tzinfo | None = None) -> str:
+    """Data time as ISO-8601 with offset, in `tz` (default: the machine's local zone), to the second.
+
+    >>> iso_time(0.0, UTC)
+    '1970-01-01T00:00:00+00:00'
+    """
+    moment = datetime.fromtimestamp(t, tz=UTC)
+    local = moment.astimezone(tz) if tz is not None else moment.astimezone()
+    return local.isoformat(timespec="seconds")
+
+
+def encode(payload: object) -> bytes:
+    """Compact UTF-8 JSON. NaN/inf are refused: they are not JSON and phones choke on them."""
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+
+
+class TodayTotals(TypedDict):
+    sitting_min: float
+    standing_min: float
+    moving_min: float
+    lying_min: float
+    breaks: int
+    nudges: int
+
+
+class StatePayload(TypedDict):
+    """`state`, retained: what a dashboard shows now."""
+
+    ts: str
+    wearable: str
+    posture: str  # a `Posture` value: sit, lie, stand, move, cycle, non_wear, unknown
+    since: str  # ISO time the current posture bout began
+    current_bout_min: float
+    sitting_timer_s: float
+    worn: bool
+    link: str  # "connected" | "lost"
+    battery: int | None  # percent, None until the wearable reports it
+    today: TodayTotals
+
+
+class Exercise(TypedDict):
+    id: str
+    name: str
+    duration_s: int
+    steps: list[str]
+    cautions: list[str]
+
+
+class NudgeAction(TypedDict):
+    """A button the phone can show; `payload` is what to publish on `cmd` when pressed."""
+
+    action: str
+    label: str
+    payload: str
+
+
+class NudgePayload(TypedDict):
+    """`nudge`, QoS 1, not retained. `event_type` repeats `level` for Home Assistant's event entity."""
+
+    id: str
+    ts: str
+    wearable: str
+    level: NudgeLevel
+    event_type: NudgeLevel
+    title: str
+    message: str
+    sitting_min: float
+    exercise: NotRequired[Exercise]
+    actions: list[NudgeAction]
+
+
+class EventPayload(TypedDict):
+    """`event`: bout / break / nudge outcome / command, as the policy records it."""
+
+    ts: str
+    wearable: str
+    kind: str
+    reason: NotRequired[str]
+    nudge_id: NotRequired[str]
+    detail: NotRequired[dict[str, object]]
+
+
+class DailyReportPayload(TypedDict):
+    """`report/daily`, retained: the day's summary as `monitor.reports` computes it."""
+
+    ts: str
+    wearable: str
+    date: str  # YYYY-MM-DD, local day
+    summary: dict[str, object]
+
+
+class CommandPayload(TypedDict, total=False):
+    """What the phone may publish on `cmd` (validated by `monitor.mqtt.commands`)."""
+
+    action: str  # ack | snooze | pause | resume
+    minutes: float  # snooze: required; pause: alternative to `until`
+    until: str  # pause: ISO-8601 with offset
+    nudge_id: str
+    reason: str
+    ts: str  # when the phone sent it; stale commands are ignored
+
+
+def nudge_actions(nudge_id: str, snooze_min: int) -> list[NudgeAction]:
+    """The default buttons: done (ack) and snooze, with the exact `cmd` payload each publishes."""
+    return [
+        NudgeAction(
+            action="ack", label="Done", payload=encode({"action": "ack", "nudge_id": nudge_id}).decode()
+        ),
+        NudgeAction(
+            action="snooze",
+            label=f"Snooze {snooze_min} min",
+            payload=encode({"action": "snooze", "minutes": snooze_min, "nudge_id": nudge_id}).decode(),
+        ),
+    ]
