@@ -1,0 +1,262 @@
+"""One wearer's local day in numbers. Pure: plain arrays and records in, frozen dataclasses out.
+
+Definitions (stated here once, used by every renderer):
+
+- Wear time: seconds labelled anything but `non_wear` or `unknown`.
+- Sitting bout: a maximal run of `sit`. Lying or missing data between two runs of sitting, together at
+  most `BRIDGE_S`, does not end the bout (the lie hint from one thigh flickers while reclining, a BLE
+  hiccup is not a break). A bout belongs to the day it starts in and counts at full length; time
+  totals are clipped to the day.
+- Bout bins are half-open: [0, 10), [10, 30), [30, 60), [60, ∞) minutes. Prolonged: ≥ 30 min.
+- Sit-to-stand transition: a sitting bout followed directly by upright (stand, move, cycle).
+  A break: such a transition whose upright time lasts at least `min_break_s`.
+  Breaks per sedentary hour: breaks / hours of sitting that day.
+- Lying is reported on its own and is not sedentary time here: a long lie is mostly rest in bed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, tzinfo
+
+import numpy as np
+
+from monitor.nudges.events import FOLLOWED_WITHIN_S
+from monitor.pipeline.types import CodeArray, Placement, Posture, PostureCode
+from monitor.reports.days import LocalHour, day_bounds, local_hours
+from monitor.reports.records import LabelSpan, NudgeHistory, NudgeLevel, NudgeOutcome
+from monitor.reports.settings import DEFAULT_MIN_BREAK_S
+
+# Lying or missing data up to a minute inside sitting does not split the bout (see module doc).
+BRIDGE_S = 60
+# Sitting bouts at least this long are "prolonged": the point where the evidence says to interrupt
+# sitting (Dunstan 2012: breaks every 20-30 min) and where the policy nudges by default.
+PROLONGED_S = 30 * 60
+# Upper edges of the bout-length bins: <10, 10-30, 30-60, >=60 min.
+BIN_EDGES_S: tuple[int, int, int] = (10 * 60, 30 * 60, 60 * 60)
+BIN_LABELS: tuple[str, str, str, str] = ("<10", "10–30", "30–60", "≥60")
+# The loader reads this much before and after the day so bouts crossing midnight count at full length.
+CONTEXT_S = 6 * 3600
+
+_SIT = int(PostureCode.SIT)
+_BRIDGEABLE = frozenset({int(PostureCode.LIE), int(PostureCode.UNKNOWN)})
+_UPRIGHT = frozenset(p.code for p in (Posture.STAND, Posture.MOVE, Posture.CYCLE))
+_NOT_WORN = (int(PostureCode.NON_WEAR), int(PostureCode.UNKNOWN))
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """A maximal run of one label, [start, end) data time."""
+
+    start: int
+    end: int
+    label: Posture
+
+    @property
+    def duration(self) -> int:
+        return self.end - self.start
+
+
+@dataclass(frozen=True, slots=True)
+class SittingBout:
+    start: int
+    end: int
+    upright_after_s: int  # upright seconds directly after the bout (0: not followed by upright)
+
+    @property
+    def duration(self) -> int:
+        return self.end - self.start
+
+
+@dataclass(frozen=True, slots=True)
+class HourStats:
+    hour: LocalHour
+    sit_s: int
+    upright_s: int
+    wear_s: int
+
+
+@dataclass(frozen=True, slots=True)
+class NudgeCounts:
+    """Counts of nudge messages decided in the day; outcomes sit on each episode's first prompt."""
+
+    sent: int = 0  # gentle prompts (first of an episode, or after a snooze), not expired
+    escalations: int = 0
+    followed: int = 0  # a credited break began within FOLLOWED_WITHIN_S
+    snoozed: int = 0
+    acked: int = 0
+    ignored: int = 0
+    expired: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class DayInput:
+    wearable: str
+    placement: Placement
+    day: date
+    tz: tzinfo
+    epochs: LabelSpan  # must cover the day; more around it lets bouts crossing midnight count fully
+    nudges: Sequence[NudgeHistory] = ()
+    min_break_s: int = DEFAULT_MIN_BREAK_S
+
+
+@dataclass(frozen=True, slots=True)
+class DayStats:
+    wearable: str
+    placement: Placement
+    day: date
+    tz: tzinfo
+    start: int
+    end: int
+    min_break_s: int
+    posture_s: dict[Posture, int]
+    bouts: tuple[SittingBout, ...]
+    bins: tuple[int, int, int, int]
+    transitions: int
+    breaks: int
+    hours: tuple[HourStats, ...]
+    timeline: tuple[Run, ...]
+    nudges: NudgeCounts = field(default_factory=NudgeCounts)
+
+    @property
+    def length_s(self) -> int:
+        return self.end - self.start
+
+    @property
+    def wear_s(self) -> int:
+        return sum(s for p, s in self.posture_s.items() if p not in (Posture.NON_WEAR, Posture.UNKNOWN))
+
+    @property
+    def sit_s(self) -> int:
+        return self.posture_s[Posture.SIT]
+
+    @property
+    def upright_s(self) -> int:
+        return sum(self.posture_s[p] for p in (Posture.STAND, Posture.MOVE, Posture.CYCLE))
+
+    @property
+    def sitting_share(self) -> float | None:
+        """Sitting as a share of wear time, 0..1; None when not worn."""
+        wear = self.wear_s
+        return self.sit_s / wear if wear else None
+
+    @property
+    def prolonged(self) -> tuple[SittingBout, ...]:
+        return tuple(b for b in self.bouts if b.duration >= PROLONGED_S)
+
+    @property
+    def prolonged_s(self) -> int:
+        return sum(b.duration for b in self.prolonged)
+
+    @property
+    def longest(self) -> SittingBout | None:
+        return max(self.bouts, key=lambda b: (b.duration, -b.start), default=None)
+
+    @property
+    def breaks_per_sedentary_hour(self) -> float | None:
+        return self.breaks / (self.sit_s / 3600) if self.sit_s else None
+
+
+def runs(t0: int, labels: CodeArray) -> list[Run]:
+    """Run-length encoding of a label array starting at data time t0."""
+    n = int(labels.shape[0])
+    if n == 0:
+        return []
+    change = np.flatnonzero(labels[1:] != labels[:-1]) + 1
+    starts = np.concatenate(([0], change))
+    ends = np.concatenate((change, [n]))
+    return [
+        Run(t0 + int(s), t0 + int(e), Posture.from_code(int(labels[s])))
+        for s, e in zip(starts, ends, strict=True)
+    ]
+
+
+def sitting_bouts(span: LabelSpan, bridge_s: int = BRIDGE_S) -> list[SittingBout]:
+    """Sitting bouts in the span, bridging short lying / missing stretches (see module doc)."""
+    all_runs = runs(span.t0, span.labels)
+    codes = [r.label.code for r in all_runs]
+    bouts: list[SittingBout] = []
+    i = 0
+    while i < len(all_runs):
+        if codes[i] != _SIT:
+            i += 1
+            continue
+        first = last = i
+        j = i + 1
+        while j < len(all_runs):
+            if codes[j] == _SIT:
+                last = j
+            elif codes[j] not in _BRIDGEABLE or all_runs[j].end - all_runs[last].end > bridge_s:
+                break
+            j += 1
+        upright = 0
+        k = last + 1
+        while k < len(all_runs) and codes[k] in _UPRIGHT:
+            upright += all_runs[k].duration
+            k += 1
+        bouts.append(SittingBout(all_runs[first].start, all_runs[last].end, upright))
+        i = last + 1
+    return bouts
+
+
+def bin_counts(durations: Sequence[int]) -> tuple[int, int, int, int]:
+    counts = np.bincount(np.searchsorted(BIN_EDGES_S, durations, side="right"), minlength=4)
+    return (int(counts[0]), int(counts[1]), int(counts[2]), int(counts[3]))
+
+
+def count_nudges(histories: Sequence[NudgeHistory], start: int, end: int) -> NudgeCounts:
+    day = [h for h in histories if start <= h.nudge.ts < end]
+    live = [h for h in day if not h.has(NudgeOutcome.EXPIRED)]
+    return NudgeCounts(
+        sent=sum(1 for h in live if h.nudge.level is NudgeLevel.NUDGE),
+        escalations=sum(1 for h in live if h.nudge.level is NudgeLevel.ESCALATION),
+        followed=sum(1 for h in day if h.followed_within(FOLLOWED_WITHIN_S)),
+        snoozed=sum(1 for h in day if h.has(NudgeOutcome.SNOOZED)),
+        acked=sum(1 for h in day if h.has(NudgeOutcome.ACKED)),
+        ignored=sum(1 for h in day if h.has(NudgeOutcome.IGNORED)),
+        expired=len(day) - len(live),
+    )
+
+
+def compute_day(inp: DayInput) -> DayStats:
+    start, end = day_bounds(inp.day, inp.tz)
+    span = inp.epochs
+    if span.t0 > start or span.t_end < end:
+        raise ValueError(
+            f"epochs cover [{span.t0}, {span.t_end}) but the day {inp.day} needs [{start}, {end})"
+        )
+    day_labels = span.labels[start - span.t0 : end - span.t0]
+    counts = np.bincount(day_labels, minlength=len(PostureCode))
+    posture_s = {Posture.from_code(code): int(counts[code]) for code in PostureCode}
+
+    bouts = tuple(b for b in sitting_bouts(span) if start <= b.start < end)
+    hours = []
+    for hour in local_hours(inp.day, inp.tz):
+        labels = day_labels[hour.start - start : hour.end - start]
+        c = np.bincount(labels, minlength=len(PostureCode))
+        hours.append(
+            HourStats(
+                hour,
+                sit_s=int(c[_SIT]),
+                upright_s=int(sum(c[code] for code in _UPRIGHT)),
+                wear_s=int(labels.size - sum(c[code] for code in _NOT_WORN)),
+            )
+        )
+    return DayStats(
+        wearable=inp.wearable,
+        placement=inp.placement,
+        day=inp.day,
+        tz=inp.tz,
+        start=start,
+        end=end,
+        min_break_s=inp.min_break_s,
+        posture_s=posture_s,
+        bouts=bouts,
+        bins=bin_counts([b.duration for b in bouts]),
+        transitions=sum(1 for b in bouts if b.upright_after_s > 0),
+        breaks=sum(1 for b in bouts if b.upright_after_s >= inp.min_break_s),
+        hours=tuple(hours),
+        timeline=tuple(runs(start, day_labels)),
+        nudges=count_nudges(inp.nudges, start, end),
+    )
