@@ -1,0 +1,231 @@
+"""Place decoded packets on the data-time axis: device clock -> UTC, gaps, duplicates, reordering.
+
+Pure: the link hands in each packet with its arrival time (UTC seconds, from the host clock) and
+gets back the data times of its samples, or a verdict to drop it. Nothing here reads a clock, so
+every rule is tested with made-up times.
+
+Rules, in the order they are applied:
+- Sequence numbers (when the format has them) decide order: a number behind the expected one is a
+  duplicate (equal to the last) or out of order (older): dropped and counted. A jump ahead means
+  packets were lost.
+- Device timestamps (when the format has them) decide where samples sit. The device clock is mapped
+  to UTC once, at the first packet (offset = arrival - device time of the last sample), and that
+  mapping is kept across reconnects while the device clock runs on, so missing time shows up as a
+  gap of exactly the device time that passed. A device clock that went backwards on a fresh
+  session (after a reconnect, or a packet flagged as a stream restart) means the device rebooted:
+  the mapping is made again, never earlier than data already handed on.
+- Without a device clock (micro:bit, Thingy:52), samples are spaced by the nominal period and
+  gently pulled toward their arrival times (a first-order loop), so clock drift does not
+  accumulate; a sample later than `arrival_gap_s` past its expected time starts a gap.
+- Times handed on never go backwards; a gap is any jump of more than half a sample period and is
+  reported with where it starts and how long it is, so the pipeline can mark it unknown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+
+from monitor.pipeline.types import FloatArray
+from monitor.wearables.profiles.base import DecodedPacket
+
+# A packet starting more than half a period off its expected time is a gap (or is early).
+GAP_TOLERANCE_PERIODS = 0.5
+# Polar frames carry only the last sample's time: trust the spacing they imply if within 10 % of
+# nominal (crystal drift is ~0.01 %; more means a gap, and the nominal period is used instead).
+SPACING_TOLERANCE = 0.10
+# Arrival-timed samples: fraction of the arrival error corrected per packet. 0.05 settles in ~20
+# packets and turns tens of ms of BLE delivery jitter into about a millisecond of time jitter.
+ARRIVAL_GAIN = 0.05
+# ... and a pulled sample never sits closer than half a period to the previous one.
+MIN_STEP_PERIODS = 0.5
+# Without a clock, a sample must be this many periods late (at least) before it counts as a gap.
+ARRIVAL_GAP_MIN_PERIODS = 3.0
+
+
+class Verdict(StrEnum):
+    ACCEPTED = "accepted"
+    DUPLICATE = "duplicate"
+    OUT_OF_ORDER = "out_of_order"
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where one packet's samples go. `t` is None unless accepted; `gap_s` > 0 when data is missing
+    between the previous accepted sample and this packet's first (`gap_start` is where it starts)."""
+
+    verdict: Verdict
+    t: FloatArray | None = None
+    gap_start: float = 0.0
+    gap_s: float = 0.0
+    lost_packets: int = 0
+    reanchored: bool = False
+
+
+_DUPLICATE = Placement(Verdict.DUPLICATE)
+_OUT_OF_ORDER = Placement(Verdict.OUT_OF_ORDER)
+
+
+class PacketTimeline:
+    """One per link; survives reconnects (call `new_session` after each)."""
+
+    def __init__(
+        self,
+        nominal_period_s: float,
+        *,
+        seq_modulus: int | None = None,
+        time_modulus_s: float | None = None,
+        arrival_gap_s: float = 0.5,
+    ) -> None:
+        if nominal_period_s <= 0:
+            raise ValueError(f"nominal_period_s={nominal_period_s} must be > 0")
+        self.nominal_period_s = nominal_period_s
+        self.seq_modulus = seq_modulus
+        self.time_modulus_s = time_modulus_s
+        self.arrival_gap_s = arrival_gap_s
+        self._offset: float | None = None  # UTC - device time
+        self._prev_raw: float | None = None  # last accepted device time as sent (for unwrapping)
+        self._wraps = 0
+        self._prev_dev_last: float | None = None  # last accepted sample, device time, unwrapped
+        self._last_t: float | None = None  # last accepted sample, data time
+        self._expected_seq: int | None = None
+        self._last_seq: int | None = None
+        self._fresh = True
+
+    @property
+    def last_t(self) -> float | None:
+        """Data time of the last sample handed on."""
+        return self._last_t
+
+    def new_session(self) -> None:
+        """A new connection: sequence numbers may restart; the device clock may have restarted."""
+        self._fresh = True
+        self._expected_seq = None
+
+    def push(self, packet: DecodedPacket, arrival_utc: float) -> Placement:
+        n = len(packet)
+        period = packet.period_s or self.nominal_period_s
+        lost = 0
+        fresh = self._fresh or packet.restart
+        if packet.seq is not None and self._expected_seq is not None and not fresh:
+            modulus = self.seq_modulus or (1 << 16)
+            ahead = (packet.seq - self._expected_seq) % modulus
+            if ahead >= modulus // 2:
+                return _DUPLICATE if packet.seq == self._last_seq else _OUT_OF_ORDER
+            lost = ahead
+        if packet.t_first is None and packet.t_last is None:
+            placement = self._place_by_arrival(n, period, lost, arrival_utc)
+        else:
+            placed = self._place_by_device_time(
+                packet, n, period, fresh=fresh, lost=lost, arrival=arrival_utc
+            )
+            if placed is None:
+                return _DUPLICATE if self._is_repeat(packet, n, period) else _OUT_OF_ORDER
+            placement = placed
+        if packet.seq is not None:
+            self._last_seq = packet.seq
+            self._expected_seq = (packet.seq + 1) % (self.seq_modulus or (1 << 16))
+        self._fresh = False
+        return placement
+
+    # -- device clock
+
+    def _unwrap(self, raw: float, fresh: bool) -> tuple[float, int, bool]:
+        """(unwrapped time, wraps, rebooted). A fresh session whose clock fell back is a reboot."""
+        mod = self.time_modulus_s
+        if mod is None or self._prev_raw is None:
+            return raw, self._wraps, False
+        wraps = self._wraps
+        if raw < self._prev_raw - mod / 2:
+            if fresh:
+                return raw, 0, True
+            wraps += 1
+        elif raw > self._prev_raw + mod / 2:
+            wraps -= 1  # a straggler from before the wrap
+        return raw + wraps * mod, wraps, False
+
+    def _spacing_and_first(
+        self, packet: DecodedPacket, dev: float, n: int, period: float, fresh: bool
+    ) -> tuple[float, float]:
+        if packet.t_first is not None:
+            if packet.t_last is not None and n > 1:
+                return (packet.t_last - packet.t_first) / (n - 1), dev
+            return period, dev
+        spacing = period
+        if self._prev_dev_last is not None and not fresh:
+            span = dev - self._prev_dev_last
+            if span > 0 and abs(span / n - period) <= SPACING_TOLERANCE * period:
+                spacing = span / n
+        return spacing, dev - (n - 1) * spacing
+
+    def _place_by_device_time(
+        self, packet: DecodedPacket, n: int, period: float, *, fresh: bool, lost: int, arrival: float
+    ) -> Placement | None:
+        raw = packet.t_first if packet.t_first is not None else packet.t_last
+        assert raw is not None
+        dev, wraps, rebooted = self._unwrap(raw, fresh)
+        spacing, first = self._spacing_and_first(packet, dev, n, period, fresh and not rebooted)
+        dev_last = first + (n - 1) * spacing
+        reanchor = rebooted or self._offset is None
+        if not reanchor and self._prev_dev_last is not None:
+            expected = self._prev_dev_last + spacing
+            if first < expected - GAP_TOLERANCE_PERIODS * spacing:
+                if not fresh and packet.seq is None:
+                    return None  # older than data already used: the caller says which kind
+                reanchor = True  # in sequence (or a new session) yet earlier: the device restarted
+        remapped = reanchor and self._last_t is not None
+        if reanchor:
+            self._offset = arrival - dev_last
+        assert self._offset is not None
+        t = self._offset + first + np.arange(n, dtype=np.float64) * spacing
+        t, gap_start, gap_s = self._no_backwards(t, spacing)
+        self._offset = float(t[0]) - first
+        self._prev_raw = raw
+        self._wraps = wraps
+        self._prev_dev_last = dev_last
+        self._last_t = float(t[-1])
+        return Placement(Verdict.ACCEPTED, t, gap_start, gap_s, lost, remapped)
+
+    def _is_repeat(self, packet: DecodedPacket, n: int, period: float) -> bool:
+        """A dropped packet whose last sample lands on the last one already used is a repeat."""
+        raw = packet.t_first if packet.t_first is not None else packet.t_last
+        if raw is None or self._prev_dev_last is None:
+            return False
+        dev, _, _ = self._unwrap(raw, False)
+        spacing, first = self._spacing_and_first(packet, dev, n, period, True)
+        return abs(first + (n - 1) * spacing - self._prev_dev_last) < GAP_TOLERANCE_PERIODS * spacing
+
+    # -- no device clock
+
+    def _place_by_arrival(self, n: int, period: float, lost: int, arrival: float) -> Placement:
+        threshold = max(self.arrival_gap_s, ARRIVAL_GAP_MIN_PERIODS * period)
+        tail = (n - 1) * period
+        if self._last_t is None:
+            first = arrival - tail
+        else:
+            expected = self._last_t + (1 + lost * n) * period
+            lag = arrival - (expected + tail)
+            if lag > threshold:
+                first = arrival - tail
+            else:
+                first = max(expected + ARRIVAL_GAIN * lag, self._last_t + MIN_STEP_PERIODS * period)
+        t = first + np.arange(n, dtype=np.float64) * period
+        t, gap_start, gap_s = self._no_backwards(t, period)
+        self._last_t = float(t[-1])
+        return Placement(Verdict.ACCEPTED, t, gap_start, gap_s, lost)
+
+    # -- shared
+
+    def _no_backwards(self, t: FloatArray, spacing: float) -> tuple[FloatArray, float, float]:
+        """Shift `t` so it never starts before the last sample handed on; measure any gap."""
+        if self._last_t is None:
+            return t, 0.0, 0.0
+        expected = self._last_t + spacing
+        jump = float(t[0]) - expected
+        if jump < -GAP_TOLERANCE_PERIODS * spacing:
+            return t - jump, 0.0, 0.0
+        if jump > GAP_TOLERANCE_PERIODS * spacing:
+            return t, expected, jump
+        return t, 0.0, 0.0
