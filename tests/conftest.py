@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+# Fixture modules shared by several test folders; append, do not replace.
+pytest_plugins = ["tests.mqtt_fixtures"]
+
 REPO = Path(__file__).resolve().parent.parent
 
 

@@ -227,7 +227,9 @@ class MqttLink:
                     await asyncio.wait_for(waiter, timeout)
                 except TimeoutError:
                     _LOGGER.warning("mqtt: broker did not acknowledge 'offline' within %.1f s", timeout)
-        client.disconnect()
+        if self._connected:
+            client.disconnect()
+        # Not connected: paho logs an error for disconnect(); loop_stop alone ends its thread.
         await _stop_network_thread(client)
         self._connected = False
         self._connected_event.clear()
@@ -546,7 +548,6 @@ class MqttLink:
         self._stopping = True
         client = self._paho
         if client is not None:
-            client.disconnect()
             task = asyncio.get_running_loop().create_task(_stop_network_thread(client))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)

@@ -188,7 +188,6 @@ def discovery_messages(topics: Topics, device: DeviceDescription | None = None) 
         **base("button", "ack", "Done (ack)"),
         command_topic=topics.cmd,
         payload_press=encode({"action": "ack"}).decode(),
-        qos=1,
         retain=False,
         icon="mdi:check",
     )
@@ -198,7 +197,6 @@ def discovery_messages(topics: Topics, device: DeviceDescription | None = None) 
         **base("button", "snooze", f"Snooze {BUTTON_SNOOZE_MIN} min"),
         command_topic=topics.cmd,
         payload_press=encode({"action": "snooze", "minutes": BUTTON_SNOOZE_MIN}).decode(),
-        qos=1,
         retain=False,
         icon="mdi:alarm-snooze",
     )

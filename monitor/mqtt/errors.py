@@ -10,7 +10,9 @@ FATAL_CONNACK_CODES: dict[int, str] = {
     0x84: "check the broker supports MQTT 5 (Mosquitto >= 1.6)",
     0x85: "the broker rejected the client id; set mqtt.client_id",
     0x86: "check mqtt.username and the password in mqtt.password_file / mqtt.password_env",
-    0x87: "the broker's ACL does not allow this user to connect",
+    # Mosquitto 2.0 answers a wrong password with this code too, so the advice covers both.
+    0x87: "check mqtt.username and the password in mqtt.password_file / mqtt.password_env; if they "
+    "are right, the broker does not allow this user to connect",
     0x8A: "the broker has banned this client",
     0x8C: "the broker wants another authentication method",
 }

@@ -1,0 +1,50 @@
+"""Shared helpers for the MQTT tests: settings for a test broker, a link with a real SQLite outbox."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+
+from monitor.mqtt.client import MqttLink
+from monitor.mqtt.outbox import SqliteOutbox
+from monitor.mqtt.payloads import NudgePayload, iso_time, nudge_actions
+from monitor.mqtt.settings import MqttSettings
+
+
+def settings_for(port: int, **overrides: object) -> MqttSettings:
+    """Fast reconnects so broker restarts heal within a second or two."""
+    base = MqttSettings(host="127.0.0.1", port=port, reconnect_min_s=1, reconnect_max_s=1, keepalive_s=10)
+    return dataclasses.replace(base, **overrides)  # type: ignore[arg-type]
+
+
+class Clock:
+    """Data time the test controls (epochs fed faster or slower than the wall)."""
+
+    def __init__(self, start: float | None = None) -> None:
+        self.now = start if start is not None else time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def make_link(
+    tmp_path: Path, settings: MqttSettings, wearable: str = "w1", clock: Clock | None = None
+) -> tuple[MqttLink, SqliteOutbox]:
+    outbox = SqliteOutbox(tmp_path / f"outbox-{wearable}.db")
+    link = MqttLink(settings, wearable, outbox, data_now=clock or time.time)
+    return link, outbox
+
+
+def nudge(nudge_id: str, data_ts: float, wearable: str = "w1") -> NudgePayload:
+    return NudgePayload(
+        id=nudge_id,
+        ts=iso_time(data_ts),
+        wearable=wearable,
+        level="nudge",
+        event_type="nudge",
+        title="Time for a stretch",
+        message="You have sat for 30 minutes. Stand up and walk for two minutes.",
+        sitting_min=30.0,
+        actions=nudge_actions(nudge_id, 10),
+    )
