@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 # Fixture modules shared by several test folders; append, do not replace.
-pytest_plugins = ["tests.mqtt_fixtures"]
+pytest_plugins = ["tests.mqtt_fixtures", "tests.ble_fixtures"]
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -1,0 +1,1218 @@
+"""A BlueZ (bluetoothd) emulator on a private D-Bus, so that unmodified Bleak talks to simulated wearables.
+
+It owns ``org.bluez`` on the bus it is given and serves what bleak 3.1.0's BlueZ backend uses:
+
+* ``/`` ObjectManager (GetManagedObjects, InterfacesAdded/InterfacesRemoved sent from ``/``);
+* ``/org/bluez/hci0`` Adapter1: Powered, Roles (central), Discovering; SetDiscoveryFilter,
+  StartDiscovery, StopDiscovery (one session per client, as bluetoothd keeps them), RemoveDevice;
+* Device1 per wearable seen while a scan runs (InterfacesAdded, then RSSI/ManufacturerData through
+  PropertiesChanged); Connect, Disconnect, Pair; link loss (ServicesResolved and Connected go False, the
+  GATT objects are removed with InterfacesRemoved, Device1 stays);
+* GattService1 / GattCharacteristic1 / GattDescriptor1 (with the CCCD 0x2902) at bluetoothd's paths
+  ``.../dev_XX/serviceXXXX/charYYYY/descZZZZ`` (Bleak takes handles from the last four hex digits and
+  finds the device by cutting 21 characters off a characteristic path); ReadValue, WriteValue,
+  StartNotify/StopNotify (notifications as PropertiesChanged on Value), AcquireNotify and AcquireWrite
+  (SOCK_SEQPACKET socket pairs plus the MTU), the MTU property.
+
+Errors carry BlueZ's names and the texts Bleak matches (see `firmware_sim.bluez_defs`).
+
+The emulator runs its own event loop in a thread, like a separate daemon would, so tests can drive
+Bleak in any loop they like. `crash` drops off the bus the way a dying bluetoothd does (connections
+gone, no goodbye signals); `restart` comes back with a fresh object tree.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable, Coroutine, Iterable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import numpy as np
+from dbus_fast import BusType, Message, MessageType, Variant
+from dbus_fast.aio import MessageBus
+from dbus_fast.constants import NameFlag, RequestNameReply
+
+from firmware_sim import bluez_defs as defs
+from firmware_sim.gatt import AttError, Characteristic, Descriptor, Service, all_descriptors
+from firmware_sim.wearable import SimulatedWearable
+
+_LOGGER = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# Wall-clock timings. Real radios: advertising every 20 ms - 10 s, connection setup tens of ms, and the
+# kernel gives up on an LE connection attempt after 20 s (HCI_LE_CONN_TIMEOUT) - tests shorten that.
+DEFAULT_ADV_INTERVAL_S = 0.1
+DEFAULT_CONNECT_LATENCY_S = 0.02
+DEFAULT_CONNECT_TIMEOUT_S = 20.0
+FAILED_CONNECT_LATENCY_S = 0.05
+HOUSEKEEPING_INTERVAL_S = 0.25
+RSSI_JITTER_DB = 3  # advertisements are never received at exactly the same strength
+CALL_TIMEOUT_S = 10.0
+DEFAULT_ADAPTER_ADDRESS = "00:1A:7D:DA:71:13"
+
+_NAME_OWNER_MATCH = (
+    "type='signal',sender='org.freedesktop.DBus',interface='org.freedesktop.DBus',member='NameOwnerChanged'"
+)
+# bluetoothd's objects also list these, with no properties.
+_STANDARD_INTERFACES: dict[str, dict[str, Variant]] = {
+    "org.freedesktop.DBus.Introspectable": {},
+    defs.PROPERTIES_INTERFACE: {},
+}
+
+
+class BluezError(Exception):
+    """An error reply: D-Bus error name and text."""
+
+    def __init__(self, name: str, text: str) -> None:
+        super().__init__(f"{name}: {text}")
+        self.name = name
+        self.text = text
+
+
+@dataclass(eq=False)
+class _GattObject:
+    path: str
+    interface: str
+    service: Service | None = None
+    char: Characteristic | None = None
+    desc: Descriptor | None = None
+    notify_senders: set[str] = field(default_factory=set)
+    notify_socket: socket.socket | None = None
+    write_socket: socket.socket | None = None
+
+
+@dataclass(eq=False)
+class _Device:
+    wearable: SimulatedWearable
+    path: str
+    exported: bool = False
+    connected: bool = False
+    connecting: asyncio.Task[None] | None = None
+    gatt: dict[str, _GattObject] = field(default_factory=dict)
+    char_paths: dict[int, str] = field(default_factory=dict)  # id(Characteristic) -> path
+    mtu: int = defs.CENTRAL_MAX_MTU
+    range_changed: asyncio.Event = field(default_factory=asyncio.Event)
+    back_in_range: asyncio.TimerHandle | None = None
+    last_adv: tuple[Any, ...] | None = None
+
+
+class _Sink:
+    """Routes one device's notifications to the emulator."""
+
+    def __init__(self, emulator: BlueZEmulator, device: _Device) -> None:
+        self._emulator = emulator
+        self._device = device
+
+    def notify(self, char: Characteristic, value: bytes) -> None:
+        self._emulator._notify(self._device, char, value)
+
+
+def _variant(interface: str, name: str, value: Any) -> Variant:
+    return Variant(defs.SIGNATURES[interface][name], value)
+
+
+class BlueZEmulator:
+    """bluetoothd on a private bus. Use as a context manager, or `start` / `stop`.
+
+    ``connect_timeout_s``: how long Connect waits for an out-of-range device before failing.
+    ``adv_interval_s``: how often each advertising device is reported while a scan runs."""
+
+    def __init__(
+        self,
+        bus_address: str,
+        *,
+        adapter_address: str = DEFAULT_ADAPTER_ADDRESS,
+        adv_interval_s: float = DEFAULT_ADV_INTERVAL_S,
+        connect_latency_s: float = DEFAULT_CONNECT_LATENCY_S,
+        connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S,
+        seed: int = 0,
+    ) -> None:
+        self.bus_address = bus_address
+        self.adapter_address = adapter_address
+        self.adv_interval_s = adv_interval_s
+        self.connect_latency_s = connect_latency_s
+        self.connect_timeout_s = connect_timeout_s
+        self._rng = np.random.default_rng(seed)
+        self._devices: dict[str, _Device] = {}  # by address
+        self._objects: dict[str, dict[str, dict[str, Variant]]] = {}
+        self._filters: dict[str, dict[str, Any]] = {}  # discovery filter per client
+        self._discovering: set[str] = set()  # clients with a discovery session
+        self._bus: MessageBus | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._adv_task: asyncio.Task[None] | None = None
+        self._house_task: asyncio.Task[None] | None = None
+        self.powered = True
+        self.crashes = 0
+
+    # ================================================================================================
+    # Public API (any thread)
+    # ================================================================================================
+    def __enter__(self) -> BlueZEmulator:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        """Start the emulator thread and take ``org.bluez`` on the bus."""
+        if self._thread is not None:
+            raise RuntimeError("BlueZEmulator already started")
+        ready: concurrent.futures.Future[None] = concurrent.futures.Future()
+        self._thread = threading.Thread(
+            target=self._thread_main, args=(ready,), name="bluez-emulator", daemon=True
+        )
+        self._thread.start()
+        try:
+            ready.result(timeout=CALL_TIMEOUT_S)
+        except BaseException:
+            self._join()
+            raise
+
+    def stop(self) -> None:
+        """Disconnect everything, leave the bus and end the thread."""
+        if self._thread is None or self._loop is None:
+            return
+        with contextlib.suppress(Exception):
+            self.call_async(self._shutdown)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._join()
+
+    @property
+    def running(self) -> bool:
+        """On the bus (not crashed)."""
+        return self._bus is not None
+
+    @property
+    def started(self) -> bool:
+        """The emulator thread is alive (on the bus or crashed, not stopped)."""
+        return self._loop is not None
+
+    def add(self, wearable: SimulatedWearable) -> SimulatedWearable:
+        """Switch a wearable on within range of the adapter."""
+        return self.call(lambda: self._add(wearable))
+
+    def remove(self, wearable: SimulatedWearable) -> None:
+        """Switch a wearable off and forget it."""
+        self.call(lambda: self._remove(wearable))
+
+    def forget(self, wearable: SimulatedWearable) -> None:
+        """Drop the device from BlueZ's cache (Device1 removed), as the temporary-device timeout does."""
+        self.call(lambda: self._forget(wearable))
+
+    def crash(self) -> None:
+        """bluetoothd dies: off the bus without a goodbye; every link is gone."""
+        self.call_async(self._crash)
+
+    def restart(self) -> None:
+        """bluetoothd starts again: back on the bus with the adapter and no connections."""
+        self.call_async(self._bring_up)
+
+    def set_powered(self, powered: bool) -> None:
+        """Switch the adapter off (links drop, scans stop) or on."""
+        self.call(lambda: self._set_powered(powered))
+
+    @property
+    def wearables(self) -> list[SimulatedWearable]:
+        return self.call(lambda: [d.wearable for d in self._devices.values()])
+
+    def discovering(self) -> bool:
+        return self.call(lambda: bool(self._discovering))
+
+    def object_paths(self) -> list[str]:
+        """Every object path currently exported (for tests and debugging)."""
+        return self.call(lambda: sorted(self._objects))
+
+    def call(self, fn: Callable[[], T]) -> T:
+        """Run ``fn`` on the emulator loop and return its result."""
+        loop = self._loop
+        if loop is None:
+            raise RuntimeError("BlueZEmulator is not running: call start() first")
+        if threading.current_thread() is self._thread:
+            return fn()
+        result: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+        def run() -> None:
+            try:
+                result.set_result(fn())
+            except BaseException as exc:
+                result.set_exception(exc)
+
+        loop.call_soon_threadsafe(run)
+        return result.result(timeout=CALL_TIMEOUT_S)
+
+    def call_async(self, fn: Callable[[], Coroutine[Any, Any, T]]) -> T:
+        loop = self._loop
+        if loop is None:
+            raise RuntimeError("BlueZEmulator is not running: call start() first")
+        if threading.current_thread() is self._thread:
+            raise RuntimeError("call_async cannot be used from the emulator thread")
+        return asyncio.run_coroutine_threadsafe(fn(), loop).result(timeout=CALL_TIMEOUT_S)
+
+    # ================================================================================================
+    # Thread and bus life cycle (emulator loop)
+    # ================================================================================================
+    def _thread_main(self, ready: concurrent.futures.Future[None]) -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        self._loop = loop
+        try:
+            loop.run_until_complete(self._bring_up())
+        except BaseException as exc:
+            ready.set_exception(exc)
+            loop.close()
+            self._loop = None
+            return
+        ready.set_result(None)
+        try:
+            loop.run_forever()
+        finally:
+            pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+            for task in pending:
+                task.cancel()
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            loop.close()
+            self._loop = None
+
+    def _join(self) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout=CALL_TIMEOUT_S)
+            self._thread = None
+
+    async def _bring_up(self) -> None:
+        if self._bus is not None:
+            return
+        bus = MessageBus(bus_address=self.bus_address, bus_type=BusType.SYSTEM, negotiate_unix_fd=True)
+        await bus.connect()
+        try:
+            reply = await bus.request_name(defs.BLUEZ_SERVICE, NameFlag.DO_NOT_QUEUE)
+            if reply is not RequestNameReply.PRIMARY_OWNER:
+                raise RuntimeError(f"could not own {defs.BLUEZ_SERVICE} on {self.bus_address}: {reply.name}")
+            match = await bus.call(
+                Message(
+                    destination="org.freedesktop.DBus",
+                    path="/org/freedesktop/DBus",
+                    interface="org.freedesktop.DBus",
+                    member="AddMatch",
+                    signature="s",
+                    body=[_NAME_OWNER_MATCH],
+                )
+            )
+            if match is None or match.message_type is MessageType.ERROR:
+                raise RuntimeError(f"AddMatch for NameOwnerChanged failed: {match.body if match else None}")
+        except BaseException:
+            bus.disconnect()
+            raise
+        bus.add_message_handler(self._on_message)
+        self._bus = bus
+        self._objects = {
+            defs.BLUEZ_PATH: {
+                defs.AGENT_MANAGER_INTERFACE: {},
+                defs.PROFILE_MANAGER_INTERFACE: {},
+                **_STANDARD_INTERFACES,
+            },
+            defs.ADAPTER_PATH: {defs.ADAPTER_INTERFACE: self._adapter_props(), **_STANDARD_INTERFACES},
+        }
+        for path in (defs.BLUEZ_PATH, defs.ADAPTER_PATH):
+            self._emit_added(path, self._objects[path])
+        self._adv_task = self._spawn(self._advertise_loop())
+        self._house_task = self._spawn(self._housekeeping_loop())
+        _LOGGER.info("BlueZ emulator on %s owns %s", self.bus_address, defs.BLUEZ_SERVICE)
+
+    async def _crash(self) -> None:
+        if self._bus is not None:
+            self.crashes += 1
+        await self._leave_bus()
+        _LOGGER.info("BlueZ emulator crashed (left %s)", self.bus_address)
+
+    async def _leave_bus(self) -> None:
+        bus = self._bus
+        if bus is None:
+            return
+        self._bus = None
+        for task in (self._adv_task, self._house_task):
+            if task is not None:
+                task.cancel()
+        for device in self._devices.values():
+            if device.connecting is not None:
+                device.connecting.cancel()
+                device.connecting = None
+            self._teardown_link(device, signal=False)
+            device.exported = False
+            device.last_adv = None
+        self._objects = {}
+        self._filters.clear()
+        self._discovering.clear()
+        bus.disconnect()
+        with contextlib.suppress(Exception):
+            await bus.wait_for_disconnect()  # type: ignore[no-untyped-call]
+
+    async def _shutdown(self) -> None:
+        for device in list(self._devices.values()):
+            self._teardown_link(device, signal=self._bus is not None)
+        await self._leave_bus()
+        for task in list(self._tasks):
+            task.cancel()
+
+    def _spawn(self, coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            _LOGGER.error("emulator task failed", exc_info=task.exception())
+
+    # ================================================================================================
+    # Signals
+    # ================================================================================================
+    def _send(self, msg: Message) -> asyncio.Future[None] | None:
+        if self._bus is None or not self._bus.connected:
+            return None
+        fut: asyncio.Future[None] = self._bus.send(msg)
+        return fut
+
+    def _emit_added(self, path: str, interfaces: dict[str, dict[str, Variant]]) -> None:
+        self._send(
+            Message.new_signal(
+                defs.ROOT_PATH,
+                defs.OBJECT_MANAGER_INTERFACE,
+                "InterfacesAdded",
+                "oa{sa{sv}}",
+                [path, interfaces],
+            )
+        )
+
+    def _emit_removed(self, path: str, interfaces: Iterable[str]) -> None:
+        self._send(
+            Message.new_signal(
+                defs.ROOT_PATH,
+                defs.OBJECT_MANAGER_INTERFACE,
+                "InterfacesRemoved",
+                "oas",
+                [path, list(interfaces)],
+            )
+        )
+
+    def _set_props(self, path: str, interface: str, **values: Any) -> None:
+        """Update properties and send PropertiesChanged for those that changed (Value always)."""
+        props = self._objects.get(path, {}).get(interface)
+        if props is None:
+            return
+        changed: dict[str, Variant] = {}
+        for name, value in values.items():
+            variant = value if isinstance(value, Variant) else _variant(interface, name, value)
+            old = props.get(name)
+            props[name] = variant
+            if name == "Value" or old is None or old.value != variant.value:
+                changed[name] = variant
+        if changed:
+            self._send(
+                Message.new_signal(
+                    path, defs.PROPERTIES_INTERFACE, "PropertiesChanged", "sa{sv}as", [interface, changed, []]
+                )
+            )
+
+    def _invalidate(self, path: str, interface: str, names: Iterable[str]) -> None:
+        props = self._objects.get(path, {}).get(interface)
+        if props is None:
+            return
+        gone = [name for name in names if props.pop(name, None) is not None]
+        if gone:
+            self._send(
+                Message.new_signal(
+                    path, defs.PROPERTIES_INTERFACE, "PropertiesChanged", "sa{sv}as", [interface, {}, gone]
+                )
+            )
+
+    def _export(self, path: str, interface: str, props: dict[str, Variant]) -> None:
+        self._objects[path] = {interface: props, **_STANDARD_INTERFACES}
+        self._emit_added(path, self._objects[path])
+
+    def _unexport(self, path: str) -> None:
+        interfaces = self._objects.pop(path, None)
+        if interfaces is not None:
+            self._emit_removed(path, interfaces)
+
+    # ================================================================================================
+    # Message dispatch
+    # ================================================================================================
+    def _on_message(self, msg: Message) -> Message | bool | None:
+        if msg.message_type is MessageType.SIGNAL:
+            if msg.member == "NameOwnerChanged" and msg.sender == "org.freedesktop.DBus":
+                name, _old, new = msg.body
+                if name.startswith(":") and not new:
+                    self._client_gone(name)
+            return None
+        if msg.message_type is not MessageType.METHOD_CALL:
+            return None
+        if msg.interface in ("org.freedesktop.DBus.Introspectable", "org.freedesktop.DBus.Peer"):
+            return None
+        try:
+            return self._dispatch(msg)
+        except BluezError as exc:
+            return Message.new_error(msg, exc.name, exc.text)
+
+    def _dispatch(self, msg: Message) -> Message | bool:
+        path = msg.path or ""
+        iface = msg.interface
+        member = msg.member
+        if (
+            iface == defs.OBJECT_MANAGER_INTERFACE
+            and member == "GetManagedObjects"
+            and path == defs.ROOT_PATH
+        ):
+            return Message.new_method_return(msg, "a{oa{sa{sv}}}", [self._objects])
+        if path not in self._objects:
+            raise BluezError(
+                defs.DBUS_ERROR_UNKNOWN_OBJECT,
+                f'Method "{member}" with signature "{msg.signature}" on interface "{iface}" doesn\'t exist',
+            )
+        if iface == defs.PROPERTIES_INTERFACE:
+            return self._properties_call(msg)
+        handler = self._handlers().get((iface, member))
+        if handler is None or iface not in self._objects[path]:
+            raise BluezError(
+                defs.DBUS_ERROR_UNKNOWN_METHOD,
+                f'Method "{member}" with signature "{msg.signature}" on interface "{iface}" doesn\'t exist',
+            )
+        return handler(msg)
+
+    def _handlers(self) -> dict[tuple[str | None, str | None], Callable[[Message], Message | bool]]:
+        return {
+            (defs.ADAPTER_INTERFACE, "SetDiscoveryFilter"): self._set_discovery_filter,
+            (defs.ADAPTER_INTERFACE, "GetDiscoveryFilters"): self._get_discovery_filters,
+            (defs.ADAPTER_INTERFACE, "StartDiscovery"): self._start_discovery,
+            (defs.ADAPTER_INTERFACE, "StopDiscovery"): self._stop_discovery,
+            (defs.ADAPTER_INTERFACE, "RemoveDevice"): self._remove_device,
+            (defs.DEVICE_INTERFACE, "Connect"): self._connect,
+            (defs.DEVICE_INTERFACE, "Disconnect"): self._disconnect,
+            (defs.DEVICE_INTERFACE, "Pair"): self._pair,
+            (defs.DEVICE_INTERFACE, "CancelPairing"): Message.new_method_return,
+            (defs.GATT_CHARACTERISTIC_INTERFACE, "ReadValue"): self._read_value,
+            (defs.GATT_CHARACTERISTIC_INTERFACE, "WriteValue"): self._write_value,
+            (defs.GATT_CHARACTERISTIC_INTERFACE, "StartNotify"): self._start_notify,
+            (defs.GATT_CHARACTERISTIC_INTERFACE, "StopNotify"): self._stop_notify,
+            (defs.GATT_CHARACTERISTIC_INTERFACE, "AcquireNotify"): self._acquire_notify,
+            (defs.GATT_CHARACTERISTIC_INTERFACE, "AcquireWrite"): self._acquire_write,
+            (defs.GATT_DESCRIPTOR_INTERFACE, "ReadValue"): self._read_value,
+            (defs.GATT_DESCRIPTOR_INTERFACE, "WriteValue"): self._write_value,
+        }
+
+    def _properties_call(self, msg: Message) -> Message:
+        path = msg.path or ""
+        member = msg.member
+        interface = msg.body[0] if msg.body else ""
+        props = self._objects[path].get(interface)
+        if props is None:
+            raise BluezError(defs.DBUS_ERROR_UNKNOWN_INTERFACE, f"No such interface '{interface}'")
+        if member == "GetAll" and msg.signature == "s":
+            return Message.new_method_return(msg, "a{sv}", [props])
+        if member == "Get" and msg.signature == "ss":
+            name = msg.body[1]
+            if name not in props:
+                raise BluezError(defs.DBUS_ERROR_INVALID_ARGS, f"No such property '{name}'")
+            return Message.new_method_return(msg, "v", [props[name]])
+        if member == "Set" and msg.signature == "ssv":
+            name, value = msg.body[1], msg.body[2]
+            self._set_property(path, interface, name, value)
+            return Message.new_method_return(msg)
+        raise BluezError(
+            defs.DBUS_ERROR_UNKNOWN_METHOD, f"Properties.{member} with signature {msg.signature}"
+        )
+
+    def _set_property(self, path: str, interface: str, name: str, value: Variant) -> None:
+        writable = {
+            defs.ADAPTER_INTERFACE: defs.ADAPTER_WRITABLE,
+            defs.DEVICE_INTERFACE: defs.DEVICE_WRITABLE,
+        }
+        if name not in defs.SIGNATURES.get(interface, {}):
+            raise BluezError(defs.DBUS_ERROR_INVALID_ARGS, f"No such property '{name}'")
+        if name not in writable.get(interface, frozenset()):
+            raise BluezError(defs.DBUS_ERROR_PROPERTY_READ_ONLY, f"Property '{name}' is not writable")
+        if value.signature != defs.SIGNATURES[interface][name]:
+            raise BluezError(defs.ERROR_INVALID_ARGUMENTS, "Invalid arguments in method call")
+        if interface == defs.ADAPTER_INTERFACE and name == "Powered":
+            self._set_powered(bool(value.value))
+            return
+        self._set_props(path, interface, **{name: value})
+
+    # ================================================================================================
+    # Adapter
+    # ================================================================================================
+    def _adapter_props(self) -> dict[str, Variant]:
+        a = defs.ADAPTER_INTERFACE
+        values: dict[str, Any] = {
+            "Address": self.adapter_address,
+            "AddressType": "public",
+            "Name": "sitbreak-emulator",
+            "Alias": "sitbreak-emulator",
+            "Class": 0,
+            "Powered": self.powered,
+            "PowerState": "on" if self.powered else "off",
+            "Discoverable": False,
+            "DiscoverableTimeout": 180,
+            "Pairable": True,
+            "PairableTimeout": 0,
+            "Discovering": False,
+            "UUIDs": [],
+            "Modalias": "usb:v1D6Bp0246d054F",
+            "Roles": ["central", "peripheral"],
+            "ExperimentalFeatures": [],
+        }
+        return {name: _variant(a, name, value) for name, value in values.items()}
+
+    def _set_powered(self, powered: bool) -> None:
+        self.powered = powered
+        if not powered:
+            for device in self._devices.values():
+                self._teardown_link(device, signal=True)
+            self._discovering.clear()
+            self._set_props(defs.ADAPTER_PATH, defs.ADAPTER_INTERFACE, Discovering=False)
+        self._set_props(
+            defs.ADAPTER_PATH, defs.ADAPTER_INTERFACE, Powered=powered, PowerState="on" if powered else "off"
+        )
+
+    def _set_discovery_filter(self, msg: Message) -> Message:
+        if msg.signature != "a{sv}":
+            raise BluezError(defs.ERROR_INVALID_ARGUMENTS, "Invalid arguments in method call")
+        parsed: dict[str, Any] = {}
+        for key, variant in msg.body[0].items():
+            expected = defs.DISCOVERY_FILTER_SIGNATURES.get(key)
+            if expected is None or variant.signature != expected:
+                raise BluezError(defs.ERROR_INVALID_ARGUMENTS, "Invalid arguments in method call")
+            parsed[key] = variant.value
+        if "Transport" in parsed and parsed["Transport"] not in ("auto", "bredr", "le"):
+            raise BluezError(defs.ERROR_INVALID_ARGUMENTS, "Invalid arguments in method call")
+        sender = msg.sender or ""
+        if parsed:
+            self._filters[sender] = parsed
+        else:
+            self._filters.pop(sender, None)
+        return Message.new_method_return(msg)
+
+    def _get_discovery_filters(self, msg: Message) -> Message:
+        return Message.new_method_return(msg, "as", [list(defs.DISCOVERY_FILTER_SIGNATURES)])
+
+    def _start_discovery(self, msg: Message) -> Message:
+        if not self.powered:
+            raise BluezError(defs.ERROR_NOT_READY, "Resource Not Ready")
+        sender = msg.sender or ""
+        if sender in self._discovering:
+            # bluetoothd: every client can only start one discovery.
+            raise BluezError(defs.ERROR_IN_PROGRESS, defs.TEXT_IN_PROGRESS)
+        self._discovering.add(sender)
+        self._set_props(defs.ADAPTER_PATH, defs.ADAPTER_INTERFACE, Discovering=True)
+        return Message.new_method_return(msg)
+
+    def _stop_discovery(self, msg: Message) -> Message:
+        if not self.powered:
+            raise BluezError(defs.ERROR_NOT_READY, "Resource Not Ready")
+        sender = msg.sender or ""
+        if sender not in self._discovering:
+            raise BluezError(defs.ERROR_FAILED, defs.TEXT_NO_DISCOVERY)
+        self._end_discovery(sender)
+        return Message.new_method_return(msg)
+
+    def _end_discovery(self, sender: str) -> None:
+        self._discovering.discard(sender)
+        if self._discovering:
+            return
+        self._set_props(defs.ADAPTER_PATH, defs.ADAPTER_INTERFACE, Discovering=False)
+        for device in self._devices.values():
+            if device.exported:
+                self._invalidate(device.path, defs.DEVICE_INTERFACE, defs.DISCOVERY_ONLY_PROPERTIES)
+                device.last_adv = None
+
+    def _remove_device(self, msg: Message) -> Message:
+        target = msg.body[0] if msg.signature == "o" else ""
+        for device in self._devices.values():
+            if device.path == target and device.exported:
+                self._forget_device(device)
+                return Message.new_method_return(msg)
+        raise BluezError(defs.ERROR_DOES_NOT_EXIST, "Does Not Exist")
+
+    def _client_gone(self, sender: str) -> None:
+        """A client left the bus: end its discovery and notify sessions, as bluetoothd does."""
+        self._filters.pop(sender, None)
+        if sender in self._discovering:
+            self._end_discovery(sender)
+        for device in self._devices.values():
+            for obj in device.gatt.values():
+                if sender in obj.notify_senders:
+                    obj.notify_senders.discard(sender)
+                    self._update_notifying(obj)
+
+    # ================================================================================================
+    # Advertising
+    # ================================================================================================
+    async def _advertise_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.adv_interval_s)
+            if self._discovering and self.powered:
+                for device in list(self._devices.values()):
+                    self._advertise(device)
+
+    def _advertising(self, device: _Device) -> bool:
+        w = device.wearable
+        # SitSense and the vendor devices accept one connection and stop advertising while connected.
+        return w.in_range and not device.connected and w.battery.level() > 0
+
+    def _filter_allows(self, device: _Device, uuids: tuple[str, ...], rssi: int) -> bool:
+        sessions = [self._filters.get(sender, {}) for sender in self._discovering]
+        for flt in sessions:
+            if flt.get("Transport") == "bredr":
+                continue
+            wanted = [u.lower() for u in flt.get("UUIDs", [])]
+            if wanted and not set(wanted) & {u.lower() for u in uuids}:
+                continue
+            if "RSSI" in flt and rssi < flt["RSSI"]:
+                continue
+            return True
+        return False
+
+    def _advertise(self, device: _Device) -> None:
+        if not self._advertising(device):
+            return
+        w = device.wearable
+        adv = w.firmware.advertisement()
+        rssi = int(w.rssi + self._rng.integers(-RSSI_JITTER_DB, RSSI_JITTER_DB + 1))
+        if not self._filter_allows(device, adv.service_uuids, rssi):
+            return
+        d = defs.DEVICE_INTERFACE
+        manufacturer = {k: Variant("ay", v) for k, v in adv.manufacturer_data.items()}
+        service_data = {k: Variant("ay", v) for k, v in adv.service_data.items()}
+        values: dict[str, Any] = {"RSSI": rssi, "UUIDs": list(adv.service_uuids)}
+        if adv.name is not None:
+            values["Name"] = adv.name
+        if manufacturer:
+            values["ManufacturerData"] = manufacturer
+        if service_data:
+            values["ServiceData"] = service_data
+        if adv.tx_power is not None:
+            values["TxPower"] = adv.tx_power
+        if not device.exported:
+            self._export(device.path, d, self._device_props(device, values))
+            device.exported = True
+        else:
+            if device.path not in self._objects:
+                return
+            self._set_props(device.path, d, **values)
+        device.last_adv = tuple(sorted((k, repr(v)) for k, v in values.items() if k != "RSSI"))
+
+    def _device_props(self, device: _Device, adv_values: dict[str, Any]) -> dict[str, Variant]:
+        w = device.wearable
+        name = adv_values.get("Name")
+        values: dict[str, Any] = {
+            "Address": w.address,
+            "AddressType": w.address_type,
+            "Alias": name if name is not None else w.address.replace(":", "-"),
+            "Paired": False,
+            "Bonded": False,
+            "Trusted": False,
+            "Blocked": False,
+            "LegacyPairing": False,
+            "Connected": False,
+            "Adapter": defs.ADAPTER_PATH,
+            "ServicesResolved": False,
+            "AdvertisingFlags": b"\x06",  # LE General Discoverable, BR/EDR not supported
+            **adv_values,
+        }
+        return {name: _variant(defs.DEVICE_INTERFACE, name, value) for name, value in values.items()}
+
+    # ================================================================================================
+    # Devices: add, range, connect, disconnect
+    # ================================================================================================
+    def _add(self, wearable: SimulatedWearable) -> SimulatedWearable:
+        if wearable.address in self._devices:
+            raise ValueError(f"a wearable with address {wearable.address} is already added")
+        device = _Device(wearable, defs.device_path(wearable.address, defs.ADAPTER_PATH))
+        self._devices[wearable.address] = device
+        wearable._attach(self)
+        return wearable
+
+    def _remove(self, wearable: SimulatedWearable) -> None:
+        device = self._devices.get(wearable.address)
+        if device is None:
+            return
+        self._forget_device(device)
+        del self._devices[wearable.address]
+        wearable._attach(None)
+
+    def _forget(self, wearable: SimulatedWearable) -> None:
+        device = self._devices.get(wearable.address)
+        if device is not None and device.exported:
+            self._forget_device(device)
+
+    def _forget_device(self, device: _Device) -> None:
+        if device.connecting is not None:
+            device.connecting.cancel()
+        self._teardown_link(device, signal=True)
+        if device.exported:
+            self._unexport(device.path)
+            device.exported = False
+            device.last_adv = None
+
+    def _device_for(self, wearable: SimulatedWearable) -> _Device:
+        device = self._devices.get(wearable.address)
+        if device is None:
+            raise ValueError(f"{wearable!r} is not added to this emulator")
+        return device
+
+    def _is_connected(self, wearable: SimulatedWearable) -> bool:
+        device = self._devices.get(wearable.address)
+        return device is not None and device.connected
+
+    def _drop_link(self, wearable: SimulatedWearable) -> None:
+        self._teardown_link(self._device_for(wearable), signal=True)
+
+    def _set_in_range(self, wearable: SimulatedWearable, in_range: bool, seconds: float | None) -> None:
+        device = self._device_for(wearable)
+        if device.back_in_range is not None:
+            device.back_in_range.cancel()
+            device.back_in_range = None
+        wearable.in_range = in_range
+        if not in_range:
+            self._teardown_link(device, signal=True)
+            if seconds is not None:
+                loop = asyncio.get_running_loop()
+                device.back_in_range = loop.call_later(seconds, self._set_in_range, wearable, True, None)
+        device.range_changed.set()
+        device.range_changed = asyncio.Event()
+
+    def _device_at(self, path: str) -> _Device:
+        for device in self._devices.values():
+            if device.path == path:
+                return device
+        raise BluezError(defs.DBUS_ERROR_UNKNOWN_OBJECT, f"No device at {path}")
+
+    def _connect(self, msg: Message) -> Message | bool:
+        device = self._device_at(msg.path or "")
+        if device.connected:
+            return Message.new_method_return(msg)
+        if device.connecting is not None:
+            raise BluezError(defs.ERROR_IN_PROGRESS, defs.TEXT_IN_PROGRESS)
+        if not self.powered:
+            raise BluezError(defs.ERROR_NOT_READY, "Resource Not Ready")
+        device.connecting = self._spawn(self._connect_flow(device, msg))
+        return True
+
+    async def _connect_flow(self, device: _Device, msg: Message) -> None:
+        w = device.wearable
+        try:
+            if w.connect_failures > 0:
+                w.connect_failures -= 1
+                await asyncio.sleep(FAILED_CONNECT_LATENCY_S)
+                self._fail_connect(device, msg, w.connect_failure_text)
+                return
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + self.connect_timeout_s
+            while not (w.in_range and w.battery.level() > 0):
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    self._fail_connect(device, msg, defs.TEXT_LE_ABORT_BY_LOCAL)
+                    return
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(device.range_changed.wait(), remaining)
+            await asyncio.sleep(self.connect_latency_s)
+        except asyncio.CancelledError:
+            # Disconnect (or a crash) cancelled the attempt.
+            if self._bus is not None:
+                self._fail_connect(device, msg, defs.TEXT_LE_ABORT_BY_LOCAL)
+            raise
+        finally:
+            device.connecting = None
+        self._establish(device)
+        self._send(Message.new_method_return(msg))
+
+    def _fail_connect(self, device: _Device, msg: Message, text: str) -> None:
+        self._send(Message.new_error(msg, defs.ERROR_FAILED, text))
+        # bluetoothd reports the aborted attempt as a Connected change; Bleak waits for it before retrying.
+        if device.path in self._objects:
+            self._send(
+                Message.new_signal(
+                    device.path,
+                    defs.PROPERTIES_INTERFACE,
+                    "PropertiesChanged",
+                    "sa{sv}as",
+                    [defs.DEVICE_INTERFACE, {"Connected": Variant("b", False)}, []],
+                )
+            )
+
+    def _establish(self, device: _Device) -> None:
+        w = device.wearable
+        device.connected = True
+        device.mtu = min(w.max_mtu, defs.CENTRAL_MAX_MTU)
+        w.connects += 1
+        self._set_props(device.path, defs.DEVICE_INTERFACE, Connected=True)
+        w.firmware.connected(device.mtu)
+        sink = _Sink(self, device)
+        handle = defs.FIRST_EXPORTED_HANDLE
+        uuids: list[str] = []
+        for service in w.firmware.services:
+            svc_path = defs.service_path(device.path, handle)
+            handle += 1
+            uuids.append(service.uuid)
+            device.gatt[svc_path] = _GattObject(svc_path, defs.GATT_SERVICE_INTERFACE, service=service)
+            self._export(
+                svc_path,
+                defs.GATT_SERVICE_INTERFACE,
+                {
+                    "UUID": Variant("s", service.uuid),
+                    "Device": Variant("o", device.path),
+                    "Primary": Variant("b", service.primary),
+                    "Includes": Variant("ao", []),
+                },
+            )
+            for char in service.characteristics:
+                char_path = defs.characteristic_path(svc_path, handle)
+                handle += 2  # declaration, then value
+                char.sink = sink
+                char.subscribed = False
+                device.char_paths[id(char)] = char_path
+                device.gatt[char_path] = _GattObject(char_path, defs.GATT_CHARACTERISTIC_INTERFACE, char=char)
+                props: dict[str, Variant] = {
+                    "UUID": Variant("s", char.uuid),
+                    "Service": Variant("o", svc_path),
+                    "Value": Variant("ay", b""),
+                    "Flags": Variant("as", list(char.flags)),
+                    "MTU": Variant("q", device.mtu),
+                }
+                if char.notifies:
+                    props["Notifying"] = Variant("b", False)
+                    props["NotifyAcquired"] = Variant("b", False)
+                if "write-without-response" in char.flags:
+                    props["WriteAcquired"] = Variant("b", False)
+                self._export(char_path, defs.GATT_CHARACTERISTIC_INTERFACE, props)
+                for desc in all_descriptors(char):
+                    desc_path = defs.descriptor_path(char_path, handle)
+                    handle += 1
+                    device.gatt[desc_path] = _GattObject(
+                        desc_path, defs.GATT_DESCRIPTOR_INTERFACE, char=char, desc=desc
+                    )
+                    self._export(
+                        desc_path,
+                        defs.GATT_DESCRIPTOR_INTERFACE,
+                        {
+                            "UUID": Variant("s", desc.uuid),
+                            "Characteristic": Variant("o", char_path),
+                            "Value": Variant("ay", b""),
+                        },
+                    )
+        adv_uuids = list(w.firmware.advertisement().service_uuids)
+        self._set_props(
+            device.path,
+            defs.DEVICE_INTERFACE,
+            UUIDs=sorted(set(adv_uuids) | set(uuids)),
+            ServicesResolved=True,
+        )
+        _LOGGER.info("%s connected (MTU %d)", w.address, device.mtu)
+
+    def _teardown_link(self, device: _Device, signal: bool) -> None:
+        """Link gone: firmware told, sockets closed, then ServicesResolved/Connected False and the GATT
+        objects removed (only when ``signal``; a crashed daemon says nothing)."""
+        if not device.connected:
+            return
+        device.connected = False
+        device.wearable.firmware.disconnected()
+        for obj in device.gatt.values():
+            for sock in (obj.notify_socket, obj.write_socket):
+                if sock is not None:
+                    self._close_socket(sock)
+            obj.notify_socket = obj.write_socket = None
+        if signal:
+            self._set_props(device.path, defs.DEVICE_INTERFACE, ServicesResolved=False)
+            self._set_props(device.path, defs.DEVICE_INTERFACE, Connected=False)
+            for path in sorted(device.gatt, key=len, reverse=True):
+                self._unexport(path)
+        else:
+            for path in device.gatt:
+                self._objects.pop(path, None)
+        device.gatt.clear()
+        device.char_paths.clear()
+        _LOGGER.info("%s disconnected", device.wearable.address)
+
+    def _close_socket(self, sock: socket.socket) -> None:
+        if self._loop is not None:
+            with contextlib.suppress(Exception):
+                self._loop.remove_reader(sock.fileno())
+        sock.close()
+
+    def _disconnect(self, msg: Message) -> Message | bool:
+        device = self._device_at(msg.path or "")
+        if device.connecting is not None:
+            device.connecting.cancel()
+        self._teardown_link(device, signal=True)
+        return Message.new_method_return(msg)
+
+    def _pair(self, msg: Message) -> Message | bool:
+        device = self._device_at(msg.path or "")
+        props = self._objects[device.path][defs.DEVICE_INTERFACE]
+        if props["Paired"].value:
+            raise BluezError("org.bluez.Error.AlreadyExists", "Already Exists")
+        if not device.connected:
+            if device.connecting is not None:
+                raise BluezError(defs.ERROR_IN_PROGRESS, defs.TEXT_IN_PROGRESS)
+
+            async def connect_then_pair() -> None:
+                try:
+                    await self._connect_flow_quiet(device)
+                except BluezError as exc:
+                    self._send(Message.new_error(msg, exc.name, exc.text))
+                    return
+                self._set_props(device.path, defs.DEVICE_INTERFACE, Paired=True, Bonded=True)
+                self._send(Message.new_method_return(msg))
+
+            device.connecting = self._spawn(connect_then_pair())
+            return True
+        self._set_props(device.path, defs.DEVICE_INTERFACE, Paired=True, Bonded=True)
+        return Message.new_method_return(msg)
+
+    async def _connect_flow_quiet(self, device: _Device) -> None:
+        w = device.wearable
+        try:
+            if not w.in_range:
+                await asyncio.sleep(0)
+                raise BluezError(defs.ERROR_FAILED, "Page Timeout")
+            await asyncio.sleep(self.connect_latency_s)
+        finally:
+            device.connecting = None
+        self._establish(device)
+
+    # ================================================================================================
+    # GATT
+    # ================================================================================================
+    def _gatt_object(self, path: str) -> tuple[_Device, _GattObject]:
+        for device in self._devices.values():
+            obj = device.gatt.get(path)
+            if obj is not None:
+                return device, obj
+        raise BluezError(defs.DBUS_ERROR_UNKNOWN_OBJECT, f"No GATT object at {path}")
+
+    @staticmethod
+    def _options(msg: Message, index: int) -> dict[str, Any]:
+        if len(msg.body) <= index:
+            return {}
+        return {k: v.value for k, v in msg.body[index].items()}
+
+    def _read_value(self, msg: Message) -> Message:
+        device, obj = self._gatt_object(msg.path or "")
+        offset = int(self._options(msg, 0).get("offset", 0))
+        if obj.desc is not None:
+            value = obj.desc.value
+            if obj.desc.uuid == defs.CCCD_UUID and obj.char is not None:
+                value = self._cccd_value(obj.char, device)
+            self._set_props(obj.path, defs.GATT_DESCRIPTOR_INTERFACE, Value=value)
+        else:
+            assert obj.char is not None
+            if "read" not in obj.char.flags:
+                raise BluezError(defs.ERROR_NOT_PERMITTED, defs.TEXT_READ_NOT_PERMITTED)
+            try:
+                value = obj.char.read()
+            except AttError as exc:
+                raise BluezError(defs.ERROR_FAILED, defs.att_error_text(exc.code)) from exc
+            # bluetoothd caches a read value in the Value property and announces it.
+            self._set_props(obj.path, defs.GATT_CHARACTERISTIC_INTERFACE, Value=value)
+        if offset > len(value):
+            raise BluezError(defs.ERROR_INVALID_ARGUMENTS, "Invalid offset")
+        return Message.new_method_return(msg, "ay", [value[offset:]])
+
+    def _cccd_value(self, char: Characteristic, device: _Device) -> bytes:
+        if not char.subscribed:
+            return defs.CCCD_OFF
+        return defs.CCCD_NOTIFY if "notify" in char.flags else defs.CCCD_INDICATE
+
+    def _write_value(self, msg: Message) -> Message:
+        _device, obj = self._gatt_object(msg.path or "")
+        if msg.signature != "aya{sv}":
+            raise BluezError(defs.ERROR_INVALID_ARGUMENTS, "Invalid arguments in method call")
+        value = bytes(msg.body[0])
+        options = self._options(msg, 1)
+        if obj.desc is not None:
+            if obj.desc.uuid == defs.CCCD_UUID:
+                # bluetoothd owns the CCCD: clients use StartNotify/StopNotify.
+                raise BluezError(defs.ERROR_NOT_PERMITTED, defs.TEXT_WRITE_NOT_PERMITTED)
+            obj.desc.value = value
+            return Message.new_method_return(msg)
+        char = obj.char
+        assert char is not None
+        kind = options.get("type", "request" if "write" in char.flags else "command")
+        with_response = kind != "command"
+        allowed = "write" in char.flags if with_response else "write-without-response" in char.flags
+        if not allowed:
+            raise BluezError(defs.ERROR_NOT_PERMITTED, defs.TEXT_WRITE_NOT_PERMITTED)
+        if obj.write_socket is not None:
+            raise BluezError(defs.ERROR_NOT_PERMITTED, defs.TEXT_WRITE_ACQUIRED)
+        if len(value) > device_value_limit(_device.mtu):
+            raise BluezError(defs.ERROR_INVALID_ARGUMENTS, "Invalid Length")
+        self._deliver_write(char, value, with_response, obj.path)
+        return Message.new_method_return(msg)
+
+    def _deliver_write(self, char: Characteristic, value: bytes, with_response: bool, path: str) -> None:
+        try:
+            if char.on_write is not None:
+                char.on_write(value, with_response)
+            else:
+                char.value = value
+        except AttError as exc:
+            if with_response:
+                raise BluezError(defs.ERROR_FAILED, defs.att_error_text(exc.code)) from exc
+            _LOGGER.debug("write without response to %s refused: %s", path, exc)
+
+    def _start_notify(self, msg: Message) -> Message:
+        _device, obj = self._gatt_object(msg.path or "")
+        char = obj.char
+        assert char is not None
+        if not char.notifies:
+            raise BluezError(defs.ERROR_NOT_SUPPORTED, defs.TEXT_NOT_SUPPORTED)
+        if obj.notify_socket is not None:
+            raise BluezError(defs.ERROR_NOT_PERMITTED, defs.TEXT_NOTIFY_ACQUIRED)
+        obj.notify_senders.add(msg.sender or "")
+        self._update_notifying(obj)
+        return Message.new_method_return(msg)
+
+    def _stop_notify(self, msg: Message) -> Message:
+        _device, obj = self._gatt_object(msg.path or "")
+        sender = msg.sender or ""
+        if sender not in obj.notify_senders:
+            raise BluezError(defs.ERROR_FAILED, defs.TEXT_NO_NOTIFY_SESSION)
+        obj.notify_senders.discard(sender)
+        self._update_notifying(obj)
+        return Message.new_method_return(msg)
+
+    def _update_notifying(self, obj: _GattObject) -> None:
+        char = obj.char
+        if char is None or obj.path not in self._objects:
+            return
+        on = bool(obj.notify_senders) or obj.notify_socket is not None
+        self._set_props(
+            obj.path,
+            defs.GATT_CHARACTERISTIC_INTERFACE,
+            Notifying=on,
+            NotifyAcquired=obj.notify_socket is not None,
+        )
+        char.set_subscribed(on)
+
+    def _acquire_notify(self, msg: Message) -> Message | bool:
+        device, obj = self._gatt_object(msg.path or "")
+        char = obj.char
+        assert char is not None
+        if not char.notifies:
+            raise BluezError(defs.ERROR_NOT_SUPPORTED, defs.TEXT_NOT_SUPPORTED)
+        if obj.notify_socket is not None:
+            raise BluezError(defs.ERROR_NOT_PERMITTED, defs.TEXT_NOTIFY_ACQUIRED)
+        if obj.notify_senders:
+            raise BluezError(defs.ERROR_IN_PROGRESS, defs.TEXT_IN_PROGRESS)
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        ours.setblocking(False)
+        obj.notify_socket = ours
+        self._watch_hangup(obj, ours, lambda: self._release_notify(obj))
+        self._reply_with_fd(msg, theirs, device.mtu)
+        self._update_notifying(obj)
+        return True
+
+    def _release_notify(self, obj: _GattObject) -> None:
+        if obj.notify_socket is not None:
+            self._close_socket(obj.notify_socket)
+            obj.notify_socket = None
+            self._update_notifying(obj)
+
+    def _acquire_write(self, msg: Message) -> Message | bool:
+        device, obj = self._gatt_object(msg.path or "")
+        char = obj.char
+        assert char is not None
+        if "write-without-response" not in char.flags:
+            raise BluezError(defs.ERROR_NOT_SUPPORTED, defs.TEXT_NOT_SUPPORTED)
+        if obj.write_socket is not None:
+            raise BluezError(defs.ERROR_NOT_PERMITTED, defs.TEXT_WRITE_ACQUIRED)
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        ours.setblocking(False)
+        obj.write_socket = ours
+
+        def readable() -> None:
+            try:
+                data = ours.recv(defs.CENTRAL_MAX_MTU)
+            except BlockingIOError:
+                return
+            except OSError:
+                data = b""
+            if not data:
+                self._close_socket(ours)
+                obj.write_socket = None
+                self._set_props(obj.path, defs.GATT_CHARACTERISTIC_INTERFACE, WriteAcquired=False)
+                return
+            self._deliver_write(char, data, False, obj.path)
+
+        assert self._loop is not None
+        self._loop.add_reader(ours.fileno(), readable)
+        self._reply_with_fd(msg, theirs, device.mtu)
+        self._set_props(obj.path, defs.GATT_CHARACTERISTIC_INTERFACE, WriteAcquired=True)
+        return True
+
+    def _watch_hangup(self, obj: _GattObject, sock: socket.socket, on_hangup: Callable[[], None]) -> None:
+        def readable() -> None:
+            try:
+                data = sock.recv(1)
+            except BlockingIOError:
+                return
+            except OSError:
+                data = b""
+            if not data:
+                on_hangup()
+
+        assert self._loop is not None
+        self._loop.add_reader(sock.fileno(), readable)
+
+    def _reply_with_fd(self, msg: Message, theirs: socket.socket, mtu: int) -> None:
+        fd = theirs.detach()
+        fut = self._send(Message.new_method_return(msg, "hq", [0, mtu], unix_fds=[fd]))
+        if fut is None:
+            os.close(fd)
+        else:
+            fut.add_done_callback(lambda _f: os.close(fd))
+
+    def _notify(self, device: _Device, char: Characteristic, value: bytes) -> None:
+        path = device.char_paths.get(id(char))
+        if path is None or not device.connected:
+            return
+        obj = device.gatt[path]
+        if obj.notify_socket is not None:
+            try:
+                obj.notify_socket.send(value)
+            except (BlockingIOError, OSError):
+                _LOGGER.debug("AcquireNotify socket for %s full or closed: notification dropped", path)
+        if obj.notify_senders:
+            self._set_props(path, defs.GATT_CHARACTERISTIC_INTERFACE, Value=value)
+        elif path in self._objects:
+            self._objects[path][defs.GATT_CHARACTERISTIC_INTERFACE]["Value"] = Variant("ay", value)
+
+    # ================================================================================================
+    # Housekeeping
+    # ================================================================================================
+    async def _housekeeping_loop(self) -> None:
+        while True:
+            await asyncio.sleep(HOUSEKEEPING_INTERVAL_S)
+            for device in list(self._devices.values()):
+                firmware = device.wearable.firmware
+                if device.connected:
+                    firmware.tick()
+                    if device.wearable.battery.level() <= 0:
+                        _LOGGER.info("%s battery empty: switching off", device.wearable.address)
+                        self._teardown_link(device, signal=True)
+
+
+def device_value_limit(mtu: int) -> int:
+    """Longest value one ATT write request can carry (MTU minus opcode and handle)."""
+    return mtu - 3

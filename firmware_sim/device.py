@@ -1,0 +1,279 @@
+"""What every simulated firmware shares: the device clock, advertising data, battery, packet faults and
+the streaming loop that turns a sample source into notifications at the pace the sample rate implies.
+
+Vendor-specific framing lives in the subclasses (`firmware_sim.firmware` for the sitbreak reference
+firmware, `firmware_sim.vendors` for micro:bit, Polar and Thingy:52).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from abc import ABC, abstractmethod
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import numpy as np
+
+from firmware_sim.gatt import Characteristic, Service, uuid16
+from firmware_sim.source import Float32Array, SampleSource
+
+_LOGGER = logging.getLogger(__name__)
+
+# Entries kept in `Firmware.sent`: about 40 min of 50 Hz data in 39-sample packets; older ones are
+# dropped so a long demo does not grow without bound.
+SENT_LOG_LIMIT = 100_000
+# A stalled loop catches up in bursts of at most this many packets before yielding to other tasks.
+CATCH_UP_BURST = 64
+
+
+class PacketFault(StrEnum):
+    """Ways a notification can go wrong between the firmware and the host."""
+
+    LOST = "lost"  # never arrives (radio loss): a sequence gap
+    DUPLICATED = "duplicated"  # arrives twice
+    REORDERED = "reordered"  # arrives after the packet that followed it
+    TRUNCATED = "truncated"  # cut short
+    OVERSIZED = "oversized"  # longer than its header declares (trailing garbage)
+    MALFORMED = "malformed"  # right length, invalid content (unknown version / frame type)
+
+
+@dataclass(frozen=True, slots=True)
+class SentPacket:
+    """One packet as the firmware framed it, before faults were applied, and what happened to it."""
+
+    first_index: int  # sample index (on the firmware's sample clock) of the first sample
+    count: int
+    rate_hz: float
+    payload: bytes
+    fault: PacketFault | None
+
+
+@dataclass(frozen=True, slots=True)
+class Advertisement:
+    name: str | None
+    service_uuids: tuple[str, ...] = ()
+    manufacturer_data: dict[int, bytes] = field(default_factory=dict)
+    service_data: dict[str, bytes] = field(default_factory=dict)
+    tx_power: int | None = None
+
+
+class DeviceClock:
+    """Device time in ms since boot, advancing ``speed`` times faster than the monotonic wall clock."""
+
+    def __init__(self, speed: float = 1.0, boot_ms: float = 0.0) -> None:
+        if speed <= 0:
+            raise ValueError(f"speed={speed} must be > 0")
+        self.speed = speed
+        self._boot_ms = boot_ms
+        self._wall0 = time.monotonic()
+
+    def now_ms(self) -> float:
+        return self._boot_ms + (time.monotonic() - self._wall0) * self.speed * 1000.0
+
+    def wall_delay_s(self, device_ms: float) -> float:
+        """Wall seconds until the device clock reads ``device_ms`` (0 when already past)."""
+        return max(0.0, (device_ms - self.now_ms()) / (self.speed * 1000.0))
+
+
+class Battery:
+    """State of charge that drains linearly with device time."""
+
+    def __init__(self, clock: DeviceClock, level_pct: float = 100.0, drain_pct_per_h: float = 2.0) -> None:
+        self._clock = clock
+        self._level = level_pct
+        self._since_ms = clock.now_ms()
+        self.drain_pct_per_h = drain_pct_per_h
+
+    def level(self) -> int:
+        hours = (self._clock.now_ms() - self._since_ms) / 3_600_000.0
+        return max(0, min(100, math.ceil(self._level - hours * self.drain_pct_per_h)))
+
+    def set(self, level_pct: float, drain_pct_per_h: float | None = None) -> None:
+        self._level = level_pct
+        self._since_ms = self._clock.now_ms()
+        if drain_pct_per_h is not None:
+            self.drain_pct_per_h = drain_pct_per_h
+
+
+class Faults:
+    """Packet faults: commanded ones (next N packets) first, then random ones at the given rates."""
+
+    def __init__(self, seed: int = 0) -> None:
+        self.rates: dict[PacketFault, float] = {}
+        self._queue: deque[PacketFault] = deque()
+        self.rng = np.random.default_rng(seed)
+
+    def set_rates(self, **rates: float) -> None:
+        """``set_rates(lost=0.01, duplicated=0.02)``: probability per packet for each kind."""
+        for name, p in rates.items():
+            kind = PacketFault(name)
+            if not 0.0 <= p <= 1.0:
+                raise ValueError(f"rate for {name} must be in 0..1, got {p}")
+            self.rates[kind] = p
+
+    def inject(self, kind: PacketFault | str, count: int = 1) -> None:
+        self._queue.extend([PacketFault(kind)] * count)
+
+    def next(self) -> PacketFault | None:
+        if self._queue:
+            return self._queue.popleft()
+        for kind, p in self.rates.items():
+            if p > 0 and self.rng.random() < p:
+                return kind
+        return None
+
+
+class Firmware(ABC):
+    """Base of every simulated firmware. Runs on the emulator's event loop."""
+
+    profile: str = ""
+    default_mtu: int = 247  # what ESP32 and nRF52 stacks offer by default (Data Length Extension)
+
+    def __init__(
+        self, address: str, source: SampleSource, *, clock: DeviceClock, battery: Battery, faults: Faults
+    ) -> None:
+        self.address = address
+        self.source = source
+        self.clock = clock
+        self.battery = battery
+        self.faults = faults
+        self.mtu = 23
+        self.sent: deque[SentPacket] = deque(maxlen=SENT_LOG_LIMIT)
+        self.fault_counts: Counter[PacketFault] = Counter()
+        self.packets_out = 0  # notifications actually handed to the link, faults included
+        self.stream_starts = 0
+        self._held: bytes | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._battery_reported = -1
+        self.battery_char = Characteristic(uuid16(0x2A19), ("read", "notify"), on_read=self._read_battery)
+        self.services = self.build_services()
+
+    # ---- declared by each firmware -------------------------------------------------------------
+    @abstractmethod
+    def build_services(self) -> list[Service]: ...
+
+    @abstractmethod
+    def advertisement(self) -> Advertisement: ...
+
+    @property
+    @abstractmethod
+    def data_char(self) -> Characteristic:
+        """The characteristic that carries acceleration packets."""
+
+    @abstractmethod
+    def rate_hz(self) -> float: ...
+
+    @abstractmethod
+    def samples_per_packet(self) -> int: ...
+
+    @abstractmethod
+    def frame(self, first_index: int, xyz_g: Float32Array) -> bytes:
+        """One notification's bytes for these samples (first one at ``first_index``)."""
+
+    def malformed(self, payload: bytes) -> bytes:
+        """This profile's idea of a packet with the right size but invalid content."""
+        return bytes(len(payload))
+
+    # ---- link life cycle (called by the emulator) ----------------------------------------------
+    def connected(self, mtu: int) -> None:
+        self.mtu = mtu
+
+    def disconnected(self) -> None:
+        for service in self.services:
+            for char in service.characteristics:
+                char.sink = None
+                char.subscribed = False
+        self.stop_stream()
+        self._held = None
+
+    # ---- streaming -------------------------------------------------------------------------------
+    @property
+    def streaming(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def start_stream(self) -> None:
+        if self.streaming:
+            return
+        self._task = asyncio.get_running_loop().create_task(self._run(), name=f"stream {self.address}")
+
+    def stop_stream(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+
+    def on_stream_start(self) -> None:
+        """Streaming (re)starts; subclasses also reset their sequence numbers here."""
+        self.stream_starts += 1
+
+    async def _run(self) -> None:
+        rate = self.rate_hz()
+        index = math.ceil(self.clock.now_ms() * rate / 1000.0)
+        self.on_stream_start()
+        burst = 0
+        while True:
+            count = self.samples_per_packet()
+            last_ms = (index + count - 1) * 1000.0 / rate
+            delay = self.clock.wall_delay_s(last_ms)
+            if delay > 0 or burst >= CATCH_UP_BURST:
+                await asyncio.sleep(delay)
+                burst = 0
+            burst += 1
+            xyz = self.source.samples(rate, index, count)
+            self.emit(index, count, rate, self.frame(index, xyz))
+            index += count
+
+    def emit(self, first_index: int, count: int, rate: float, payload: bytes) -> None:
+        """Apply the next fault, if any, and hand the packet to the link."""
+        fault = self.faults.next()
+        self.sent.append(SentPacket(first_index, count, rate, payload, fault))
+        if fault is not None:
+            self.fault_counts[fault] += 1
+        rng = self.faults.rng
+        out: list[bytes]
+        if fault is PacketFault.LOST:
+            out = []
+        elif fault is PacketFault.DUPLICATED:
+            out = [payload, payload]
+        elif fault is PacketFault.REORDERED:
+            self._flush_held()
+            self._held = payload
+            return
+        elif fault is PacketFault.TRUNCATED:
+            out = [payload[: int(rng.integers(1, max(2, len(payload))))]]
+        elif fault is PacketFault.OVERSIZED:
+            extra = rng.integers(0, 256, size=max(6, len(payload) // 2), dtype=np.uint8).tobytes()
+            out = [payload + extra]
+        elif fault is PacketFault.MALFORMED:
+            out = [self.malformed(payload)]
+        else:
+            out = [payload]
+        for value in out:
+            self._send(value)
+        self._flush_held()
+
+    def _flush_held(self) -> None:
+        if self._held is not None:
+            held, self._held = self._held, None
+            self._send(held)
+
+    def _send(self, value: bytes) -> None:
+        if self.data_char.notify(value):
+            self.packets_out += 1
+
+    # ---- battery ---------------------------------------------------------------------------------
+    def _read_battery(self) -> bytes:
+        return bytes([self.battery.level()])
+
+    def tick(self) -> None:
+        """Housekeeping the emulator calls a few times a second: battery notifications."""
+        level = self.battery.level()
+        if level != self._battery_reported:
+            self._battery_reported = level
+            self.battery_char.notify(bytes([level]))
+
+    def battery_service(self) -> Service:
+        return Service(uuid16(0x180F), [self.battery_char])

@@ -1,0 +1,204 @@
+"""A simulated wearable: one firmware (profile) plus its radio, and the fault switches tests pull.
+
+    wearable = SimulatedWearable(profile="sitsense", source=WaveSource(), speed=60)
+    emulator.add(wearable)           # starts advertising on the emulated adapter
+    wearable.drop_link()             # link loss now
+    wearable.go_out_of_range(3.0)    # silent for 3 wall seconds; Connect hangs, then fails
+    wearable.fail_next_connects(2)   # the next two Connect calls fail (le-connection-abort-by-local)
+    wearable.inject("truncated")     # the next data packet arrives cut short
+    wearable.set_fault_rates(lost=0.01, duplicated=0.01)
+
+Every method is safe to call from any thread: once the wearable is added to a `BlueZEmulator`, the
+change is made on the emulator's event loop.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections import Counter
+from collections.abc import Callable
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from firmware_sim import bluez_defs as defs
+from firmware_sim.device import Battery, DeviceClock, Faults, Firmware, PacketFault, SentPacket
+from firmware_sim.source import SampleSource, WaveSource
+
+if TYPE_CHECKING:
+    from firmware_sim.bluez import BlueZEmulator
+
+T = TypeVar("T")
+
+DEFAULT_RSSI_DBM = -60
+# Static random addresses have the two top bits set (Core spec Vol 6 Part B 1.3.2.1); ours all start
+# with F0:5E so they are easy to recognise in logs.
+_ADDRESS_COUNTER = itertools.count(1)
+_ADDRESS_LOCK = threading.Lock()
+
+
+class Profile(StrEnum):
+    SITSENSE = "sitsense"
+    MICROBIT = "microbit"
+    POLAR = "polar"
+    THINGY = "thingy"
+
+
+def next_address() -> str:
+    with _ADDRESS_LOCK:
+        n = next(_ADDRESS_COUNTER)
+    return f"F0:5E:00:00:{(n >> 8) & 0xFF:02X}:{n & 0xFF:02X}"
+
+
+def make_firmware(
+    profile: Profile,
+    address: str,
+    source: SampleSource,
+    *,
+    clock: DeviceClock,
+    battery: Battery,
+    faults: Faults,
+    options: dict[str, Any],
+) -> Firmware:
+    from firmware_sim.firmware import SitSenseFirmware  # noqa: PLC0415 - avoid an import cycle
+
+    if profile is Profile.SITSENSE:
+        return SitSenseFirmware(address, source, clock=clock, battery=battery, faults=faults, **options)
+    from firmware_sim import vendors  # noqa: PLC0415
+
+    classes: dict[Profile, type[Firmware]] = {
+        Profile.MICROBIT: vendors.MicrobitFirmware,
+        Profile.POLAR: vendors.PolarFirmware,
+        Profile.THINGY: vendors.ThingyFirmware,
+    }
+    return classes[profile](address, source, clock=clock, battery=battery, faults=faults, **options)
+
+
+class SimulatedWearable:
+    """One simulated device. ``speed``: device time runs this many times faster than wall time, and
+    packets go out at the pace that implies. ``mtu``: the largest ATT MTU the device accepts."""
+
+    def __init__(
+        self,
+        profile: Profile | str = Profile.SITSENSE,
+        address: str | None = None,
+        source: SampleSource | None = None,
+        *,
+        speed: float = 1.0,
+        mtu: int | None = None,
+        rssi: int = DEFAULT_RSSI_DBM,
+        battery_pct: float = 100.0,
+        drain_pct_per_h: float = 2.0,
+        seed: int = 0,
+        address_type: str = "random",
+        **firmware_options: Any,
+    ) -> None:
+        self.profile = Profile(profile)
+        self.address = (address or next_address()).upper()
+        defs.device_path(self.address)  # validates the shape early
+        self.clock = DeviceClock(speed)
+        self.battery = Battery(self.clock, battery_pct, drain_pct_per_h)
+        self.faults = Faults(seed)
+        self.firmware = make_firmware(
+            self.profile,
+            self.address,
+            source or WaveSource(),
+            clock=self.clock,
+            battery=self.battery,
+            faults=self.faults,
+            options=firmware_options,
+        )
+        self.max_mtu = mtu or self.firmware.default_mtu
+        self.rssi = rssi
+        self.address_type = address_type
+        # radio state, owned by the emulator loop once added
+        self.in_range = True
+        self.connect_failures = 0
+        self.connect_failure_text = defs.TEXT_LE_ABORT_BY_LOCAL
+        self.connects = 0  # successful connections so far
+        self._emulator: BlueZEmulator | None = None
+
+    def __repr__(self) -> str:
+        return f"SimulatedWearable({self.profile.value}, {self.address})"
+
+    @property
+    def name(self) -> str | None:
+        return self.firmware.advertisement().name
+
+    # ---- plumbing ----------------------------------------------------------------------------------
+    def _attach(self, emulator: BlueZEmulator | None) -> None:
+        self._emulator = emulator
+
+    def _run(self, fn: Callable[[], T]) -> T:
+        if self._emulator is None:
+            return fn()
+        return self._emulator.call(fn)
+
+    # ---- fault injection ------------------------------------------------------------------------------
+    def drop_link(self) -> None:
+        """Lose the connection now, as a supervision timeout would: the host sees ServicesResolved and
+        Connected go False and the GATT objects disappear; the device starts advertising again."""
+        self._run(lambda: self._emulator._drop_link(self) if self._emulator else None)
+
+    def go_out_of_range(self, seconds: float | None = None) -> None:
+        """Drop any link and go silent: no advertising, Connect hangs until the emulator's connect
+        timeout and then fails with le-connection-abort-by-local. Back after ``seconds`` wall seconds
+        (never on its own when None: call `come_back`)."""
+
+        def apply() -> None:
+            if self._emulator is not None:
+                self._emulator._set_in_range(self, False, seconds)
+            else:
+                self.in_range = False
+
+        self._run(apply)
+
+    def come_back(self) -> None:
+        """In range again: advertising resumes and a pending Connect completes."""
+
+        def apply() -> None:
+            if self._emulator is not None:
+                self._emulator._set_in_range(self, True, None)
+            else:
+                self.in_range = True
+
+        self._run(apply)
+
+    def fail_next_connects(self, count: int, text: str = defs.TEXT_LE_ABORT_BY_LOCAL) -> None:
+        """The next ``count`` Connect calls fail with org.bluez.Error.Failed and this text."""
+
+        def apply() -> None:
+            self.connect_failures = count
+            self.connect_failure_text = text
+
+        self._run(apply)
+
+    def inject(self, kind: PacketFault | str, count: int = 1) -> None:
+        """The next ``count`` data packets get this fault."""
+        self._run(lambda: self.faults.inject(kind, count))
+
+    def set_fault_rates(self, **rates: float) -> None:
+        """Random packet faults from now on: ``set_fault_rates(lost=0.01, reordered=0.005)``."""
+        self._run(lambda: self.faults.set_rates(**rates))
+
+    def set_battery(self, level_pct: float, drain_pct_per_h: float | None = None) -> None:
+        self._run(lambda: self.battery.set(level_pct, drain_pct_per_h))
+
+    # ---- observation ----------------------------------------------------------------------------------
+    @property
+    def connected(self) -> bool:
+        return self._run(lambda: self._emulator is not None and self._emulator._is_connected(self))
+
+    @property
+    def streaming(self) -> bool:
+        return self._run(lambda: self.firmware.streaming)
+
+    def sent(self) -> list[SentPacket]:
+        """Every packet framed so far (oldest may be dropped past a large limit), with its fault."""
+        return self._run(lambda: list(self.firmware.sent))
+
+    def fault_counts(self) -> Counter[PacketFault]:
+        return self._run(lambda: Counter(self.firmware.fault_counts))
+
+    def device_time_ms(self) -> float:
+        return self.clock.now_ms()

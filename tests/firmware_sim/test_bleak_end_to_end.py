@@ -1,0 +1,211 @@
+"""Unmodified Bleak against the BlueZ emulator on a real dbus-daemon: scan, connect, GATT, notify, faults."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+
+import numpy as np
+import pytest
+from bleak import BleakClient, BleakScanner
+from bleak.backends.device import BLEDevice
+from bleak.exc import BleakDBusError, BleakGATTProtocolError, BleakGATTProtocolErrorCode
+
+from firmware_sim import bluez_defs as defs
+from firmware_sim.bluez import BlueZEmulator
+from firmware_sim.source import ConstantSource, WaveSource
+from monitor.wearables import sitsense_format as fmt
+from tests.ble_fixtures import TEST_CONNECT_TIMEOUT_S, AddWearable, run
+
+SCAN_TIMEOUT_S = 5.0
+
+
+async def find(name: str) -> BLEDevice:
+    device = await BleakScanner.find_device_by_name(name, timeout=SCAN_TIMEOUT_S)
+    assert device is not None, f"{name} not found by scanning"
+    return device
+
+
+def test_scan_finds_device_by_name_with_rssi_and_manufacturer_data(add_wearable: AddWearable) -> None:
+    wearable = add_wearable(rssi=-55, battery_pct=87)
+
+    async def main() -> None:
+        found = await BleakScanner.discover(timeout=1.0, return_adv=True)
+        by_address = {device.address: (device, adv) for device, adv in found.values()}
+        device, adv = by_address[wearable.address]
+        assert device.name == adv.local_name == f"SitSense-{wearable.address[-5:].replace(':', '')}"
+        assert -55 - 3 <= adv.rssi <= -55 + 3
+        version, battery, streaming = fmt.decode_manufacturer_data(adv.manufacturer_data[fmt.COMPANY_ID])
+        assert (version, battery, streaming) == (fmt.VERSION, 87, False)
+        assert adv.service_uuids == [fmt.SERVICE_UUID]
+        assert device.details["path"] == defs.device_path(wearable.address)
+
+    run(main())
+
+
+def test_connect_reads_device_information_battery_and_config(add_wearable: AddWearable) -> None:
+    wearable = add_wearable(battery_pct=64)
+
+    async def main() -> None:
+        async with BleakClient(await find(wearable.name or "")) as client:
+            uuids = {service.uuid for service in client.services}
+            assert {fmt.SERVICE_UUID, fmt.BATTERY_SERVICE_UUID, fmt.DEVICE_INFO_SERVICE_UUID} <= uuids
+            assert (await client.read_gatt_char(fmt.MANUFACTURER_NAME_CHAR_UUID)).decode() == "sitbreak"
+            assert (await client.read_gatt_char(fmt.FIRMWARE_REVISION_CHAR_UUID)).decode() == "1.0.0"
+            assert (await client.read_gatt_char(fmt.BATTERY_LEVEL_CHAR_UUID)) == bytes([64])
+            default = fmt.decode_config(await client.read_gatt_char(fmt.CONFIG_CHAR_UUID))
+            assert default == (fmt.DEFAULT_RATE_HZ, fmt.DEFAULT_RANGE_G)
+            await client.write_gatt_char(fmt.CONFIG_CHAR_UUID, fmt.encode_config(100, 8), response=True)
+            assert fmt.decode_config(await client.read_gatt_char(fmt.CONFIG_CHAR_UUID)) == (100, 8)
+            with pytest.raises(BleakGATTProtocolError) as refused:
+                await client.write_gatt_char(fmt.CONFIG_CHAR_UUID, b"\x07\x00", response=True)
+            assert refused.value.code is BleakGATTProtocolErrorCode.VALUE_NOT_ALLOWED
+            accel = client.services.get_characteristic(fmt.ACCEL_CHAR_UUID)
+            assert accel is not None
+            assert accel.max_write_without_response_size == 247 - 3
+            assert [d.uuid for d in accel.descriptors] == [defs.CCCD_UUID]
+
+    run(main())
+    assert wearable.connects == 1
+
+
+def test_notifications_decode_to_exactly_the_samples_generated(add_wearable: AddWearable) -> None:
+    source = WaveSource()
+    wearable = add_wearable(source=source, speed=20)
+
+    async def main() -> list[bytes]:
+        received: list[bytes] = []
+        async with BleakClient(await find(wearable.name or "")) as client:
+            await client.start_notify(fmt.ACCEL_CHAR_UUID, lambda _c, data: received.append(bytes(data)))
+            await asyncio.sleep(1.5)
+            await client.stop_notify(fmt.ACCEL_CHAR_UUID)
+        return received
+
+    received = run(main())
+    packets = [fmt.decode_packet(p) for p in received]
+    assert len(packets) >= 10
+    assert [p.seq for p in packets] == list(range(len(packets)))
+    assert packets[0].flags & fmt.FLAG_STREAM_START
+    assert all(len(p.samples) == fmt.samples_per_packet(247) for p in packets)
+    sent = wearable.sent()[: len(packets)]
+    for packet, framed in zip(packets, sent, strict=True):
+        assert packet.t0_ms == framed.first_index * 20
+        expected = fmt.g_to_counts(source.samples(50, framed.first_index, len(packet.samples)), 4)
+        np.testing.assert_array_equal(packet.samples, expected)
+    # consecutive packets continue the sample clock without a gap
+    assert all(b.t0_ms - a.t0_ms == len(a.samples) * 20 for a, b in itertools.pairwise(packets))
+
+
+def test_link_drop_reaches_disconnected_callback_and_keeps_device(
+    bluez: BlueZEmulator, add_wearable: AddWearable
+) -> None:
+    wearable = add_wearable(source=ConstantSource())
+    path = defs.device_path(wearable.address)
+
+    async def main() -> None:
+        lost = asyncio.Event()
+        client = BleakClient(await find(wearable.name or ""), disconnected_callback=lambda _c: lost.set())
+        await client.connect()
+        assert any(p.startswith(path + "/service") for p in bluez.object_paths())
+        await asyncio.to_thread(wearable.drop_link)
+        await asyncio.wait_for(lost.wait(), 5)
+        assert not client.is_connected
+        await client.disconnect()
+
+    run(main())
+    paths = bluez.object_paths()
+    assert path in paths
+    assert not any(p.startswith(path + "/") for p in paths)
+    assert not wearable.connected
+
+
+def test_out_of_range_connect_hangs_then_fails_and_works_once_back(add_wearable: AddWearable) -> None:
+    wearable = add_wearable(source=ConstantSource())
+
+    async def main() -> None:
+        device = await find(wearable.name or "")
+        await asyncio.to_thread(wearable.go_out_of_range)
+        began = time.monotonic()
+        with pytest.raises(TimeoutError):
+            async with BleakClient(device, timeout=TEST_CONNECT_TIMEOUT_S + 1.0):
+                pass
+        assert time.monotonic() - began >= TEST_CONNECT_TIMEOUT_S
+        # nothing is advertised while away
+        away = await BleakScanner.find_device_by_name(wearable.name or "", timeout=0.5)
+        assert away is None
+        await asyncio.to_thread(wearable.come_back)
+        async with BleakClient(await find(wearable.name or "")) as client:
+            assert client.is_connected
+
+    run(main())
+    assert wearable.connects == 1
+
+
+def test_out_of_range_for_a_while_then_connect_completes(add_wearable: AddWearable) -> None:
+    wearable = add_wearable(source=ConstantSource())
+
+    async def main() -> None:
+        device = await find(wearable.name or "")
+        await asyncio.to_thread(wearable.go_out_of_range, 0.5)
+        async with BleakClient(device, timeout=5.0) as client:
+            assert client.is_connected
+
+    run(main())
+
+
+def test_failed_connects_are_retried_by_bleak_or_reported(add_wearable: AddWearable) -> None:
+    wearable = add_wearable(source=ConstantSource())
+
+    async def main() -> None:
+        device = await find(wearable.name or "")
+        # le-connection-abort-by-local: Bleak retries by itself, as on a real Pi
+        wearable.fail_next_connects(2)
+        drops = 0
+
+        def dropped(_client: BleakClient) -> None:
+            nonlocal drops
+            drops += 1
+
+        async with BleakClient(device, disconnected_callback=dropped, timeout=5.0) as client:
+            assert client.is_connected
+        assert drops >= 2
+        # any other failure text surfaces as a BleakDBusError carrying BlueZ's error name
+        wearable.fail_next_connects(1, "Software caused connection abort")
+        with pytest.raises(BleakDBusError) as failed:
+            await BleakClient(device, timeout=5.0).connect()
+        assert failed.value.dbus_error == defs.ERROR_FAILED
+
+    run(main())
+    assert wearable.connects == 1
+
+
+def test_bluetoothd_crash_and_restart(fresh_bluez: BlueZEmulator, add_wearable: AddWearable) -> None:
+    wearable = add_wearable(source=ConstantSource(), speed=5, emulator=fresh_bluez)
+
+    async def main() -> None:
+        received: list[bytes] = []
+        client = BleakClient(await find(wearable.name or ""))
+        await client.connect()
+        await client.start_notify(fmt.ACCEL_CHAR_UUID, lambda _c, d: received.append(bytes(d)))
+        await asyncio.sleep(0.5)
+        assert received
+        await asyncio.to_thread(fresh_bluez.crash)
+        assert fresh_bluez.crashes == 1
+        await asyncio.sleep(0.2)
+        count = len(received)
+        await asyncio.sleep(0.5)
+        assert len(received) == count, "notifications went on after bluetoothd died"
+        with pytest.raises(BleakDBusError):
+            await client.read_gatt_char(fmt.BATTERY_LEVEL_CHAR_UUID)
+        # Bleak does not notice the crash by itself: that is the link's watchdog's job
+        with pytest.raises(BleakDBusError):
+            await client.disconnect()
+        await asyncio.to_thread(fresh_bluez.restart)
+        assert fresh_bluez.running
+        async with BleakClient(await find(wearable.name or "")) as again:
+            assert (await again.read_gatt_char(fmt.BATTERY_LEVEL_CHAR_UUID)) == bytes([100])
+
+    run(main())
+    assert fresh_bluez.crashes == 1
+    assert wearable.connects == 2
