@@ -1,1 +1,55 @@
-"""Break policy and exercise library: pure, driven by epochs carrying data time."""
+"""Break policy and exercise library: pure, driven by epochs carrying data time.
+
+Public API (see docs/policy.md for the semantics):
+
+    policy = NudgePolicy(PolicySettings(), ExerciseLibrary.default(ExerciseSettings()),
+                         ZoneInfo("Europe/Berlin"), wearable_id="thigh1")
+    events = policy.feed(epoch_block)      # or feed_epoch(epoch) / feed_epochs(iterable)
+    events += policy.command(Snooze(ts=..., minutes=10))
+    store.save(policy.snapshot().to_dict()); policy.restore(PolicySnapshot.from_dict(saved))
+"""
+
+from monitor.nudges.commands import Ack, Action, Command, Pause, Resume, Snooze
+from monitor.nudges.events import FOLLOWED_WITHIN_S, EventKind, NudgeLevel, PolicyEvent, Reason
+from monitor.nudges.exercises import (
+    Condition,
+    Exercise,
+    ExerciseKind,
+    ExerciseLibrary,
+    Intensity,
+    Need,
+    parse_exercise,
+)
+from monitor.nudges.messages import DISCLAIMER, NudgeAction, NudgeMessage, compose_nudge
+from monitor.nudges.policy import NudgePolicy, PolicySnapshot, format_events
+from monitor.nudges.settings import ExerciseSettings, PolicySettings
+
+__all__ = [
+    "DISCLAIMER",
+    "FOLLOWED_WITHIN_S",
+    "Ack",
+    "Action",
+    "Command",
+    "Condition",
+    "EventKind",
+    "Exercise",
+    "ExerciseKind",
+    "ExerciseLibrary",
+    "ExerciseSettings",
+    "Intensity",
+    "Need",
+    "NudgeAction",
+    "NudgeLevel",
+    "NudgeMessage",
+    "NudgePolicy",
+    "Pause",
+    "PolicyEvent",
+    "PolicySettings",
+    "PolicySnapshot",
+    "Reason",
+    "Resume",
+    "Snooze",
+    "compose_nudge",
+    "format_events",
+    "parse_exercise",
+]
