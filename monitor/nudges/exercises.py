@@ -122,7 +122,7 @@ def _one(enum: type[_E], value: object, where: str, key: str) -> _E:
     return only
 
 
-_EXERCISE_KEYS = frozenset(
+EXERCISE_KEYS = frozenset(
     {
         "id",
         "name",
@@ -142,10 +142,10 @@ _EXERCISE_KEYS = frozenset(
 def parse_exercise(table: Mapping[str, object], where: str) -> Exercise:
     """Build an `Exercise` from one config table; `where` (e.g. "sitbreak.toml: exercises.custom[0]")
     prefixes every error. Required: id, name, steps, duration_s, kind."""
-    unknown = sorted(set(table) - _EXERCISE_KEYS)
+    unknown = sorted(set(table) - EXERCISE_KEYS)
     if unknown:
         raise ValueError(
-            f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(_EXERCISE_KEYS))}"
+            f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(EXERCISE_KEYS))}"
         )
     for key in ("id", "name", "steps", "duration_s", "kind"):
         if key not in table:
@@ -238,6 +238,9 @@ class ExerciseLibrary:
         settings = settings or ExerciseSettings()
         custom = [parse_exercise(asdict(c), f"exercises.custom[{i}]") for i, c in enumerate(settings.custom)]
         return cls((*BUILTIN_EXERCISES, *custom), settings)
+
+    def usable_ids(self) -> list[str]:
+        return [ex.id for ex in self.usable]
 
     def get(self, exercise_id: str) -> Exercise | None:
         return next((ex for ex in self.all if ex.id == exercise_id), None)
