@@ -285,6 +285,7 @@ class Received:
     payload: bytes
     retain: bool
     at: float  # time.monotonic() on arrival
+    dup: bool = False  # the broker re-sent it after losing our PUBACK (its leg, not the service's)
 
 
 class Phone:
@@ -336,7 +337,9 @@ class Phone:
 
     def _on_message(self, client: paho.Client, userdata: object, msg: paho.MQTTMessage) -> None:
         with self._lock:
-            self._messages.append(Received(msg.topic, bytes(msg.payload), bool(msg.retain), time.monotonic()))
+            self._messages.append(
+                Received(msg.topic, bytes(msg.payload), bool(msg.retain), time.monotonic(), bool(msg.dup))
+            )
 
     def messages(self, topic: str | None = None) -> list[Received]:
         with self._lock:

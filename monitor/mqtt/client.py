@@ -27,7 +27,7 @@ import ssl
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from pathlib import Path
 from types import TracebackType
 from typing import cast
@@ -155,6 +155,7 @@ class MqttLink:
         self._ack_waiters: dict[int, asyncio.Future[None]] = {}
         self._commands: asyncio.Queue[Command] = asyncio.Queue(maxsize=command_queue_size)
         self._last_state: bytes | None = None
+        self._cmd_sub_mid: int | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._rejects = RateLimitedLog(_LOGGER, settings.log_interval_s)
         self._warnings = RateLimitedLog(_LOGGER, settings.log_interval_s)
@@ -247,9 +248,11 @@ class MqttLink:
         await self.stop()
 
     async def wait_connected(self, timeout: float) -> None:
-        """Wait until connected. Raises the fatal error if the broker refused us, MqttError on timeout."""
+        """Wait until connected and subscribed to `cmd`.
+
+        Raises the fatal error if the broker refused us, MqttError on timeout."""
         fatal = self._require_started()
-        if self._connected:
+        if self._connected_event.is_set():
             return
         waiter = cast("asyncio.Future[object]", asyncio.ensure_future(self._connected_event.wait()))
         try:
@@ -259,7 +262,7 @@ class MqttLink:
             waiter.cancel()
         if fatal.done():
             raise fatal.result()
-        if not self._connected:
+        if not self._connected_event.is_set():
             raise MqttError(f"no connection to the MQTT broker {self._where} within {timeout:g} s")
 
     async def wait_fatal(self) -> MqttError:
@@ -270,7 +273,7 @@ class MqttLink:
     def connected(self) -> bool:
         return self._connected
 
-    async def commands(self) -> AsyncIterator[Command]:
+    async def commands(self) -> AsyncGenerator[Command, None]:
         """Validated commands from the phone, each stamped with the data time it arrived."""
         while True:
             yield await self._commands.get()
@@ -450,8 +453,7 @@ class MqttLink:
         properties: Properties | None,
     ) -> None:
         failed = [(rc.value, rc.getName()) for rc in reason_codes if rc.is_failure]
-        if failed:
-            self._post(self._handle_subscribe_failed, failed)
+        self._post(self._handle_suback, mid, failed)
 
     # ----------------------------------------------------------------- handlers (event loop thread)
 
@@ -463,13 +465,13 @@ class MqttLink:
         if self._stopping or self._paho is None:
             return
         self._connected = True
-        self._connected_event.set()
         self.counts["connects"] += 1
         _LOGGER.info("mqtt: connected to %s (session present: %s)", self._where, session_present)
         client = self._paho
         client.publish(self.topics.status, STATUS_ONLINE, qos=QOS, retain=True)
         # Subscribing again is harmless with a present session and needed without one.
-        client.subscribe(self.topics.cmd, qos=QOS)
+        # wait_connected() returns on this SUBACK: from then on no command from the phone is missed.
+        _, self._cmd_sub_mid = client.subscribe(self.topics.cmd, qos=QOS)
         if self.settings.discovery:
             client.subscribe(self.topics.ha_status, qos=QOS)
             self._publish_discovery()
@@ -529,7 +531,9 @@ class MqttLink:
             self.settings.reconnect_max_s,
         )
 
-    def _handle_subscribe_failed(self, failed: list[tuple[int, str]]) -> None:
+    def _handle_suback(self, mid: int, failed: list[tuple[int, str]]) -> None:
+        if mid == self._cmd_sub_mid and self._connected:
+            self._connected_event.set()
         for code, reason in failed:
             _LOGGER.error(
                 "mqtt: broker refused the subscription to %s ([code:%d] %s): commands from the "
