@@ -6,8 +6,10 @@ mapped to UTC at connect (live) or from the recording (offline). Nothing here re
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
+from itertools import pairwise
 
 import numpy as np
 import numpy.typing as npt
@@ -111,3 +113,44 @@ class Bout:
     @property
     def duration(self) -> float:
         return self.end - self.start
+
+
+@dataclass(frozen=True, slots=True)
+class EpochBlock:
+    """Consecutive whole seconds of data time, one label code each.
+
+    t0 is the start of the first epoch and always a whole second: epochs are aligned to integer
+    data-time seconds, so epoch i covers [t0 + i, t0 + i + 1).
+    """
+
+    t0: float
+    labels: CodeArray
+
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])
+
+    @property
+    def t_end(self) -> float:
+        """End of the last epoch (== t0 when empty)."""
+        return self.t0 + float(self.labels.shape[0])
+
+    def epochs(self) -> Iterator[Epoch]:
+        for i, code in enumerate(self.labels.tolist()):
+            yield Epoch(self.t0 + i, Posture.from_code(code))
+
+    @classmethod
+    def empty(cls, t0: float = 0.0) -> EpochBlock:
+        return cls(t0, np.zeros(0, dtype=np.uint8))
+
+    @classmethod
+    def concat(cls, blocks: Sequence[EpochBlock]) -> EpochBlock:
+        """Join consecutive blocks (each must start where the previous ended)."""
+        parts = [b for b in blocks if len(b)]
+        if not parts:
+            return cls.empty(blocks[0].t0 if blocks else 0.0)
+        for prev, nxt in pairwise(parts):
+            if nxt.t0 != prev.t_end:
+                raise ValueError(
+                    f"EpochBlock.concat: block at {nxt.t0} does not follow one ending at {prev.t_end}"
+                )
+        return cls(parts[0].t0, np.concatenate([b.labels for b in parts]))

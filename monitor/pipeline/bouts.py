@@ -1,0 +1,131 @@
+"""Bout smoothing (per-class minimum durations) and bout lists.
+
+Smoothing follows acti-motus: each class's per-epoch mask goes through a binary median filter of width
+`2 * bout - 1` (applied twice), which removes runs shorter than `bout` epochs and fills holes shorter
+than that; where several classes survive, the first in priority order wins; where none does, the raw
+label stays. A median of a 0/1 mask is a moving sum compared with half the width, done with integer
+cumulative sums, so it streams exactly: the filter only needs `bout - 1` epochs of lookahead per pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .types import Bout, CodeArray, EpochBlock, Posture, PostureCode
+
+_EMPTY_CODES = np.zeros(0, dtype=np.uint8)
+
+
+class MedianMaskStream:
+    """Binary median filter of half-width h over a stream of 0/1 values, zero-padded at both ends."""
+
+    __slots__ = ("_buf", "_h")
+
+    def __init__(self, half_width: int) -> None:
+        self._h = max(0, half_width)
+        self._buf = np.zeros(self._h, dtype=np.int32)
+
+    def push(self, x: np.ndarray, final: bool = False) -> np.ndarray:
+        h = self._h
+        if h == 0:
+            return x.astype(bool)
+        parts = [self._buf, x.astype(np.int32)]
+        if final:
+            parts.append(np.zeros(h, dtype=np.int32))
+        buf = np.concatenate(parts)
+        m = buf.shape[0] - 2 * h
+        if m <= 0:
+            self._buf = buf
+            return np.zeros(0, dtype=bool)
+        csum = np.concatenate(([0], np.cumsum(buf)))
+        window = csum[2 * h + 1 :] - csum[:m]
+        self._buf = buf[m:]
+        out: np.ndarray = window >= h + 1
+        return out
+
+
+class BoutSmoother:
+    """Applies minimum bout durations to a stream of raw codes. Delay: 2 * (max bout - 1) epochs."""
+
+    def __init__(self, min_epochs: dict[PostureCode, int], priority: Sequence[PostureCode]) -> None:
+        self._priority = list(priority)
+        self._passes = {
+            code: (MedianMaskStream(min_epochs[code] - 1), MedianMaskStream(min_epochs[code] - 1))
+            for code in self._priority
+        }
+        self._queues: dict[PostureCode, np.ndarray] = {c: np.zeros(0, dtype=bool) for c in self._priority}
+        self._raw = _EMPTY_CODES
+
+    def push(self, raw: CodeArray, final: bool = False) -> CodeArray:
+        self._raw = np.concatenate((self._raw, raw)) if self._raw.shape[0] else raw
+        for code in self._priority:
+            first, second = self._passes[code]
+            out = second.push(first.push(raw == code, final), final)
+            q = self._queues[code]
+            self._queues[code] = np.concatenate((q, out)) if q.shape[0] else out
+        n = min(q.shape[0] for q in self._queues.values())
+        if n == 0:
+            return _EMPTY_CODES
+        raw_n = self._raw[:n]
+        labels = raw_n.copy()
+        decided = np.zeros(n, dtype=bool)
+        for code in self._priority:
+            mask = self._queues[code][:n] & ~decided
+            labels[mask] = code
+            decided |= mask
+            self._queues[code] = self._queues[code][n:]
+        labels[raw_n == PostureCode.UNKNOWN] = PostureCode.UNKNOWN
+        self._raw = self._raw[n:]
+        return labels
+
+
+def find_bouts(epochs: EpochBlock) -> list[Bout]:
+    """Maximal runs of one label, [start, end) in data-time seconds."""
+    labels = epochs.labels
+    if labels.shape[0] == 0:
+        return []
+    change = np.flatnonzero(labels[1:] != labels[:-1]) + 1
+    starts = np.concatenate(([0], change))
+    ends = np.concatenate((change, [labels.shape[0]]))
+    codes = labels[starts].tolist()
+    return [
+        Bout(epochs.t0 + float(s), epochs.t0 + float(e), Posture.from_code(c))
+        for s, e, c in zip(starts.tolist(), ends.tolist(), codes, strict=True)
+    ]
+
+
+class BoutTracker:
+    """Incremental bouts for live use: feed epoch blocks, get the bouts they close.
+
+    A time jump between blocks closes the open bout where its data ended.
+    """
+
+    def __init__(self) -> None:
+        self._open: Bout | None = None
+
+    @property
+    def current(self) -> Bout | None:
+        """The bout still open (its end is the end of the data seen so far)."""
+        return self._open
+
+    def feed(self, epochs: EpochBlock) -> list[Bout]:
+        closed: list[Bout] = []
+        bouts = find_bouts(epochs)
+        if not bouts:
+            return closed
+        first = bouts[0]
+        if self._open is not None:
+            if self._open.end == first.start and self._open.label == first.label:
+                bouts[0] = Bout(self._open.start, first.end, first.label)
+            else:
+                closed.append(self._open)
+        closed.extend(bouts[:-1])
+        self._open = bouts[-1]
+        return closed
+
+    def close(self) -> Bout | None:
+        """End of data: return the open bout (if any) and forget it."""
+        bout, self._open = self._open, None
+        return bout

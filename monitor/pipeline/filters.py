@@ -1,0 +1,57 @@
+"""Causal low-pass filtering that gives the same output whatever the block boundaries.
+
+The Butterworth filter is designed as second-order sections and run with `sosfilt`, carrying the
+filter state (`zi`) from one block to the next. `sosfiltfilt` would look into the future and could never
+match live processing, so it is not used.
+"""
+
+from __future__ import annotations
+
+from scipy import signal
+
+from .types import FloatArray
+
+FILTER_ORDER = 4  # Acti4 and the DESIGN: 4th-order Butterworth
+
+
+def design_lowpass(rate_hz: float, cutoff_hz: float, order: int = FILTER_ORDER) -> FloatArray:
+    """Butterworth low-pass as SOS. The cut-off is clamped below Nyquist for slow devices."""
+    if rate_hz <= 0:
+        raise ValueError(f"rate_hz must be > 0, got {rate_hz}")
+    if cutoff_hz <= 0:
+        raise ValueError(f"cutoff_hz must be > 0, got {cutoff_hz}")
+    nyquist = rate_hz / 2.0
+    cutoff = min(cutoff_hz, 0.9 * nyquist)
+    sos: FloatArray = signal.butter(order, cutoff, btype="low", fs=rate_hz, output="sos")
+    return sos
+
+
+class StreamingLowPass:
+    """Low-pass over (N, 3) blocks with state carried between calls.
+
+    A (re)start initialises the state to the steady state of the first sample, so the output starts at
+    the input level instead of ringing up from zero (which would look like movement).
+    """
+
+    __slots__ = ("_sos", "_zi", "_zi_unit")
+
+    def __init__(self, sos: FloatArray) -> None:
+        self._sos = sos
+        # (n_sections, 2) steady-state state for a unit step.
+        self._zi_unit: FloatArray = signal.sosfilt_zi(sos)
+        self._zi: FloatArray | None = None
+
+    def restart(self) -> None:
+        """Forget the state; the next sample restarts the filter (after a gap)."""
+        self._zi = None
+
+    def process(self, x: FloatArray) -> FloatArray:
+        """Filter x (N, 3) float64 and return the filtered block."""
+        if x.shape[0] == 0:
+            return x
+        if self._zi is None:
+            self._zi = self._zi_unit[:, :, None] * x[0][None, None, :]
+        y, zi = signal.sosfilt(self._sos, x, axis=0, zi=self._zi)
+        self._zi = zi
+        out: FloatArray = y
+        return out

@@ -1,0 +1,167 @@
+"""The upright reference: which way gravity points in device axes when the limb is upright.
+
+A device in a pocket or strap can sit at any rotation, so inclination is measured against the mean
+gravity direction seen while *walking* (the thigh and trunk are upright on average during gait), as
+Acti4 does with its reference angle. Until walking has been seen, the placement's profile default is
+used. Learning is causal and chunking-independent: an exponential mean over confirmed walking windows,
+run with `lfilter` and its carried state.
+
+Walking is recognised without knowing the orientation, from how the 2 s window moves relative to its own
+mean gravity direction: at the thigh the leg swings through ~40 degrees each stride, so movement across
+gravity is at least as large as along it (pedalling and vibration are mostly along it); at the waist
+the trunk bounces vertically at each step, so movement along gravity dominates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TypedDict
+
+import numpy as np
+from scipy import signal
+
+from .features import WindowStats, norm, parallel_perpendicular_sd, unit
+from .types import FloatArray, Placement
+
+Vec3 = tuple[float, float, float]
+
+# Profile defaults. Thigh: device x runs down the thigh, z out of its front (HuGaDB, activPAL-like
+# mounting), so upright reads (-1, 0, 0) g. Waist: +x up the trunk (HAPT's smartphone on a belt).
+DEFAULT_UP: dict[Placement, Vec3] = {
+    Placement.THIGH: (-1.0, 0.0, 0.0),
+    Placement.WAIST: (1.0, 0.0, 0.0),
+    Placement.WRIST: (-1.0, 0.0, 0.0),
+}
+DEFAULT_FORWARD: Vec3 = (0.0, 0.0, 1.0)
+# The profile's forward axis is trusted only while the learned up is close to the profile's up;
+# beyond this the device is mounted differently and lying (which needs forward) is not inferred.
+FORWARD_TRUST_DEG = 30.0
+
+# Gait bounds (g). Acti4 walks between SD 0.1 and its running threshold 0.72 along the thigh.
+THIGH_WALK_SD_MIN = 0.15
+THIGH_WALK_SD_MAX = 0.6
+WAIST_WALK_SD_MIN = 0.1
+WAIST_WALK_SD_MAX = 0.5
+# A window's mean must look like gravity (1 g) to be trusted as a direction.
+GRAVITY_MIN_G = 0.8
+GRAVITY_MAX_G = 1.2
+
+
+class ReferenceDict(TypedDict):
+    placement: str
+    up: list[float]
+    walking_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class UprightReference:
+    """Learned upright gravity direction (unit vector, device axes) and how much walking taught it."""
+
+    placement: Placement
+    up: Vec3
+    walking_s: float
+
+    def to_dict(self) -> ReferenceDict:
+        return {"placement": str(self.placement), "up": list(self.up), "walking_s": self.walking_s}
+
+    @classmethod
+    def from_dict(cls, data: ReferenceDict) -> UprightReference:
+        up = data["up"]
+        if len(up) != 3:
+            raise ValueError(f"reference 'up' needs 3 numbers, got {up!r}")
+        vec = np.asarray(up, dtype=np.float64)
+        n = float(np.linalg.norm(vec))
+        if not np.isfinite(n) or n < 0.5:
+            raise ValueError(f"reference 'up' must be a unit vector, got {up!r}")
+        return cls(
+            placement=Placement(data["placement"]),
+            up=(float(vec[0] / n), float(vec[1] / n), float(vec[2] / n)),
+            walking_s=float(data["walking_s"]),
+        )
+
+
+def walking_candidates(stats: WindowStats, placement: Placement) -> np.ndarray:
+    """Windows that look like level walking, whatever the device orientation."""
+    par, perp = parallel_perpendicular_sd(stats)
+    g = norm(stats.mean)
+    gravity_like = (g > GRAVITY_MIN_G) & (g < GRAVITY_MAX_G) & stats.valid
+    if placement is Placement.THIGH:
+        gait = (par > THIGH_WALK_SD_MIN) & (par < THIGH_WALK_SD_MAX) & (perp >= par)
+    elif placement is Placement.WAIST:
+        gait = (par > WAIST_WALK_SD_MIN) & (par < WAIST_WALK_SD_MAX) & (perp <= par)
+    else:
+        gait = np.zeros(par.shape, dtype=bool)
+    out: np.ndarray = gravity_like & gait
+    return out
+
+
+class ReferenceLearner:
+    """Causal, chunking-independent learner of the upright reference.
+
+    `push` returns, for every epoch, the reference in force at that epoch (after learning from it).
+    """
+
+    def __init__(
+        self,
+        placement: Placement,
+        confirm_epochs: int,
+        time_constant_epochs: float,
+        initial: UprightReference | None = None,
+    ) -> None:
+        self._placement = placement
+        self._confirm = max(1, confirm_epochs)
+        alpha = 1.0 / max(1.0, time_constant_epochs)
+        self._b = np.array([alpha])
+        self._a = np.array([1.0, alpha - 1.0])
+        self._history = np.zeros(self._confirm - 1, dtype=np.int64)
+        self._zi: FloatArray | None = None
+        self._up: FloatArray = np.asarray(DEFAULT_UP[placement], dtype=np.float64)
+        self._walking = 0.0
+        self._learned = False
+        if initial is not None:
+            self._up = np.asarray(initial.up, dtype=np.float64)
+            self._zi = (1.0 - alpha) * self._up[None, :].copy()
+            self._walking = initial.walking_s
+            self._learned = True
+
+    @property
+    def reference(self) -> UprightReference | None:
+        if not self._learned:
+            return None
+        u = self._up
+        return UprightReference(self._placement, (float(u[0]), float(u[1]), float(u[2])), self._walking)
+
+    @property
+    def default_up(self) -> FloatArray:
+        return np.asarray(DEFAULT_UP[self._placement], dtype=np.float64)
+
+    def push(self, stats: WindowStats) -> FloatArray:
+        n = stats.mean.shape[0]
+        cand = walking_candidates(stats, self._placement).astype(np.int64)
+        if self._confirm > 1:
+            seq = np.concatenate((self._history, cand))
+            csum = np.concatenate(([0], np.cumsum(seq)))
+            run = csum[self._confirm :] - csum[: -self._confirm]
+            confirmed = run == self._confirm
+            self._history = seq[-(self._confirm - 1) :]
+        else:
+            confirmed = cand.astype(bool)
+        idx = np.flatnonzero(confirmed)
+        ups = np.empty((n, 3))
+        if idx.shape[0] == 0:
+            ups[:] = self._up
+            return ups
+        w = unit(stats.mean[idx])
+        if self._zi is None:
+            self._zi = (1.0 - self._b[0]) * w[:1].copy()
+        y, self._zi = signal.lfilter(self._b, self._a, w, axis=0, zi=self._zi)
+        y = unit(y)
+        table = np.concatenate((self._up[None, :], y))
+        pos = np.full(n, -1, dtype=np.int64)
+        pos[idx] = np.arange(idx.shape[0])
+        pos = np.maximum.accumulate(pos) + 1
+        ups[:] = table[pos]
+        self._up = y[-1].copy()
+        self._walking += float(idx.shape[0])
+        self._learned = True
+        return ups

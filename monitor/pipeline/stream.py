@@ -1,0 +1,226 @@
+"""PostureStream: THE implementation of the pipeline. Batch classification just feeds it.
+
+samples -> low-pass (state carried) -> half-second bin sums -> 2 s windows per epoch -> features ->
+upright reference (learned from walking) -> raw label per epoch -> bout smoothing (fixed lookahead)
+and non-wear (lookahead only while the device is still) -> finalised epochs.
+
+Every stage keeps only what its lookahead needs, and every computation is arranged so that its result
+does not depend on where the block boundaries fall: feeding a recording in chunks of any size gives
+exactly the labels of one call. Time comes from the samples only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .bouts import BoutSmoother
+from .features import WindowStats, total_var, window_stats
+from .nonwear import NonWearDetector
+from .reference import DEFAULT_FORWARD, FORWARD_TRUST_DEG, ReferenceLearner, UprightReference
+from .settings import PipelineSettings
+from .thigh import profile_forward, thigh_codes
+from .types import CodeArray, EpochBlock, Float32Array, FloatArray, Placement, PostureCode, SampleBlock
+from .waist import waist_codes
+from .windows import WindowAccumulator
+from .wrist import wrist_codes
+
+_PRIORITY: dict[Placement, tuple[PostureCode, ...]] = {
+    # Acti4's order: specific movements first, then standing, then sitting.
+    Placement.THIGH: (
+        PostureCode.CYCLE,
+        PostureCode.MOVE,
+        PostureCode.STAND,
+        PostureCode.LIE,
+        PostureCode.SIT,
+    ),
+    Placement.WAIST: (PostureCode.MOVE, PostureCode.STAND, PostureCode.LIE, PostureCode.SIT),
+    Placement.WRIST: (PostureCode.MOVE, PostureCode.SIT),
+}
+# Chunk size used by classify_recording: bounds memory whatever the recording length.
+BATCH_CHUNK_SAMPLES = 1 << 19
+_EMPTY_CODES = np.zeros(0, dtype=np.uint8)
+
+
+def _epochs(seconds: float) -> int:
+    return max(1, round(seconds))
+
+
+class PostureStream:
+    """Per-second posture labels from accelerometer samples, live or offline, with identical results.
+
+    feed() returns the epochs finalised so far (possibly none: bout smoothing looks a few seconds
+    ahead, non-wear up to `nonwear_flat_s` while the device is still, and work is batched every
+    `process_every_s` of data). flush() finalises everything at the end of a recording; the stream is
+    finished afterwards.
+    """
+
+    def __init__(
+        self,
+        placement: Placement,
+        rate_hz: float,
+        settings: PipelineSettings | None = None,
+        reference: UprightReference | None = None,
+    ) -> None:
+        if not rate_hz > 0:
+            raise ValueError(f"rate_hz must be > 0, got {rate_hz}")
+        self.placement = Placement(placement)
+        self.rate_hz = float(rate_hz)
+        self.settings = s = settings or PipelineSettings()
+        if reference is not None and reference.placement is not self.placement:
+            raise ValueError(f"reference is for {reference.placement}, stream is for {self.placement}")
+        self._acc = WindowAccumulator(self.rate_hz, s.lowpass_hz, s.gap_s)
+        self._learner = ReferenceLearner(
+            self.placement, _epochs(s.walk_confirm_s), s.reference_time_constant_s, reference
+        )
+        self._smoother = BoutSmoother(
+            {
+                PostureCode.SIT: _epochs(s.min_sit_s),
+                PostureCode.LIE: _epochs(s.min_lie_s),
+                PostureCode.STAND: _epochs(s.min_stand_s),
+                PostureCode.MOVE: _epochs(s.min_move_s),
+                PostureCode.CYCLE: _epochs(s.min_cycle_s),
+            },
+            _PRIORITY[self.placement],
+        )
+        self._nonwear = NonWearDetector(
+            _epochs(s.nonwear_flat_s), _epochs(s.nonwear_long_s), round(s.wear_island_s)
+        )
+        self._min_samples = s.min_coverage * self.rate_hz
+        self._cos_flat = float(np.cos(np.radians(s.flat_tolerance_deg)))
+        self._still_var = 3.0 * s.still_sd_g**2
+        self._default_forward = np.asarray(DEFAULT_FORWARD, dtype=np.float64)
+        self._pending_t: list[FloatArray] = []
+        self._pending_xyz: list[Float32Array] = []
+        self._pending_since: float | None = None
+        self._smoothed = _EMPTY_CODES
+        self._nw = np.zeros(0, dtype=bool)
+        self._next_out: int | None = None
+        self._finished = False
+
+    # -- public API --
+
+    @property
+    def reference(self) -> UprightReference | None:
+        """The learned upright reference (None until walking was seen and none was given)."""
+        return self._learner.reference
+
+    @property
+    def dropped_samples(self) -> int:
+        """Samples refused so far: not finite, or older than the newest sample already seen."""
+        return self._acc.dropped
+
+    @property
+    def held_epochs(self) -> int:
+        """Epochs computed but not yet final (lookahead), for diagnostics."""
+        return self._nonwear.held + int(self._smoothed.shape[0])
+
+    def feed(self, block: SampleBlock) -> EpochBlock:
+        if self._finished:
+            raise RuntimeError("PostureStream.feed after flush(): start a new stream")
+        if len(block) == 0:
+            return self._empty()
+        self._pending_t.append(block.t)
+        self._pending_xyz.append(block.xyz)
+        if self._pending_since is None:
+            self._pending_since = float(block.t[0])
+        if float(block.t[-1]) - self._pending_since < self.settings.process_every_s:
+            return self._empty()
+        return self._run(final=False)
+
+    def flush(self) -> EpochBlock:
+        if self._finished:
+            return self._empty()
+        out = self._run(final=True)
+        self._finished = True
+        return out
+
+    # -- internals --
+
+    def _empty(self) -> EpochBlock:
+        return EpochBlock.empty(float(self._next_out) if self._next_out is not None else 0.0)
+
+    def _take_pending(self) -> tuple[FloatArray, Float32Array]:
+        if len(self._pending_t) == 1:
+            t, xyz = self._pending_t[0], self._pending_xyz[0]
+        else:
+            t = np.concatenate(self._pending_t)
+            xyz = np.concatenate(self._pending_xyz)
+        self._pending_t, self._pending_xyz, self._pending_since = [], [], None
+        return t, xyz
+
+    def _run(self, final: bool) -> EpochBlock:
+        if self._pending_t:
+            t, xyz = self._take_pending()
+            ws = self._acc.push(t, xyz)
+        else:
+            ws = None
+        codes, still, flat = _EMPTY_CODES, np.zeros(0, dtype=bool), np.zeros(0, dtype=bool)
+        if ws is not None:
+            if self._next_out is None:
+                self._next_out = ws.k0
+            codes, still, flat = self._classify(window_stats(ws, self._min_samples))
+        if final:
+            tail = self._acc.flush()
+            if tail is not None:
+                if self._next_out is None:
+                    self._next_out = tail.k0
+                c2, s2, f2 = self._classify(window_stats(tail, self._min_samples))
+                codes = np.concatenate((codes, c2))
+                still = np.concatenate((still, s2))
+                flat = np.concatenate((flat, f2))
+        smoothed = self._smoother.push(codes, final)
+        nonwear = self._nonwear.push(still, flat, final)
+        self._smoothed = np.concatenate((self._smoothed, smoothed))
+        self._nw = np.concatenate((self._nw, nonwear))
+        n = min(self._smoothed.shape[0], self._nw.shape[0])
+        if n == 0 or self._next_out is None:
+            return self._empty()
+        labels = self._smoothed[:n].copy()
+        labels[self._nw[:n] & (labels != PostureCode.UNKNOWN)] = PostureCode.NON_WEAR
+        self._smoothed, self._nw = self._smoothed[n:], self._nw[n:]
+        t0 = self._next_out
+        self._next_out = t0 + n
+        return EpochBlock(float(t0), labels)
+
+    def _classify(self, stats: WindowStats) -> tuple[CodeArray, np.ndarray, np.ndarray]:
+        s = self.settings
+        if self.placement is Placement.THIGH:
+            up = self._learner.push(stats)
+            forward, forward_ok = profile_forward(
+                up, self._learner.default_up, self._default_forward, FORWARD_TRUST_DEG
+            )
+            codes = thigh_codes(stats, up, forward, forward_ok, s)
+        elif self.placement is Placement.WAIST:
+            codes = waist_codes(stats, self._learner.push(stats), s)
+        else:
+            codes = wrist_codes(stats, s)
+        still = (total_var(stats.cov) < self._still_var) & stats.valid
+        m = stats.mean
+        g2 = np.einsum("ij,ij->i", m, m)
+        flat = m[:, 2] * m[:, 2] >= (self._cos_flat**2) * g2
+        return codes, still, flat
+
+
+def classify_recording(
+    t: FloatArray,
+    xyz: Float32Array,
+    rate_hz: float,
+    placement: Placement,
+    settings: PipelineSettings | None = None,
+    *,
+    reference: UprightReference | None = None,
+) -> EpochBlock:
+    """Label a whole recording: the same as feeding it to a PostureStream in any chunking, then flush."""
+    stream = PostureStream(placement, rate_hz, settings, reference)
+    t = np.asarray(t, dtype=np.float64)
+    xyz = np.asarray(xyz, dtype=np.float32)
+    if t.ndim != 1 or xyz.shape != (t.shape[0], 3):
+        raise ValueError(
+            f"classify_recording: t has shape {t.shape} and xyz {xyz.shape}; need (N,) and (N, 3)"
+        )
+    blocks = [
+        stream.feed(SampleBlock(t[i : i + BATCH_CHUNK_SAMPLES], xyz[i : i + BATCH_CHUNK_SAMPLES]))
+        for i in range(0, t.shape[0], BATCH_CHUNK_SAMPLES)
+    ]
+    blocks.append(stream.flush())
+    return EpochBlock.concat(blocks)
