@@ -1022,7 +1022,7 @@ class BlueZEmulator:
             try:
                 value = obj.char.read()
             except AttError as exc:
-                raise BluezError(defs.ERROR_FAILED, defs.att_error_text(exc.code)) from exc
+                raise BluezError(*defs.att_error(exc.code)) from exc
             # bluetoothd caches a read value in the Value property and announces it.
             self._set_props(obj.path, defs.GATT_CHARACTERISTIC_INTERFACE, Value=value)
         if offset > len(value):
@@ -1068,7 +1068,7 @@ class BlueZEmulator:
                 char.value = value
         except AttError as exc:
             if with_response:
-                raise BluezError(defs.ERROR_FAILED, defs.att_error_text(exc.code)) from exc
+                raise BluezError(*defs.att_error(exc.code)) from exc
             _LOGGER.debug("write without response to %s refused: %s", path, exc)
 
     def _start_notify(self, msg: Message) -> Message:

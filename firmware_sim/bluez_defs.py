@@ -37,6 +37,8 @@ ERROR_NOT_READY: Final = "org.bluez.Error.NotReady"
 ERROR_INVALID_ARGUMENTS: Final = "org.bluez.Error.InvalidArguments"
 ERROR_DOES_NOT_EXIST: Final = "org.bluez.Error.DoesNotExist"
 ERROR_ALREADY_CONNECTED: Final = "org.bluez.Error.AlreadyConnected"
+ERROR_NOT_AUTHORIZED: Final = "org.bluez.Error.NotAuthorized"
+ERROR_IMPROPERLY_CONFIGURED: Final = "org.bluez.Error.ImproperlyConfigured"
 DBUS_ERROR_UNKNOWN_OBJECT: Final = "org.freedesktop.DBus.Error.UnknownObject"
 DBUS_ERROR_UNKNOWN_METHOD: Final = "org.freedesktop.DBus.Error.UnknownMethod"
 DBUS_ERROR_UNKNOWN_INTERFACE: Final = "org.freedesktop.DBus.Error.UnknownInterface"
@@ -61,11 +63,30 @@ def att_error_text(code: int) -> str:
     return f"Operation failed with ATT error: 0x{code:02x}"
 
 
+def att_error(code: int) -> tuple[str, str]:
+    """The D-Bus error bluetoothd sends for a peripheral's ATT error response (create_gatt_dbus_error
+    in src/gatt-client.c): a few codes have their own BlueZ error, the rest become Failed + text."""
+    special = {
+        ATT_READ_NOT_PERMITTED: (ERROR_NOT_PERMITTED, TEXT_READ_NOT_PERMITTED),
+        ATT_WRITE_NOT_PERMITTED: (ERROR_NOT_PERMITTED, TEXT_WRITE_NOT_PERMITTED),
+        ATT_REQUEST_NOT_SUPPORTED: (ERROR_NOT_SUPPORTED, TEXT_NOT_SUPPORTED),
+        ATT_INVALID_OFFSET: (ERROR_INVALID_ARGUMENTS, "Invalid offset"),
+        ATT_INSUFFICIENT_AUTHORIZATION: (ERROR_NOT_AUTHORIZED, "Operation Not Authorized"),
+        ATT_INVALID_ATTRIBUTE_VALUE_LENGTH: (ERROR_INVALID_ARGUMENTS, "Invalid Length"),
+        ATT_CCCD_IMPROPERLY_CONFIGURED: (ERROR_IMPROPERLY_CONFIGURED, "Improperly Configured"),
+    }
+    return special.get(code, (ERROR_FAILED, att_error_text(code)))
+
+
 # ATT error codes (Core spec Vol 3 Part F 3.4.1.1) the firmware may answer with.
 ATT_INVALID_HANDLE: Final = 0x01
 ATT_READ_NOT_PERMITTED: Final = 0x02
 ATT_WRITE_NOT_PERMITTED: Final = 0x03
+ATT_REQUEST_NOT_SUPPORTED: Final = 0x06
+ATT_INVALID_OFFSET: Final = 0x07
+ATT_INSUFFICIENT_AUTHORIZATION: Final = 0x08
 ATT_INVALID_ATTRIBUTE_VALUE_LENGTH: Final = 0x0D
+ATT_CCCD_IMPROPERLY_CONFIGURED: Final = 0xFD
 ATT_UNLIKELY_ERROR: Final = 0x0E
 ATT_VALUE_NOT_ALLOWED: Final = 0x13  # Core spec: "Value Not Allowed" (BlueZ maps it to Failed + text)
 

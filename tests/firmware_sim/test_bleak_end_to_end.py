@@ -44,6 +44,20 @@ def test_scan_finds_device_by_name_with_rssi_and_manufacturer_data(add_wearable:
     run(main())
 
 
+def test_scan_by_service_uuid_sees_only_matching_devices(add_wearable: AddWearable) -> None:
+    sitsense = add_wearable()
+    thingy = add_wearable("thingy")
+
+    async def main() -> None:
+        seen: set[str] = set()
+        async with BleakScanner(lambda d, a: seen.add(d.address), service_uuids=[fmt.SERVICE_UUID]):
+            await asyncio.sleep(0.6)
+        assert sitsense.address in seen
+        assert thingy.address not in seen
+
+    run(main())
+
+
 def test_connect_reads_device_information_battery_and_config(add_wearable: AddWearable) -> None:
     wearable = add_wearable(battery_pct=64)
 
