@@ -147,6 +147,7 @@ class _Posture:
     impact: float = 0.35  # relative size of the heel-strike harmonic
     forward_g: float = 0.0
     vibration_g: float = 0.0  # broadband (road, machine) vibration SD
+    fidget_g: float = 0.0  # RMS of small body movements (shifting weight, gestures) while still
 
 
 _PSI_SIT = ((0.7, 0.0, 8.0), (0.15, 25.0, 8.0), (0.15, -25.0, 8.0))  # legs crossed either way
@@ -159,14 +160,23 @@ _WRIST_RADIUS_M = 0.55  # shoulder to wrist
 _RADIUS_M: dict[str, float] = {"thigh": _THIGH_RADIUS_M, "waist": 0.0, "wrist": _WRIST_RADIUS_M}
 
 _THIGH: dict[Activity, _Posture] = {
-    Activity.SIT: _Posture(theta=(92.0, 7.0), psi_modes=_PSI_SIT, shift_every=(90.0, 300.0), remode_p=0.3),
-    Activity.STAND: _Posture(theta=(2.0, 3.0), shift_every=(15.0, 60.0), sway_deg=1.5),
+    Activity.SIT: _Posture(
+        theta=(86.0, 8.0),
+        psi_modes=_PSI_SIT,
+        shift_every=(90.0, 300.0),
+        remode_p=0.3,
+        sway_deg=1.5,
+        fidget_g=0.005,
+    ),
+    Activity.STAND: _Posture(
+        theta=(2.0, 3.0), shift_every=(15.0, 60.0), sway_deg=2.5, sway_hz=(0.1, 1.0), fidget_g=0.03
+    ),
     Activity.WALK: _Posture(
         theta=(8.0, 2.0),
         swing_hz=(0.88, 1.02),
         swing_deg=(20.0, 26.0),
-        bounce_g=(0.4, 0.6),
-        forward_g=0.15,
+        bounce_g=(0.5, 0.7),
+        forward_g=0.3,
     ),
     Activity.RUN: _Posture(
         theta=(20.0, 3.0),
@@ -176,12 +186,14 @@ _THIGH: dict[Activity, _Posture] = {
         impact=0.6,
         forward_g=0.3,
     ),
+    # Each step lifts the thigh further than walking does, yet on average it hangs only ~10 deg
+    # forward (HuGaDB going_up), as the swing reaches back below vertical too.
     Activity.STAIRS_UP: _Posture(
-        theta=(28.0, 3.0),
+        theta=(12.0, 3.0),
         swing_hz=(0.7, 0.85),
-        swing_deg=(28.0, 32.0),
-        bounce_g=(0.3, 0.4),
-        forward_g=0.1,
+        swing_deg=(26.0, 30.0),
+        bounce_g=(0.4, 0.5),
+        forward_g=0.2,
     ),
     Activity.STAIRS_DOWN: _Posture(
         theta=(12.0, 3.0),
@@ -189,7 +201,7 @@ _THIGH: dict[Activity, _Posture] = {
         swing_deg=(18.0, 22.0),
         bounce_g=(0.5, 0.7),
         impact=0.5,
-        forward_g=0.1,
+        forward_g=0.2,
     ),
     # Pedalling: the thigh swings through large angles around a forward tilt (HuGaDB: ~30-40 deg).
     Activity.CYCLE: _Posture(
@@ -214,8 +226,8 @@ _THIGH: dict[Activity, _Posture] = {
 
 _WAIST: dict[Activity, _Posture] = {
     # Seated, the pelvis tilts back; at a desk the trunk ranges from leaning in to reclining.
-    Activity.SIT: _Posture(theta=(-10.0, 8.0), shift_every=(60.0, 300.0), shift_theta_sd=6.0),
-    Activity.STAND: _Posture(theta=(2.0, 3.0), shift_every=(15.0, 60.0), sway_deg=1.0),
+    Activity.SIT: _Posture(theta=(-10.0, 8.0), shift_every=(60.0, 300.0), shift_theta_sd=6.0, fidget_g=0.005),
+    Activity.STAND: _Posture(theta=(2.0, 3.0), shift_every=(15.0, 60.0), sway_deg=1.0, fidget_g=0.02),
     Activity.WALK: _Posture(
         theta=(3.0, 2.0), swing_hz=(0.88, 1.02), swing_deg=(2.0, 3.0), bounce_g=(0.25, 0.35), forward_g=0.1
     ),
@@ -316,6 +328,8 @@ _WRIST: dict[Activity, _Posture] = {
 _PROFILES: dict[str, dict[Activity, _Posture]] = {"thigh": _THIGH, "waist": _WAIST, "wrist": _WRIST}
 
 _N_SWAY = 3  # sinusoids summed for sway; incommensurate frequencies never visibly repeat
+_N_FIDGET = 4  # sinusoids per axis for fidgeting
+_FIDGET_HZ = (0.3, 4.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -337,6 +351,9 @@ class _SegmentParams:
     cadence_mod: float  # rad of phase wobble: cadence is never metronomic
     cadence_mod_hz: float
     bounce_g: float
+    fidget_amp: F64  # (2, _N_FIDGET) g, vertical and forward
+    fidget_hz: F64
+    fidget_phase: F64
     desk_up: F64  # device-frame up vector while lying on a desk
 
 
@@ -646,6 +663,9 @@ def _draw_segment(
         cadence_mod=float(rng.uniform(0.2, 0.6)),
         cadence_mod_hz=float(rng.uniform(0.02, 0.08)),
         bounce_g=float(rng.uniform(*prof.bounce_g)),
+        fidget_amp=prof.fidget_g * np.sqrt(2.0 / _N_FIDGET) * rng.uniform(0.5, 1.5, (2, _N_FIDGET)),
+        fidget_hz=rng.uniform(_FIDGET_HZ[0], _FIDGET_HZ[1], (2, _N_FIDGET)),
+        fidget_phase=rng.uniform(0.0, 2.0 * np.pi, (2, _N_FIDGET)),
         desk_up=desk_up,
     )
 
@@ -665,6 +685,10 @@ def _segment_kinematics(p: _SegmentParams, prof: _Posture, t: F64) -> tuple[F64,
         psi = psi + p.sway_amp[1, i] * np.sin(2.0 * np.pi * p.sway_hz[1, i] * t + p.sway_phase[1, i])
     bounce = np.zeros_like(t)
     forward = np.zeros_like(t)
+    if prof.fidget_g > 0.0:
+        for i in range(_N_FIDGET):
+            bounce += p.fidget_amp[0, i] * np.sin(2.0 * np.pi * p.fidget_hz[0, i] * t + p.fidget_phase[0, i])
+            forward += p.fidget_amp[1, i] * np.sin(2.0 * np.pi * p.fidget_hz[1, i] * t + p.fidget_phase[1, i])
     if p.swing_hz > 0.0:
         phase = (
             2.0 * np.pi * p.swing_hz * (t - p.start)
@@ -674,8 +698,8 @@ def _segment_kinematics(p: _SegmentParams, prof: _Posture, t: F64) -> tuple[F64,
         # Thigh flexion leads with a little asymmetry (longer stance than swing).
         theta = theta + p.swing_deg * (np.sin(phase) + 0.15 * np.sin(2.0 * phase + 0.6))
         # Two steps per stride: body bounce at twice the stride frequency, heel strikes as harmonics.
-        bounce = p.bounce_g * (np.sin(2.0 * phase) + prof.impact * np.sin(4.0 * phase + 0.9))
-        forward = prof.forward_g * np.sin(2.0 * phase + 1.7)
+        bounce += p.bounce_g * (np.sin(2.0 * phase) + prof.impact * np.sin(4.0 * phase + 0.9))
+        forward += prof.forward_g * np.sin(2.0 * phase + 1.7)
     return np.radians(theta), np.radians(psi), bounce, forward
 
 
