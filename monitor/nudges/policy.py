@@ -417,7 +417,7 @@ class NudgePolicy:
             gap = t - (s.last_t + 1)
             if gap > 0:
                 s.off_s += gap  # missing data is unknown
-        if s.paused_until is not None and t >= s.paused_until:
+        if s.paused_until is not None and t + 1 >= s.paused_until:
             until = s.paused_until
             s.paused_until = None
             self._emit(events, EventKind.RESUMED, until, Reason.PAUSE_ENDED, note="pause ended")
@@ -440,7 +440,7 @@ class NudgePolicy:
                         events, EventKind.BOUT_STARTED, t, Reason.SAT_DOWN, note="sitting timer started"
                     )
                 s.timer_s += 1
-                self._on_sitting(events, t, active)
+                self._on_sitting(events, t_end)
             elif s.held_reason is not None and s.held_reason != Reason.OUTSIDE_ACTIVE_HOURS:
                 self._hold(events, t_end, Reason.OUTSIDE_ACTIVE_HOURS)
         elif label in UPRIGHT:
@@ -456,24 +456,28 @@ class NudgePolicy:
             if s.off_s >= self._off_reset_s:
                 self._reset(events, t_end, Reason.NOT_WORN)
 
-    def _on_sitting(self, events: list[PolicyEvent], t: float, active: Span) -> None:
+    def _on_sitting(self, events: list[PolicyEvent], t_end: float) -> None:
         s = self._s
-        t_end = t + 1
         if s.held_reason is None and s.timer_s < s.due_at:
             return
         if s.held_reason is None and s.due_kind == DueKind.CLOSE:
             self._close(events, t_end)
             return
-        block = self._block_reason(t)
+        # Judged at the moment the prompt would go out (the end of the epoch), so that nothing is
+        # sent at the very instant quiet hours begin or active hours end.
+        active = self.schedule.active_span(t_end)
+        block = self._block_reason(t_end, active)
         if block is not None:
             if s.held_reason != block:
                 self._hold(events, t_end, block)
             return
         self._send(events, t_end, active)
 
-    def _block_reason(self, t: float) -> Reason | None:
+    def _block_reason(self, t: float, active: Span) -> Reason | None:
         if self._s.paused_until is not None and t < self._s.paused_until:
             return Reason.PAUSED
+        if not active.on:
+            return Reason.OUTSIDE_ACTIVE_HOURS
         if self.schedule.quiet_span(t).on:
             return Reason.QUIET_HOURS
         return None

@@ -86,7 +86,7 @@ COMMAND_CASES = [
     ),
     pytest.param(
         "S25m @pause:60 S70m",
-        ["25:00 paused", "30:00 suppressed paused", "85:00 resumed", "85:01 nudge"],
+        ["25:00 paused", "30:00 suppressed paused", "85:00 resumed", "85:00 nudge", "95:00 escalation"],
         id="pause-holds-nudge-until-end",
     ),
     pytest.param(
@@ -101,14 +101,14 @@ COMMAND_CASES = [
             "30:00 paused",
             "40:00 suppressed paused",
             "60:00 resumed",
-            "60:01 escalation",
-            "70:01 escalation",
+            "60:00 escalation",
+            "70:00 escalation",
         ],
         id="escalation-held-by-pause",
     ),
     pytest.param(
         "S25m @pause:60 S3m U2m S60m",
-        ["25:00 paused", "30:00 break_credited", "60:00 suppressed paused", "85:00 resumed", "85:01 nudge"],
+        ["25:00 paused", "30:00 break_credited", "60:00 suppressed paused", "85:00 resumed", "85:00 nudge"],
         id="pause-does-not-stop-credit",
     ),
     pytest.param("S10m @ack", ["10:00 command_rejected"], id="ack-without-nudge-rejected"),
