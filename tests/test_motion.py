@@ -154,8 +154,9 @@ def test_sit_to_stand_shows_a_transition_at_the_boundary() -> None:
     model = MotionModel([Segment(Activity.SIT, 30), Segment(Activity.STAND, 30)], MotionConfig(**IDEAL))  # type: ignore[arg-type]
     around = model.render(int(29 * RATE), int(2 * RATE)).astype(np.float64)
     still = model.render(int(40 * RATE), int(2 * RATE)).astype(np.float64)
-    assert np.abs(np.linalg.norm(around, axis=1) - 1).max() > 0.15
-    assert np.abs(np.linalg.norm(still, axis=1) - 1).max() < 0.08
+    # Rising accelerates the body by ~0.25 g; standing still only fidgets.
+    assert np.abs(np.linalg.norm(around, axis=1) - 1).max() > 0.18
+    assert np.abs(np.linalg.norm(still, axis=1) - 1).max() < 0.12
     # The thigh goes from horizontal to vertical within the transition.
     assert around[0, 2] > 0.8 and around[-1, 0] < -0.9
 
