@@ -362,6 +362,15 @@ class Phone:
                 )
             await asyncio.sleep(0.01)
 
+    async def expect_count(self, count: int, timeout: float = 10.0) -> list[Received]:
+        """Wait until `count` messages arrived on any subscribed topic."""
+        deadline = time.monotonic() + timeout
+        while len(got := self.messages()) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"phone: {len(got)}/{count} messages after {timeout} s")
+            await asyncio.sleep(0.01)
+        return got
+
     def send(self, topic: str, payload: bytes | str, retain: bool = False) -> None:
         info = self.client.publish(topic, payload, qos=1, retain=retain)
         info.wait_for_publish(5)
@@ -369,3 +378,5 @@ class Phone:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
+        # Break the callback cycle so paho's __del__ closes its socket pair (see monitor.mqtt.client).
+        self.client.on_connect = self.client.on_message = self.client.on_subscribe = None

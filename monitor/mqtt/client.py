@@ -98,6 +98,11 @@ def _properties(packet_type: int) -> Properties:
 async def _stop_network_thread(client: paho.Client) -> None:
     # loop_stop joins paho's thread, which may sit in a reconnect wait of up to a second.
     await asyncio.to_thread(client.loop_stop)
+    # Our bound-method callbacks make a reference cycle with the client; broken here, the client is
+    # freed by reference counting and its __del__ closes its wake-up socket pair, instead of the cycle
+    # collector finalising those sockets first (a ResourceWarning per client).
+    client.on_connect = client.on_connect_fail = client.on_disconnect = None
+    client.on_publish = client.on_message = client.on_subscribe = None
 
 
 def _check_tls_files(settings: MqttSettings) -> None:
