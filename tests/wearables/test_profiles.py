@@ -319,9 +319,7 @@ def test_sitsense_config_write_uses_format_codes():
         ),
         (Advertisement("Polar H10 0A1B2C3D", ["0000180d-0000-1000-8000-00805f9b34fb"]), ProfileName.POLAR),
         (
-            Advertisement(
-                "Thingy", ["ef680100-9b35-4933-9b10-52ffa9740042", "ef680400-9b35-4933-9b10-52ffa9740042"]
-            ),
+            Advertisement("Thingy", ["ef680100-9b35-4933-9b10-52ffa9740042"]),
             ProfileName.THINGY52,
         ),
         (Advertisement("Headphones", ["0000110b-0000-1000-8000-00805f9b34fb"]), None),

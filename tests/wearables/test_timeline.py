@@ -38,11 +38,12 @@ def test_first_packet_maps_device_clock_to_arrival():
 
 def test_consecutive_packets_are_contiguous_whatever_the_arrival_jitter():
     tl = sitsense_timeline()
-    ts = []
+    ts: list[np.ndarray] = []
     for k in range(50):
         arrival = T0 + k * N * P + (0.03 if k % 3 else 0.0)  # delivery jitter must not matter
         placed = tl.push(seq_packet(k, 100.0 + k * N * P), arrival)
         assert placed.verdict is Verdict.ACCEPTED and placed.gap_s == 0
+        assert placed.t is not None
         ts.append(placed.t)
     t = np.concatenate(ts)
     np.testing.assert_allclose(np.diff(t), P, atol=1e-6)
@@ -122,10 +123,11 @@ def polar_frame(t_last: float, n: int = 36) -> DecodedPacket:
 def test_polar_spacing_follows_the_sensor_clock():
     tl = PacketTimeline(POLAR_P)
     true_p = POLAR_P * 1.0002  # the sensor's crystal is a little slow
-    ts = []
+    ts: list[np.ndarray] = []
     for k in range(20):
         placed = tl.push(polar_frame(50.0 + (k + 1) * 36 * true_p), T0 + k * 0.7)
         assert placed.verdict is Verdict.ACCEPTED and placed.gap_s == 0
+        assert placed.t is not None
         ts.append(placed.t)
     steps = np.diff(np.concatenate(ts[1:]))
     np.testing.assert_allclose(steps, true_p, atol=1e-6)

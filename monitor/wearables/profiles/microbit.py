@@ -27,6 +27,7 @@ import numpy as np
 
 from monitor.pipeline.types import Placement
 from monitor.wearables.profiles.base import (
+    Advertisement,
     DecodedPacket,
     DecodeError,
     DecodeErrorKind,
@@ -42,6 +43,7 @@ PERIOD_UUID = "e95dfb24-251d-470a-a062-fa1922dfa9a8"
 
 # The periods the DAL's accelerometer driver accepts (ms).
 SUPPORTED_PERIODS_MS: tuple[int, ...] = (1, 2, 5, 10, 20, 80, 160, 640)
+NAME_PREFIX = "BBC micro:bit"
 PACKET_BYTES = 6
 MILLI_G = 1e-3
 
@@ -59,6 +61,10 @@ class MicrobitProfile(DeviceProfile):
         "no device clock: samples are timed on arrival, lost packets only show as silences; "
         "range fixed at ±2 g"
     )
+
+    def matches(self, adv: Advertisement) -> bool:
+        # The DAL advertises only its name, "BBC micro:bit [zatig]"; the service UUID is not in it.
+        return super().matches(adv) or (adv.name or "").startswith(NAME_PREFIX)
 
     @property
     def period_ms(self) -> int:

@@ -25,6 +25,7 @@ import numpy as np
 
 from monitor.pipeline.types import Placement
 from monitor.wearables.profiles.base import (
+    Advertisement,
     DecodedPacket,
     DecodeError,
     DecodeErrorKind,
@@ -38,6 +39,7 @@ def thingy_uuid(short: int) -> str:
     return f"ef68{short:04x}-9b35-4933-9b10-52ffa9740042"
 
 
+CONFIGURATION_SERVICE_UUID = thingy_uuid(0x0100)  # what the Thingy advertises
 SERVICE_UUID = thingy_uuid(0x0400)
 CONFIG_UUID = thingy_uuid(0x0401)
 RAW_UUID = thingy_uuid(0x0406)
@@ -66,6 +68,11 @@ class Thingy52Profile(DeviceProfile):
     # A 60 mm square box: fits a trouser pocket or a belt clip, too big for a wrist.
     placements: ClassVar[frozenset[Placement]] = frozenset({Placement.THIGH, Placement.WAIST})
     notes: ClassVar[str] = "no device clock: samples are timed on arrival; fits a pocket, not a wrist"
+
+    def matches(self, adv: Advertisement) -> bool:
+        # The firmware advertises its configuration service (0x0100), not the motion service.
+        uuids = {u.lower() for u in adv.service_uuids}
+        return super().matches(adv) or CONFIGURATION_SERVICE_UUID in uuids
 
     @property
     def rate_hz(self) -> float:

@@ -1,0 +1,569 @@
+"""The wearable link: find, connect, stream, decode, and recover, forever.
+
+    link = WearableLink(WearableTarget(name="SitSense-*"), make_profile("sitsense"))
+    task = asyncio.create_task(link.run())
+    async for item in link:            # SampleBlock or LinkEvent, in data order
+        ...
+    await link.stop()
+
+One cycle: scan (one reused BleakScanner) until the target advertises; connect with
+bleak-retry-connector's `establish_connection` under a safety timeout; subscribe; run the profile's
+start writes; then stream until Bleak reports the disconnect, the silence watchdog fires, or the
+link is stopped. Every end is followed by a teardown that tolerates whatever `disconnect()` raises,
+then a backoff (a pure function of the failures so far) and the next cycle. "Bluetooth
+unavailable" (no bus, no org.bluez, adapter off) is a state of its own, retried with the same
+backoff and logged once.
+
+The notification callback is the hot path: decode, place on the timeline, append to the pending
+block. Blocks are handed on when they span `block_max_s` of data, when a gap starts, or after
+`block_max_s` of wall time, through a queue that never blocks the callback (see `queue`).
+Every state change is one log line, "name - address: what (why)", with %-args.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from typing import TypedDict
+
+import numpy as np
+from bleak.backends.characteristic import BleakGATTCharacteristic
+from bleak.backends.device import BLEDevice
+from bleak_retry_connector import BleakClientWithServiceCache, establish_connection
+
+from monitor.pipeline.types import SampleBlock
+from monitor.wearables.backoff import backoff_delay
+from monitor.wearables.events import GapReason, LinkEvent, LinkEventKind, LinkState
+from monitor.wearables.profiles import BATTERY_LEVEL_UUID, DecodeError, DeviceProfile, StreamStartError
+from monitor.wearables.queue import DropOldestQueue, LinkItem
+from monitor.wearables.scanner import (
+    UNAVAILABLE_ADVICE,
+    WearableScanner,
+    WearableTarget,
+    bluetooth_unavailable,
+)
+from monitor.wearables.settings import LinkSettings
+from monitor.wearables.timeline import PacketTimeline, Verdict
+from monitor.wearables.watchdog import SilenceWatchdog
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class LinkLostError(Exception):
+    """The stream ended; `reason` says how (disconnected, silent, stopped)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class LinkDiagnostics(TypedDict):
+    """Counters for the daemon's status output and MQTT state; all since the link started."""
+
+    state: str
+    wearable: str
+    name: str | None
+    profile: str
+    rate_hz: float
+    connects: int
+    losses: int
+    connect_failures: int
+    silence_timeouts: int
+    packets: int
+    samples: int
+    blocks: int
+    malformed: dict[str, int]
+    duplicates: int
+    out_of_order: int
+    gaps: int
+    gap_seconds: float
+    dropped_blocks: int
+    dropped_seconds: float
+    queued: int
+    battery: int | None
+    last_error: str | None
+
+
+class _Tally:
+    """Counts of dropped packets of one family, reported at most once per interval (log + event)."""
+
+    def __init__(self, kind: LinkEventKind) -> None:
+        self.kind = kind
+        self.total: Counter[str] = Counter()
+        self.pending: Counter[str] = Counter()
+        self.last_detail = ""
+        self.next_report = 0.0
+
+    def add(self, label: str, detail: str = "") -> None:
+        self.total[label] += 1
+        self.pending[label] += 1
+        if detail:
+            self.last_detail = detail
+
+
+class WearableLink:
+    """One wearable, one stream. Create inside or outside a loop; `run()` inside one."""
+
+    def __init__(
+        self,
+        target: WearableTarget,
+        profile: DeviceProfile,
+        settings: LinkSettings | None = None,
+        *,
+        wall_clock: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.target = target
+        self.profile = profile
+        self.settings = settings or LinkSettings()
+        self._wall_clock = wall_clock
+        self._rng = rng or random.Random()
+        self._address = target.address or target.describe()
+        self._name = target.name or profile.title
+        self.queue = DropOldestQueue(self.settings.queue_size, self._address, profile.period_s)
+        self._scanner = WearableScanner(target, profile)
+        self._timeline = PacketTimeline(
+            profile.period_s,
+            seq_modulus=profile.seq_modulus,
+            time_modulus_s=profile.time_modulus_s,
+            arrival_gap_s=self.settings.arrival_gap_s,
+        )
+        self._state = LinkState.IDLE
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._mono_to_utc = 0.0
+        self._stopping = False
+        self._wake: asyncio.Event | None = None
+        self._lost: asyncio.Future[str] | None = None
+        self._client: BleakClientWithServiceCache | None = None
+        self._watchdog: SilenceWatchdog | None = None
+        self._reply: asyncio.Future[bytes] | None = None
+        # per connection / per cycle
+        self._streaming = False
+        self._streaming_this_cycle = False
+        # pending block
+        self._pend_t: list[np.ndarray] = []
+        self._pend_xyz: list[np.ndarray] = []
+        self._pend_seq: int | None = None
+        self._pend_start = 0.0
+        self._flush_handle: asyncio.TimerHandle | None = None
+        # counters
+        self._ever_streamed = False
+        self._unavailable_logged = False
+        self._connects = 0
+        self._losses = 0
+        self._connect_failures = 0
+        self._packets = 0
+        self._samples = 0
+        self._blocks = 0
+        self._gaps = 0
+        self._gap_seconds = 0.0
+        self._battery: int | None = None
+        self._battery_reported: int | None = None
+        self._last_error: str | None = None
+        self._malformed = _Tally(LinkEventKind.MALFORMED)
+        self._duplicates = _Tally(LinkEventKind.DUPLICATE)
+        self._reordered = _Tally(LinkEventKind.OUT_OF_ORDER)
+
+    # ------------------------------------------------------------------ public
+
+    @property
+    def state(self) -> LinkState:
+        return self._state
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
+    def _stop_requested(self) -> bool:
+        # a call, not an attribute: `stop()` flips the flag while run() awaits
+        return self._stopping
+
+    async def get(self) -> LinkItem:
+        """The next sample block or link event (waits)."""
+        return await self.queue.get()
+
+    def __aiter__(self) -> AsyncIterator[LinkItem]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[LinkItem]:
+        while True:
+            yield await self.queue.get()
+
+    def diagnostics(self) -> LinkDiagnostics:
+        return LinkDiagnostics(
+            state=self._state.value,
+            wearable=self._address,
+            name=self._name,
+            profile=self.profile.name.value,
+            rate_hz=self.profile.rate_hz,
+            connects=self._connects,
+            losses=self._losses,
+            connect_failures=self._connect_failures,
+            silence_timeouts=self._watchdog.fired if self._watchdog else 0,
+            packets=self._packets,
+            samples=self._samples,
+            blocks=self._blocks,
+            malformed=dict(self._malformed.total),
+            duplicates=sum(self._duplicates.total.values()),
+            out_of_order=sum(self._reordered.total.values()),
+            gaps=self._gaps,
+            gap_seconds=self._gap_seconds,
+            dropped_blocks=self.queue.dropped_blocks,
+            dropped_seconds=self.queue.dropped_seconds,
+            queued=self.queue.qsize(),
+            battery=self._battery,
+            last_error=self._last_error,
+        )
+
+    async def stop(self) -> None:
+        """End the stream (pausing the wearable when it supports it) and make `run()` return."""
+        self._stopping = True
+        self._scanner.cancel()
+        self._end_stream("stopped")
+        if self._wake is not None:
+            self._wake.set()
+
+    async def run(self) -> None:
+        """Find, connect and stream until `stop()`; every failure is retried after a backoff."""
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        self._watchdog = SilenceWatchdog(self._loop, self.settings.silence_timeout_s, self._on_silence)
+        failures = 0
+        try:
+            while not self.stopping:
+                error: BaseException | None = None
+                try:
+                    device = await self._find()
+                    if device is None:
+                        continue
+                    await self._connect_and_stream(device)
+                except LinkLostError as exc:
+                    if exc.reason == "stopped":
+                        break
+                    error = exc
+                except Exception as exc:  # Bleak, D-Bus, OS and start errors of every kind: retried
+                    error = exc
+                if self._stop_requested():
+                    break
+                if self._streaming_this_cycle:
+                    failures = 0
+                delay = backoff_delay(failures, self.settings, error, self._rng.uniform(-1.0, 1.0))
+                failures += 1
+                self._enter_backoff(error, delay)
+                await self._sleep(delay)
+        finally:
+            self._flush()
+            self._report_tallies(force=True)
+            self._set_state(LinkState.STOPPED, "stopped")
+
+    # ------------------------------------------------------------------ cycle
+
+    async def _find(self) -> BLEDevice | None:
+        self._streaming_this_cycle = False
+        if not self._unavailable_logged:
+            self._set_state(LinkState.SCANNING, f"looking for {self.target.describe()}")
+        found = await self._scanner.find(self.settings.scan_timeout_s)
+        if self._unavailable_logged:
+            self._unavailable_logged = False
+            self._set_state(LinkState.SCANNING, "Bluetooth is available again")
+        if found is None:
+            _LOGGER.debug(
+                "%s - %s: not seen in %.0f s of scanning (%d advertisements heard); still looking",
+                self._name,
+                self._address,
+                self.settings.scan_timeout_s,
+                self._scanner.seen,
+            )
+            return None
+        device, adv = found
+        self._address = device.address
+        self.queue.wearable = device.address
+        self._name = adv.local_name or device.name or self._name
+        return device
+
+    async def _connect_and_stream(self, device: BLEDevice) -> None:
+        assert self._loop is not None and self._watchdog is not None
+        self._set_state(LinkState.CONNECTING, f"RSSI seen, connecting as {self.profile.describe()}")
+        self._lost = self._loop.create_future()
+        client: BleakClientWithServiceCache | None = None
+        try:
+            try:
+                async with asyncio.timeout(self.settings.connect_timeout_s):
+                    client = await establish_connection(
+                        BleakClientWithServiceCache,
+                        device,
+                        self._name,
+                        disconnected_callback=self._on_disconnected,
+                        max_attempts=self.settings.connect_attempts,
+                        use_services_cache=False,
+                    )
+            except BaseException:
+                self._connect_failures += 1
+                raise
+            self._client = client
+            self._mono_to_utc = self._wall_clock() - self._loop.time()
+            self._timeline.new_session()
+            async with asyncio.timeout(self.settings.connect_timeout_s):
+                await self._start_stream(client)
+            self._watchdog.start()
+            reason = await self._lost
+            raise LinkLostError(reason)
+        finally:
+            self._watchdog.stop()
+            self._client = None
+            self._flush()
+            self._report_tallies(force=True)
+            if self._streaming:
+                self._streaming = False
+                if self._lost_reason() != "stopped":
+                    self._losses += 1
+                self._emit(
+                    LinkEvent(LinkEventKind.LOST, self._data_now(), self._address, reason=self._lost_reason())
+                )
+            if client is not None:
+                await self._teardown(client)
+
+    async def _start_stream(self, client: BleakClientWithServiceCache) -> None:
+        profile = self.profile
+        if profile.control_uuid is not None:
+            await client.start_notify(profile.control_uuid, self._on_control)
+        await client.start_notify(profile.data_uuid, self._on_data)
+        steps = profile.start_sequence()
+        reply: bytes | None = None
+        try:
+            while True:
+                write = steps.send(reply)
+                reply = None
+                if write.await_reply:
+                    assert self._loop is not None
+                    self._reply = self._loop.create_future()
+                await client.write_gatt_char(write.char_uuid, write.data, response=write.response)
+                if self._reply is not None:
+                    try:
+                        async with asyncio.timeout(self.settings.start_timeout_s):
+                            reply = await self._reply
+                    except TimeoutError:
+                        raise StreamStartError(
+                            profile.name,
+                            f"no answer to {write.purpose or 'the start write'} within "
+                            f"{self.settings.start_timeout_s:g} s",
+                        ) from None
+                    finally:
+                        self._reply = None
+        except StopIteration:
+            pass
+        await self._subscribe_battery(client)
+        self._set_state(LinkState.CONNECTING, "subscribed, waiting for data")
+
+    async def _subscribe_battery(self, client: BleakClientWithServiceCache) -> None:
+        if client.services.get_characteristic(BATTERY_LEVEL_UUID) is None:
+            return
+        try:
+            value = await client.read_gatt_char(BATTERY_LEVEL_UUID)
+            self._on_battery(None, value)
+            await client.start_notify(BATTERY_LEVEL_UUID, self._on_battery)
+        except Exception as exc:  # battery is optional: never lose the stream over it
+            _LOGGER.debug("%s - %s: battery level unavailable: %r", self._name, self._address, exc)
+
+    async def _teardown(self, client: BleakClientWithServiceCache) -> None:
+        """Pause the wearable if we chose to leave, then disconnect; tolerate every failure."""
+        try:
+            async with asyncio.timeout(self.settings.disconnect_timeout_s):
+                if self._stopping and client.is_connected:
+                    for write in self.profile.stop_writes():
+                        await client.write_gatt_char(write.char_uuid, write.data, response=write.response)
+                await client.disconnect()
+        except Exception as exc:  # a dead bluetoothd, a vanished device: the link is gone anyway
+            _LOGGER.debug("%s - %s: disconnect failed (ignored): %r", self._name, self._address, exc)
+
+    def _enter_backoff(self, error: BaseException | None, delay: float) -> None:
+        why = self._describe_error(error)
+        self._last_error = why
+        unavailable = bluetooth_unavailable(error) if error is not None else None
+        if unavailable is not None:
+            if not self._unavailable_logged:
+                self._unavailable_logged = True
+                self._set_state(LinkState.UNAVAILABLE, f"{unavailable}; {UNAVAILABLE_ADVICE}")
+                self._emit(
+                    LinkEvent(LinkEventKind.UNAVAILABLE, self._data_now(), self._address, detail=unavailable)
+                )
+            else:
+                _LOGGER.debug("%s - %s: still unavailable: %s", self._name, self._address, unavailable)
+            return
+        self._set_state(LinkState.BACKOFF, f"{why}; retrying in {delay:.1f} s")
+
+    @staticmethod
+    def _describe_error(error: BaseException | None) -> str:
+        if error is None:
+            return "not found"
+        if isinstance(error, LinkLostError):
+            return f"link lost ({error.reason})"
+        text = str(error) or type(error).__name__
+        return f"{type(error).__name__}: {text}"
+
+    async def _sleep(self, delay: float) -> None:
+        assert self._wake is not None
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(delay):
+                await self._wake.wait()
+
+    # ------------------------------------------------------------------ callbacks (hot path first)
+
+    def _on_data(self, _char: BleakGATTCharacteristic, data: bytearray) -> None:
+        assert self._loop is not None and self._watchdog is not None
+        now = self._loop.time()
+        self._watchdog.last_feed = now  # SilenceWatchdog.feed, inlined: this runs per packet
+        self._packets += 1
+        try:
+            packet = self.profile.decode(bytes(data))
+        except DecodeError as exc:
+            self._malformed.add(exc.kind.value, str(exc))
+            self._report_tallies()
+            return
+        placed = self._timeline.push(packet, now + self._mono_to_utc)
+        if placed.verdict is not Verdict.ACCEPTED:
+            tally = self._duplicates if placed.verdict is Verdict.DUPLICATE else self._reordered
+            tally.add(placed.verdict.value, f"seq {packet.seq}" if packet.seq is not None else "")
+            self._report_tallies()
+            return
+        t = placed.t
+        assert t is not None
+        first_of_connection = not self._streaming
+        if first_of_connection:
+            self._begin_streaming(float(t[0]))
+        if placed.gap_s > 0:
+            self._flush()
+            self._gaps += 1
+            self._gap_seconds += placed.gap_s
+            self._emit(
+                LinkEvent(
+                    LinkEventKind.GAP,
+                    placed.gap_start,
+                    self._address,
+                    seconds=placed.gap_s,
+                    count=placed.lost_packets or None,
+                    # the first data of a connection closes the time the link was down
+                    reason=GapReason.LINK_LOST if first_of_connection else GapReason.PACKETS_LOST,
+                )
+            )
+        if not self._pend_t:
+            self._pend_seq = packet.seq
+            self._pend_start = float(t[0])
+            self._flush_handle = self._loop.call_later(self.settings.block_max_s, self._flush)
+        self._pend_t.append(t)
+        self._pend_xyz.append(packet.xyz)
+        self._samples += len(t)
+        if t[-1] - self._pend_start >= self.settings.block_max_s:
+            self._flush()
+
+    def _begin_streaming(self, t0: float) -> None:
+        self._streaming = True
+        self._streaming_this_cycle = True
+        self._connects += 1
+        kind = LinkEventKind.RECONNECTED if self._ever_streamed else LinkEventKind.CONNECTED
+        self._ever_streamed = True
+        self._set_state(LinkState.STREAMING, f"{self.profile.describe()}, data flowing")
+        self._emit(LinkEvent(kind, t0, self._address, detail=self.profile.describe()))
+        self._report_battery()
+
+    def _flush(self) -> None:
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None
+        if not self._pend_t:
+            return
+        if len(self._pend_t) == 1:
+            t, xyz = self._pend_t[0], self._pend_xyz[0]
+        else:
+            t, xyz = np.concatenate(self._pend_t), np.concatenate(self._pend_xyz)
+        self._pend_t, self._pend_xyz = [], []
+        self._blocks += 1
+        self.queue.put(SampleBlock(t, xyz, self._pend_seq))
+        self._report_tallies()
+
+    def _on_control(self, _char: BleakGATTCharacteristic, data: bytearray) -> None:
+        reply = self._reply
+        if reply is not None and not reply.done():
+            reply.set_result(bytes(data))
+        else:
+            _LOGGER.debug("%s - %s: control point says %s", self._name, self._address, bytes(data).hex(" "))
+
+    def _on_battery(self, _char: BleakGATTCharacteristic | None, data: bytearray) -> None:
+        if len(data) != 1 or data[0] > 100:
+            _LOGGER.debug("%s - %s: ignoring battery value %s", self._name, self._address, bytes(data).hex())
+            return
+        self._battery = data[0]
+        if self._streaming:
+            self._report_battery()
+
+    def _report_battery(self) -> None:
+        """One BATTERY event per change, on the data-time axis (so not before the stream starts)."""
+        if self._battery is not None and self._battery != self._battery_reported:
+            self._battery_reported = self._battery
+            self._emit(LinkEvent(LinkEventKind.BATTERY, self._data_now(), self._address, level=self._battery))
+
+    def _on_disconnected(self, client: BleakClientWithServiceCache) -> None:
+        if client is self._client:
+            self._end_stream("disconnected")
+
+    def _on_silence(self, silent_for: float) -> None:
+        _LOGGER.warning(
+            "%s - %s: no data for %.1f s while connected; tearing the link down and reconnecting "
+            "(Bleak is not told when bluetoothd dies: check `journalctl -u bluetooth`)",
+            self._name,
+            self._address,
+            silent_for,
+        )
+        self._end_stream("silent")
+
+    def _end_stream(self, reason: str) -> None:
+        lost = self._lost
+        if lost is not None and not lost.done():
+            lost.set_result(reason)
+
+    def _lost_reason(self) -> str:
+        lost = self._lost
+        return lost.result() if lost is not None and lost.done() and not lost.cancelled() else "error"
+
+    # ------------------------------------------------------------------ helpers
+
+    def _emit(self, event: LinkEvent) -> None:
+        self.queue.put(event)
+
+    def _data_now(self) -> float:
+        """Data time for an event: the end of the data so far, else the wall clock."""
+        last = self._timeline.last_t
+        return last if last is not None else self._wall_clock()
+
+    def _set_state(self, state: LinkState, why: str) -> None:
+        if state is self._state:
+            return
+        self._state = state
+        level = logging.WARNING if state is LinkState.UNAVAILABLE else logging.INFO
+        _LOGGER.log(level, "%s - %s: %s (%s)", self._name, self._address, state.value, why)
+
+    def _report_tallies(self, force: bool = False) -> None:
+        now = self._loop.time() if self._loop is not None else 0.0
+        for tally in (self._malformed, self._duplicates, self._reordered):
+            if not tally.pending or (not force and now < tally.next_report):
+                continue
+            count = sum(tally.pending.values())
+            kinds = ", ".join(f"{k}: {n}" for k, n in sorted(tally.pending.items()))
+            _LOGGER.warning(
+                "%s - %s: dropped %d %s packet(s) (%s); last: %s",
+                self._name,
+                self._address,
+                count,
+                tally.kind.value.replace("_", " "),
+                kinds,
+                tally.last_detail or "-",
+            )
+            self._emit(LinkEvent(tally.kind, self._data_now(), self._address, count=count, detail=kinds))
+            tally.pending.clear()
+            tally.next_report = now + self.settings.malformed_log_interval_s

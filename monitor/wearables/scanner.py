@@ -1,0 +1,150 @@
+"""Finding the wearable: what to look for, one reused BleakScanner, and "is Bluetooth there at all".
+
+The scanner runs only while the link is looking (active scanning next to a connection costs radio
+time on a Pi's single adapter), reports through Bleak's detection callback, and is the same
+`BleakScanner` object for the life of the link.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fnmatch
+import logging
+from dataclasses import dataclass
+
+from bleak import BleakScanner
+from bleak.backends.device import BLEDevice
+from bleak.backends.scanner import AdvertisementData
+from bleak.exc import BleakBluetoothNotAvailableError, BleakDBusError, BleakError
+
+from monitor.wearables.profiles import Advertisement, DeviceProfile
+
+_LOGGER = logging.getLogger(__name__)
+
+# D-Bus errors meaning "bluetoothd is not on the bus" rather than "this device misbehaved".
+_NO_BLUEZ_ERRORS = frozenset(
+    {
+        "org.freedesktop.DBus.Error.ServiceUnknown",
+        "org.freedesktop.DBus.Error.NameHasNoOwner",
+        "org.freedesktop.DBus.Error.NoServer",
+        "org.freedesktop.DBus.Error.Disconnected",
+    }
+)
+UNAVAILABLE_ADVICE = (
+    "is bluetoothd running and the adapter powered? (systemctl status bluetooth; bluetoothctl show)"
+)
+
+
+def bluetooth_unavailable(exc: BaseException) -> str | None:
+    """Why Bluetooth itself is unusable, or None when `exc` is about the device or the link.
+
+    No system bus (socket missing or refused), no `org.bluez` on it, or no powered adapter with
+    the central role: all retried by the link with one clear message, never a crash.
+    """
+    if isinstance(exc, BleakBluetoothNotAvailableError):
+        return str(exc.args[0]) if exc.args else "Bluetooth is not available"
+    if isinstance(exc, BleakDBusError) and exc.dbus_error in _NO_BLUEZ_ERRORS:
+        return f"BlueZ (org.bluez) is not on the system bus: {exc.dbus_error}"
+    if isinstance(exc, (FileNotFoundError, ConnectionRefusedError)):
+        return f"no D-Bus system bus ({exc.strerror or exc})"
+    if isinstance(exc, BleakError) and "adapter '" in str(exc) and "not found" in str(exc):
+        return str(exc)
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class WearableTarget:
+    """Which wearable to use: by address, by name (exact or a shell pattern like ``SitSense-*``), by
+    advertised service UUID, or, when none is given, the first device the profile recognises."""
+
+    address: str | None = None
+    name: str | None = None
+    service_uuid: str | None = None
+
+    def describe(self) -> str:
+        return self.address or self.name or self.service_uuid or "any"
+
+    def matches(self, device: BLEDevice, adv: AdvertisementData, profile: DeviceProfile) -> bool:
+        if self.address is not None and device.address.upper() != self.address.upper():
+            return False
+        if self.name is not None:
+            name = adv.local_name or device.name or ""
+            if not fnmatch.fnmatchcase(name, self.name):
+                return False
+        if self.service_uuid is not None and self.service_uuid.lower() not in (
+            u.lower() for u in adv.service_uuids
+        ):
+            return False
+        if self.address is None and self.name is None and self.service_uuid is None:
+            return profile.matches(as_advertisement(device, adv))
+        return True
+
+
+def as_advertisement(device: BLEDevice, adv: AdvertisementData) -> Advertisement:
+    return Advertisement(adv.local_name or device.name, tuple(adv.service_uuids), dict(adv.manufacturer_data))
+
+
+class WearableScanner:
+    """One BleakScanner for the life of a link; `find` runs it until the target shows up."""
+
+    def __init__(self, target: WearableTarget, profile: DeviceProfile) -> None:
+        self.target = target
+        self.profile = profile
+        self._scanner: BleakScanner | None = None
+        self._found: asyncio.Future[tuple[BLEDevice, AdvertisementData] | None] | None = None
+        self.seen = 0  # advertisements received while looking
+
+    def _detected(self, device: BLEDevice, adv: AdvertisementData) -> None:
+        self.seen += 1
+        found = self._found
+        if found is not None and not found.done() and self.target.matches(device, adv, self.profile):
+            found.set_result((device, adv))
+
+    async def find(self, timeout_s: float) -> tuple[BLEDevice, AdvertisementData] | None:
+        """Scan until the target advertises (returns it) or `timeout_s` passes (returns None).
+
+        Raises what Bleak raises when scanning cannot start (see `bluetooth_unavailable`)."""
+        if self._scanner is None:
+            self._scanner = BleakScanner(detection_callback=self._detected)
+        self._found = asyncio.get_running_loop().create_future()
+        await self._scanner.start()
+        try:
+            async with asyncio.timeout(timeout_s):
+                return await self._found
+        except TimeoutError:
+            return None
+        finally:
+            self._found = None
+            await self.stop()
+
+    async def stop(self) -> None:
+        """Stop scanning; a failure here (bluetoothd gone) must not mask the result."""
+        if self._scanner is None:
+            return
+        try:
+            await self._scanner.stop()
+        except Exception as exc:  # any D-Bus failure: the scan is over either way
+            _LOGGER.debug("%s: stopping the scan failed (ignored): %r", self.target.describe(), exc)
+
+    def cancel(self) -> None:
+        """Make a pending `find` return None now (the link is stopping)."""
+        if self._found is not None and not self._found.done():
+            self._found.set_result(None)
+
+
+async def discover(timeout_s: float) -> list[tuple[BLEDevice, AdvertisementData]]:
+    """Every device heard within `timeout_s` (for `sitbreak scan`), strongest first."""
+    heard: dict[str, tuple[BLEDevice, AdvertisementData]] = {}
+
+    def detected(device: BLEDevice, adv: AdvertisementData) -> None:
+        heard[device.address] = (device, adv)
+
+    scanner = BleakScanner(detection_callback=detected)
+    await scanner.start()
+    try:
+        await asyncio.sleep(timeout_s)
+    finally:
+        with contextlib.suppress(Exception):
+            await scanner.stop()
+    return sorted(heard.values(), key=lambda item: item[1].rssi, reverse=True)

@@ -1,0 +1,258 @@
+"""The link end to end: unmodified Bleak and bleak-retry-connector over a real dbus-daemon, with the
+firmware_sim BlueZ emulator playing bluetoothd and the simulated wearables playing the radio."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import re
+import time
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pytest
+
+from firmware_sim.source import WaveSource
+from monitor.wearables import sitsense_format as fmt
+from monitor.wearables.events import GapReason, LinkEventKind, LinkState
+from monitor.wearables.link import WearableLink
+from monitor.wearables.profiles import StreamConfig, make_profile
+from monitor.wearables.scanner import WearableTarget
+from tests.ble_fixtures import AddWearable, run
+from tests.wearables.linkrun import FAST, LinkRun
+
+P = 0.02  # 50 Hz
+
+
+def sitsense_link(target: WearableTarget, **settings: Any) -> WearableLink:
+    profile = make_profile("sitsense", StreamConfig(rate_hz=50, range_g=fmt.DEFAULT_RANGE_G))
+    return WearableLink(target, profile, replace(FAST, **settings), rng=random.Random(0))
+
+
+def sent_g(wearable) -> tuple[np.ndarray, list[int]]:
+    """Every sample the firmware framed (before faults), and each packet's first sample index."""
+    packets = wearable.sent()
+    return (
+        np.concatenate([fmt.decode_packet(p.payload).g() for p in packets]),
+        [p.first_index for p in packets],
+    )
+
+
+def test_ten_minute_stream_decodes_to_exactly_the_samples_sent(add_wearable: AddWearable) -> None:
+    """Found by name; 10 min of 50 Hz device time at 100x: every sample, in order, no gap."""
+    wearable = add_wearable(source=WaveSource(), speed=100)
+    link = sitsense_link(WearableTarget(name=wearable.name))
+
+    async def main() -> LinkRun:
+        async with LinkRun(link) as r:
+            await r.samples(600 * 50, timeout=40)
+        return r
+
+    r = run(main())
+    got = r.got
+    expected, _ = sent_g(wearable)
+    xyz = got.xyz()
+    assert len(xyz) >= 600 * 50
+    assert np.array_equal(xyz, expected[: len(xyz)])
+    np.testing.assert_allclose(np.diff(got.t()), P, atol=1e-6)
+    assert got.kinds()[0] is LinkEventKind.CONNECTED
+    assert not got.events(LinkEventKind.GAP) and not got.events(LinkEventKind.MALFORMED)
+    diag = link.diagnostics()
+    assert diag["wearable"] == wearable.address
+    assert diag["gaps"] == 0 and diag["duplicates"] == 0 and diag["malformed"] == {}
+    assert diag["battery"] == 100
+    assert link.state is LinkState.STOPPED
+
+
+def test_found_by_service_uuid_among_other_devices(add_wearable: AddWearable) -> None:
+    add_wearable("microbit")  # a decoy that does not advertise the SitSense service
+    wearable = add_wearable(speed=20)
+    link = sitsense_link(WearableTarget(service_uuid=fmt.SERVICE_UUID.upper()))
+
+    async def main() -> None:
+        async with LinkRun(link) as r:
+            await r.samples(200)
+
+    run(main())
+    assert link.diagnostics()["wearable"] == wearable.address
+    assert link.diagnostics()["name"] == wearable.name
+
+
+def test_link_drop_resumes_within_two_seconds_with_the_gap_recorded(add_wearable: AddWearable) -> None:
+    wearable = add_wearable(source=WaveSource())
+    link = sitsense_link(WearableTarget(address=wearable.address))
+    dropped_at = 0.0
+
+    async def main() -> LinkRun:
+        nonlocal dropped_at
+        async with LinkRun(link) as r:
+            await r.samples(50)
+            dropped_at = time.monotonic()
+            wearable.drop_link()  # the device is back (advertising) at once
+            await r.until(lambda c: LinkEventKind.RECONNECTED in c.kinds() and c.samples() > 0, timeout=10)
+            n = len(r.got.items)
+            await r.until(lambda c: any(isinstance(i, type(c.blocks()[0])) for i in c.items[n:]), timeout=5)
+        return r
+
+    got = run(main()).got
+    kinds = got.kinds()
+    assert kinds.index(LinkEventKind.LOST) < kinds.index(LinkEventKind.RECONNECTED)
+    lost = got.events(LinkEventKind.LOST)[0]
+    assert lost.reason == "disconnected"
+    reconnected_at = got.at[got.index(LinkEventKind.RECONNECTED)]
+    assert reconnected_at - dropped_at < 2.0
+    (gap,) = got.events(LinkEventKind.GAP)
+    assert gap.reason == GapReason.LINK_LOST and gap.seconds is not None
+    # the gap is exactly the device time the firmware did not stream, and the samples show it
+    _, first_indices = sent_g(wearable)
+    packets = wearable.sent()
+    jump = next(
+        k for k in range(1, len(packets)) if first_indices[k] != first_indices[k - 1] + packets[k - 1].count
+    )
+    missing = (first_indices[jump] - first_indices[jump - 1] - packets[jump - 1].count) * P
+    assert gap.seconds == pytest.approx(missing, abs=1e-6)
+    t = got.t()
+    assert np.max(np.diff(t)) == pytest.approx(missing + P, abs=1e-6)
+    assert link.diagnostics()["losses"] == 1 and link.diagnostics()["connects"] == 2
+
+
+def test_out_of_range_then_back(add_wearable: AddWearable) -> None:
+    wearable = add_wearable()
+    link = sitsense_link(WearableTarget(name=wearable.name))
+    away_s = 2.0
+    back_at = 0.0
+
+    async def main() -> LinkRun:
+        nonlocal back_at
+        async with LinkRun(link) as r:
+            await r.samples(50)
+            wearable.go_out_of_range(away_s)
+            back_at = time.monotonic() + away_s
+            await r.until(lambda c: LinkEventKind.RECONNECTED in c.kinds(), timeout=15)
+        return r
+
+    got = run(main()).got
+    assert got.at[got.index(LinkEventKind.RECONNECTED)] - back_at < 2.0
+    (gap,) = got.events(LinkEventKind.GAP)
+    assert gap.seconds is not None and gap.seconds >= away_s - 0.1
+    assert link.diagnostics()["losses"] == 1
+
+
+def test_bluetoothd_crash_is_caught_by_the_silence_watchdog(fresh_bluez, add_wearable: AddWearable) -> None:
+    wearable = add_wearable(emulator=fresh_bluez, speed=5)
+    link = sitsense_link(WearableTarget(address=wearable.address), silence_timeout_s=1.0)
+
+    async def main() -> LinkRun:
+        async with LinkRun(link) as r:
+            await r.samples(100)
+            fresh_bluez.crash()  # no signal reaches Bleak: only silence tells
+            await asyncio.sleep(0.3)
+            fresh_bluez.restart()
+            await r.until(lambda c: LinkEventKind.RECONNECTED in c.kinds(), timeout=15)
+            n = r.got.samples()
+            await r.until(lambda c: c.samples() > n + 50, timeout=10)
+        return r
+
+    got = run(main()).got
+    lost, stopped = got.events(LinkEventKind.LOST)
+    assert (lost.reason, stopped.reason) == ("silent", "stopped")
+    diag = link.diagnostics()
+    assert diag["silence_timeouts"] == 1
+    assert diag["connects"] == 2
+    assert fresh_bluez.crashes == 1
+
+
+def test_connect_failures_back_off_then_connect(
+    add_wearable: AddWearable, caplog: pytest.LogCaptureFixture
+) -> None:
+    wearable = add_wearable()
+    wearable.fail_next_connects(3, "Software caused connection abort")
+    link = sitsense_link(WearableTarget(address=wearable.address))
+    caplog.set_level(logging.INFO, logger="monitor.wearables.link")
+
+    async def main() -> None:
+        async with LinkRun(link) as r:
+            await r.samples(20, timeout=20)
+
+    run(main())
+    delays = [float(m) for m in re.findall(r"retrying in ([0-9.]+) s", caplog.text)]
+    assert len(delays) == 3
+    assert delays == sorted(delays) and delays[-1] > delays[0]
+    assert "Software caused connection abort" in caplog.text
+    diag = link.diagnostics()
+    assert diag["connect_failures"] == 3 and diag["connects"] == 1
+
+
+def test_every_bad_packet_kind_is_counted_and_dropped(add_wearable: AddWearable) -> None:
+    """Faults on six consecutive packets p1..p6; p7 onwards clean."""
+    wearable = add_wearable(source=WaveSource(), speed=5)
+    link = sitsense_link(WearableTarget(address=wearable.address))
+
+    async def main() -> LinkRun:
+        async with LinkRun(link) as r:
+            await r.samples(20)
+            for kind in ("truncated", "oversized", "malformed", "duplicated", "lost", "reordered"):
+                wearable.inject(kind)
+            await r.until(lambda _c: link.diagnostics()["out_of_order"] == 1, timeout=10)
+            n = r.got.samples()
+            await r.until(lambda c: c.samples() > n + 100, timeout=10)
+        return r
+
+    got = run(main()).got
+    diag = link.diagnostics()
+    assert diag["malformed"] == {"truncated": 1, "oversized": 1, "wrong_type": 1}
+    assert diag["duplicates"] == 1 and diag["out_of_order"] == 1
+    assert sum(e.count or 0 for e in got.events(LinkEventKind.MALFORMED)) == 3
+    assert sum(e.count or 0 for e in got.events(LinkEventKind.DUPLICATE)) == 1
+    assert sum(e.count or 0 for e in got.events(LinkEventKind.OUT_OF_ORDER)) == 1
+    # p1..p3 (malformed) and p5 (lost) and p6 (late, dropped) are missing: two gaps, five packets
+    gaps = got.events(LinkEventKind.GAP)
+    assert [g.count for g in gaps] == [3, 2]
+    per_packet = fmt.samples_per_packet(247) * P
+    assert sum(g.seconds or 0 for g in gaps) == pytest.approx(5 * per_packet, abs=1e-6)
+    # what was kept is exactly what was sent, minus the dropped packets
+    kept = {round(float(t), 6) for t in got.t()}
+    assert len(kept) == got.samples()  # no duplicated sample
+    assert link.state is LinkState.STOPPED
+
+
+def test_no_system_bus_is_one_clear_unavailable_state(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", "unix:path=/nonexistent/sitbreak/system_bus_socket")
+    caplog.set_level(logging.INFO, logger="monitor.wearables.link")
+    link = sitsense_link(WearableTarget(name="SitSense-*"), backoff_max_s=0.1)
+
+    async def main() -> LinkRun:
+        async with LinkRun(link) as r:
+            await r.until(lambda c: LinkEventKind.UNAVAILABLE in c.kinds(), timeout=5)
+            await asyncio.sleep(0.6)  # several retries
+        return r
+
+    got = run(main()).got
+    assert got.kinds().count(LinkEventKind.UNAVAILABLE) == 1
+    unavailable = [r for r in caplog.records if "unavailable (" in r.getMessage()]
+    assert len(unavailable) == 1
+    assert unavailable[0].levelno == logging.WARNING
+    assert "no D-Bus system bus" in unavailable[0].getMessage()
+    assert "bluetoothd" in unavailable[0].getMessage()
+
+
+def test_no_bluez_then_bluez_starts(fresh_bluez, add_wearable: AddWearable) -> None:
+    wearable = add_wearable(emulator=fresh_bluez, speed=5)
+    fresh_bluez.crash()  # bluetoothd not running when the service starts
+    link = sitsense_link(WearableTarget(address=wearable.address), backoff_max_s=0.2)
+
+    async def main() -> LinkRun:
+        async with LinkRun(link) as r:
+            await r.until(lambda c: LinkEventKind.UNAVAILABLE in c.kinds(), timeout=5)
+            assert link.state is LinkState.UNAVAILABLE
+            fresh_bluez.restart()
+            await r.samples(50, timeout=10)
+        return r
+
+    got = run(main()).got
+    assert got.kinds()[:2] == [LinkEventKind.UNAVAILABLE, LinkEventKind.CONNECTED]
+    assert "org.bluez" in (got.events(LinkEventKind.UNAVAILABLE)[0].detail)
