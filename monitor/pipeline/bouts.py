@@ -2,8 +2,9 @@
 
 Smoothing follows acti-motus: each class's per-epoch mask goes through a binary median filter of width
 `2 * bout - 1` (applied twice), which removes runs shorter than `bout` epochs and fills holes shorter
-than that; where several classes survive, the first in priority order wins; where none does, the raw
-label stays. A median of a 0/1 mask is a moving sum compared with half the width, done with integer
+than that; where several classes survive, the first in priority order wins; where none does (a
+transition, a flurry of short labels), the previous surviving label continues (acti-motus fills such
+epochs from both neighbours, which would need unbounded lookahead). A median of a 0/1 mask is a moving sum compared with half the width, done with integer
 cumulative sums, so it streams exactly: the filter only needs `bout - 1` epochs of lookahead per pass.
 """
 
@@ -49,7 +50,11 @@ class MedianMaskStream:
 class BoutSmoother:
     """Applies minimum bout durations to a stream of raw codes. Delay: 2 * (max bout - 1) epochs."""
 
-    def __init__(self, min_epochs: dict[PostureCode, int], priority: Sequence[PostureCode]) -> None:
+    def __init__(
+        self,
+        min_epochs: dict[PostureCode, int],
+        priority: Sequence[PostureCode],
+    ) -> None:
         self._priority = list(priority)
         self._passes = {
             code: (MedianMaskStream(min_epochs[code] - 1), MedianMaskStream(min_epochs[code] - 1))
@@ -57,6 +62,7 @@ class BoutSmoother:
         }
         self._queues: dict[PostureCode, np.ndarray] = {c: np.zeros(0, dtype=bool) for c in self._priority}
         self._raw = _EMPTY_CODES
+        self._last: int | None = None
 
     def push(self, raw: CodeArray, final: bool = False) -> CodeArray:
         self._raw = np.concatenate((self._raw, raw)) if self._raw.shape[0] else raw
@@ -76,6 +82,17 @@ class BoutSmoother:
             labels[mask] = code
             decided |= mask
             self._queues[code] = self._queues[code][n:]
+        # Epochs where no class lasted its minimum (a transition, a flurry of short labels) continue
+        # the previous surviving label, so no bout shorter than its minimum is ever emitted.
+        # Before the first surviving label of the recording, the raw label is all there is.
+        pos = np.maximum.accumulate(np.where(decided, np.arange(1, n + 1), 0))
+        if self._last is None:
+            filled = np.where(pos > 0, labels[np.maximum(pos - 1, 0)], raw_n)
+        else:
+            filled = np.concatenate(([self._last], labels))[pos]
+        labels = filled.astype(np.uint8)
+        if decided.any():
+            self._last = int(labels[-1])
         labels[raw_n == PostureCode.UNKNOWN] = PostureCode.UNKNOWN
         self._raw = self._raw[n:]
         return labels

@@ -1,0 +1,57 @@
+"""Minimum bout durations and bout lists."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from monitor.pipeline import Bout, BoutTracker, EpochBlock, Posture, PostureCode, find_bouts
+from monitor.pipeline.settings import PipelineSettings
+
+from .signals import Seg, labels
+
+
+def test_sit_shorter_than_minimum_is_absorbed() -> None:
+    out = labels([Seg(20, incl=5), Seg(3, incl=85), Seg(20, incl=5)])
+    assert "sit" not in out
+
+
+def test_sit_at_minimum_is_kept() -> None:
+    out = labels([Seg(20, incl=5), Seg(7, incl=85), Seg(20, incl=5)])
+    assert 5 <= out.count("sit") <= 9
+
+
+def test_minimum_is_configurable() -> None:
+    settings = PipelineSettings(min_sit_s=10.0)
+    out = labels([Seg(20, incl=5), Seg(7, incl=85), Seg(20, incl=5)], settings=settings)
+    assert "sit" not in out
+
+
+def test_short_stand_inside_sitting_is_absorbed() -> None:
+    out = labels([Seg(20, incl=85), Seg(1, incl=5), Seg(20, incl=85)])
+    assert set(out[2:-2]) == {"sit"}
+
+
+def _block(codes: list[PostureCode], t0: float = 100.0) -> EpochBlock:
+    return EpochBlock(t0, np.array(codes, dtype=np.uint8))
+
+
+def test_find_bouts_maximal_runs() -> None:
+    s, m = PostureCode.SIT, PostureCode.MOVE
+    assert find_bouts(_block([s, s, m, s])) == [
+        Bout(100.0, 102.0, Posture.SIT),
+        Bout(102.0, 103.0, Posture.MOVE),
+        Bout(103.0, 104.0, Posture.SIT),
+    ]
+    assert find_bouts(_block([])) == []
+
+
+def test_bout_tracker_joins_blocks_and_splits_at_time_jumps() -> None:
+    s, m = PostureCode.SIT, PostureCode.MOVE
+    tracker = BoutTracker()
+    assert tracker.feed(_block([s, s], 0.0)) == []
+    assert tracker.feed(_block([s, m], 2.0)) == [Bout(0.0, 3.0, Posture.SIT)]
+    assert tracker.current == Bout(3.0, 4.0, Posture.MOVE)
+    # A jump in time (no epochs for 4..10) closes the open bout where its data ended.
+    assert tracker.feed(_block([m], 10.0)) == [Bout(3.0, 4.0, Posture.MOVE)]
+    assert tracker.close() == Bout(10.0, 11.0, Posture.MOVE)
+    assert tracker.current is None
