@@ -10,6 +10,8 @@ import json
 from datetime import UTC, datetime, tzinfo
 from typing import Literal, NotRequired, TypedDict
 
+from monitor.nudges.exercises import ExercisePayload
+
 STATUS_ONLINE = "online"
 STATUS_OFFLINE = "offline"
 
@@ -56,14 +58,6 @@ class StatePayload(TypedDict):
     today: TodayTotals
 
 
-class Exercise(TypedDict):
-    id: str
-    name: str
-    duration_s: int
-    steps: list[str]
-    cautions: list[str]
-
-
 class NudgeAction(TypedDict):
     """A button the phone can show; `payload` is what to publish on `cmd` when pressed."""
 
@@ -83,7 +77,7 @@ class NudgePayload(TypedDict):
     title: str
     message: str
     sitting_min: float
-    exercise: NotRequired[Exercise]
+    exercise: NotRequired[ExercisePayload]
     actions: list[NudgeAction]
 
 

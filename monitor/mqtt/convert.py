@@ -1,0 +1,84 @@
+"""From the policy's decisions (`monitor.nudges.events.PolicyEvent`) to the JSON the phone receives.
+
+Pure functions: the daemon calls them and hands the result to `MqttLink.publish_nudge/publish_event`.
+"""
+
+from __future__ import annotations
+
+from datetime import tzinfo
+
+from monitor.mqtt.payloads import EventPayload, NudgeAction, NudgeLevel, NudgePayload, encode, iso_time
+from monitor.nudges.commands import Action
+from monitor.nudges.events import NudgeLevel as PolicyLevel
+from monitor.nudges.events import PolicyEvent
+from monitor.nudges.messages import NudgeAction as MessageAction
+
+# The pause button says why, so the report can tell meetings from other pauses.
+MEETING_REASON = "meeting"
+
+
+def action_command(action: MessageAction, nudge_id: str) -> str:
+    """The exact JSON a button publishes on `cmd` (what `monitor.mqtt.commands` accepts)."""
+    body: dict[str, object] = {"action": str(action.action)}
+    match action.action:
+        case Action.ACK | Action.SNOOZE:
+            body["nudge_id"] = nudge_id
+            if action.action is Action.SNOOZE and action.minutes is not None:
+                body["minutes"] = action.minutes
+        case Action.PAUSE:
+            body["minutes"] = action.minutes
+            body["reason"] = MEETING_REASON
+        case Action.RESUME:
+            pass
+    return encode(body).decode()
+
+
+def nudge_payload(event: PolicyEvent, wearable: str, tz: tzinfo | None = None) -> NudgePayload:
+    """The `nudge` message for a NUDGE or ESCALATION event (which carry a message and an id)."""
+    if not event.is_prompt or event.message is None or event.nudge_id is None or event.level is None:
+        raise ValueError(f"policy event {event.kind} at {event.t} is not a prompt with a message")
+    msg = event.message
+    level: NudgeLevel = "escalation" if event.level is PolicyLevel.ESCALATION else "nudge"
+    payload = NudgePayload(
+        id=event.nudge_id,
+        ts=iso_time(event.t, tz),
+        wearable=wearable,
+        level=level,
+        event_type=level,
+        title=msg.title,
+        message=msg.body,
+        sitting_min=round(event.sitting_s / 60.0, 1),
+        actions=[
+            NudgeAction(action=str(a.action), label=a.label, payload=action_command(a, event.nudge_id))
+            for a in msg.actions
+        ],
+    )
+    if msg.exercise is not None:
+        payload["exercise"] = msg.exercise.payload()
+    return payload
+
+
+def event_payload(event: PolicyEvent, wearable: str, tz: tzinfo | None = None) -> EventPayload:
+    """The `event` message for any policy decision; times inside `detail` are ISO like `ts`."""
+    out = EventPayload(
+        ts=iso_time(event.t, tz), wearable=wearable, kind=str(event.kind), reason=str(event.reason)
+    )
+    if event.nudge_id is not None:
+        out["nudge_id"] = event.nudge_id
+    detail: dict[str, object] = {"sitting_min": round(event.sitting_s / 60.0, 1)}
+    if event.bout_start is not None:
+        detail["bout_start"] = iso_time(event.bout_start, tz)
+    if event.level is not None:
+        detail["level"] = str(event.level)
+    if event.delay_s is not None:
+        detail["delay_s"] = round(event.delay_s, 1)
+    if event.break_start is not None:
+        detail["break_start"] = iso_time(event.break_start, tz)
+    if event.minutes is not None:
+        detail["minutes"] = event.minutes
+    if event.until is not None:
+        detail["until"] = iso_time(event.until, tz)
+    if event.note:
+        detail["note"] = event.note
+    out["detail"] = detail
+    return out
