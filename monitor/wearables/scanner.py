@@ -17,6 +17,7 @@ from bleak import BleakScanner
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData
 from bleak.exc import BleakBluetoothNotAvailableError, BleakDBusError, BleakError
+from bleak.uuids import normalize_uuid_str
 
 from monitor.wearables.profiles import Advertisement, DeviceProfile
 
@@ -62,6 +63,11 @@ class WearableTarget:
     name: str | None = None
     service_uuid: str | None = None
 
+    @classmethod
+    def from_config(cls, address: str = "", name: str = "", service_uuid: str = "") -> WearableTarget:
+        """From a `[[wearables]]` entry, where an empty string means "do not match on this"."""
+        return cls(address or None, name or None, service_uuid or None)
+
     def describe(self) -> str:
         return self.address or self.name or self.service_uuid or "any"
 
@@ -72,8 +78,8 @@ class WearableTarget:
             name = adv.local_name or device.name or ""
             if not fnmatch.fnmatchcase(name, self.name):
                 return False
-        if self.service_uuid is not None and self.service_uuid.lower() not in (
-            u.lower() for u in adv.service_uuids
+        if self.service_uuid is not None and normalize_uuid_str(self.service_uuid) not in (
+            normalize_uuid_str(u) for u in adv.service_uuids
         ):
             return False
         if self.address is None and self.name is None and self.service_uuid is None:
