@@ -105,6 +105,8 @@ class PrivateBus:
             [daemon, f"--config-file={config}", "--print-address", "--nofork", "--nopidfile"],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
+            # Own session: a Ctrl-C in the terminal reaches us, and we stop the daemon in order.
+            start_new_session=True,
         )
         try:
             self.address = self._read_address()

@@ -8,12 +8,14 @@ so tests can feed exact, known signals and the demo feeds the motion model.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
+
+from firmware_sim.motion import MotionConfig, MotionModel, Segment
 
 Float32Array = npt.NDArray[np.float32]
 
@@ -86,3 +88,10 @@ class MotionSource:
             out[done : done + take] = model.render(pos, take)
             done += take
         return out
+
+
+def motion_source(schedule: Sequence[Segment], config: MotionConfig | None = None) -> MotionSource:
+    """A source rendering ``schedule`` with the motion model; ``config.rate_hz`` is replaced by
+    whatever rate the firmware samples at."""
+    base = config if config is not None else MotionConfig()
+    return MotionSource(lambda rate_hz: MotionModel(schedule, replace(base, rate_hz=rate_hz)))
