@@ -149,6 +149,38 @@ def make_certs(folder: Path) -> Certs:
     )
 
 
+def start_mosquitto(conf: Path, ports: tuple[int, ...], log_file: Path) -> subprocess.Popen[bytes]:
+    """Start Mosquitto on `conf` and wait until every port accepts connections; stop it on failure."""
+    proc = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + START_TIMEOUT_S
+    for port in ports:
+        while True:
+            if proc.poll() is not None:
+                err = proc.stderr.read().decode() if proc.stderr else ""
+                log = log_file.read_text(errors="replace") if log_file.exists() else ""
+                raise RuntimeError(f"mosquitto exited with {proc.returncode}: {err}{log}")
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+                break
+            if time.monotonic() > deadline:
+                stop_mosquitto(proc)
+                raise RuntimeError(f"mosquitto did not listen on {port} within {START_TIMEOUT_S} s")
+            time.sleep(0.02)
+    return proc
+
+
+def stop_mosquitto(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM (Mosquitto saves its persistence file), SIGKILL if it does not exit."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+    if proc.stderr:
+        proc.stderr.close()
+
+
 @dataclass
 class Broker:
     """One Mosquitto process with four listeners; `stop()`/`start()` keep ports, config and data."""
@@ -214,35 +246,14 @@ require_certificate true
         conf = self.folder / "mosquitto.conf"
         if not conf.exists():
             self.write_config()
-        self.proc = subprocess.Popen(
-            [MOSQUITTO, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        self.proc = start_mosquitto(
+            conf, (self.port, self.auth_port, self.tls_port, self.mtls_port), self.log_file
         )
-        deadline = time.monotonic() + START_TIMEOUT_S
-        for port in (self.port, self.auth_port, self.tls_port, self.mtls_port):
-            while True:
-                if self.proc.poll() is not None:
-                    err = self.proc.stderr.read().decode() if self.proc.stderr else ""
-                    raise RuntimeError(f"mosquitto exited with {self.proc.returncode}: {err}{self.log()}")
-                with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-                    break
-                if time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError(f"mosquitto did not listen on {port} within {START_TIMEOUT_S} s")
-                time.sleep(0.02)
 
     def stop(self) -> None:
-        """SIGTERM (Mosquitto saves its persistence file), SIGKILL if it does not exit."""
         proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-        if proc.stderr:
-            proc.stderr.close()
+        if proc is not None:
+            stop_mosquitto(proc)
 
     def restart(self) -> None:
         self.stop()
@@ -299,6 +310,7 @@ class Phone:
         username: str | None = None,
         password: str | None = None,
         persistent: bool = False,
+        tls_ca: str | None = None,
     ) -> None:
         self._lock = threading.Lock()
         self._messages: list[Received] = []
@@ -311,6 +323,8 @@ class Phone:
         )
         if username:
             self.client.username_pw_set(username, password)
+        if tls_ca:
+            self.client.tls_set(ca_certs=tls_ca)
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
         self.client.on_subscribe = self._on_subscribe
