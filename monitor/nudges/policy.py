@@ -27,9 +27,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import tzinfo
 from enum import StrEnum
-from typing import Any, Protocol
-
-import numpy as np
+from typing import Any
 
 from monitor.nudges.commands import Ack, Command, Pause, Resume, Snooze
 from monitor.nudges.events import EventKind, NudgeLevel, PolicyEvent, Reason
@@ -37,7 +35,7 @@ from monitor.nudges.exercises import ExerciseLibrary
 from monitor.nudges.messages import compose_nudge
 from monitor.nudges.schedule import Span
 from monitor.nudges.settings import PolicySettings
-from monitor.pipeline.types import SEDENTARY, UPRIGHT, Epoch, Posture, PostureCode
+from monitor.pipeline.types import SEDENTARY, UPRIGHT, Epoch, EpochBlock, Posture, PostureCode
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -54,16 +52,6 @@ class DueKind(StrEnum):
     ESCALATION = "escalation"
     REMINDER = "reminder"  # the prompt a snooze asked for
     CLOSE = "close"  # record the episode as ignored (not a send: never held)
-
-
-class EpochRun(Protocol):
-    """Consecutive one-second epochs (monitor.pipeline.EpochBlock satisfies this)."""
-
-    @property
-    def t0(self) -> float: ...
-
-    @property
-    def labels(self) -> Any: ...  # sequence of PostureCode values (np.uint8 array)
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,12 +224,12 @@ class NudgePolicy:
             self._step(float(epoch.t), epoch.label, events)
         return events
 
-    def feed(self, block: EpochRun) -> list[PolicyEvent]:
-        """Feed a block of consecutive epochs (t0 + i, labels[i]) such as pipeline.EpochBlock."""
+    def feed(self, block: EpochBlock) -> list[PolicyEvent]:
+        """Feed consecutive epochs [t0 + i, t0 + i + 1) labelled `labels[i]` (what the pipeline emits)."""
         events: list[PolicyEvent] = []
         t0 = float(block.t0)
         by_code = _POSTURE_BY_CODE
-        for i, code in enumerate(np.asarray(block.labels, dtype=np.uint8).tolist()):
+        for i, code in enumerate(block.labels.tolist()):
             self._step(t0 + i, by_code[code], events)
         return events
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from monitor.nudges import Ack, EventKind, NudgeLevel, PolicySettings, Reason
-from monitor.pipeline.types import Epoch, Posture
+from monitor.pipeline.types import Epoch, EpochBlock, Posture
 from tests.nudges.scenario import items, make_policy, run
 
 # (script, expected decision lines)
@@ -225,12 +225,8 @@ def test_block_feed_matches_epoch_feed() -> None:
     by_epoch = run(script).events
     labels = np.array([e.label.code for e in items(script, t0) if isinstance(e, Epoch)], dtype=np.uint8)
 
-    class Block:
-        def __init__(self, t0: float, labels: np.ndarray) -> None:
-            self.t0, self.labels = t0, labels
-
     policy = make_policy()
-    by_block = policy.feed(Block(t0, labels[:1000])) + policy.feed(Block(t0 + 1000, labels[1000:]))
+    by_block = policy.feed(EpochBlock(t0, labels[:1000])) + policy.feed(EpochBlock(t0 + 1000, labels[1000:]))
     assert by_block == by_epoch
 
 
