@@ -4,8 +4,10 @@ Smoothing follows acti-motus: each class's per-epoch mask goes through a binary 
 `2 * bout - 1` (applied twice), which removes runs shorter than `bout` epochs and fills holes shorter
 than that; where several classes survive, the first in priority order wins; where none does (a
 transition, a flurry of short labels), the previous surviving label continues (acti-motus fills such
-epochs from both neighbours, which would need unbounded lookahead). A median of a 0/1 mask is a moving sum compared with half the width, done with integer
-cumulative sums, so it streams exactly: the filter only needs `bout - 1` epochs of lookahead per pass.
+epochs from both neighbours, which would need unbounded lookahead).
+
+A median of a 0/1 mask is a moving sum compared with half the width, done with integer cumulative
+sums, so it streams exactly: the filter only needs `bout - 1` epochs of lookahead per pass.
 """
 
 from __future__ import annotations
@@ -57,12 +59,19 @@ class BoutSmoother:
     ) -> None:
         self._priority = list(priority)
         self._passes = {
-            code: (MedianMaskStream(min_epochs[code] - 1), MedianMaskStream(min_epochs[code] - 1))
+            code: (
+                MedianMaskStream(min_epochs.get(code, 1) - 1),
+                MedianMaskStream(min_epochs.get(code, 1) - 1),
+            )
             for code in self._priority
         }
         self._queues: dict[PostureCode, np.ndarray] = {c: np.zeros(0, dtype=bool) for c in self._priority}
         self._raw = _EMPTY_CODES
         self._last: int | None = None
+
+    @property
+    def held(self) -> int:
+        return int(self._raw.shape[0])
 
     def push(self, raw: CodeArray, final: bool = False) -> CodeArray:
         self._raw = np.concatenate((self._raw, raw)) if self._raw.shape[0] else raw

@@ -1,8 +1,8 @@
 """PostureStream: THE implementation of the pipeline. Batch classification just feeds it.
 
 samples -> low-pass (state carried) -> half-second bin sums -> 2 s windows per epoch -> features ->
-upright reference (learned from walking) -> raw label per epoch -> bout smoothing (fixed lookahead)
-and non-wear (lookahead only while the device is still) -> finalised epochs.
+upright reference (learned from walking) -> raw label per epoch -> non-wear (lookahead only while
+the device is still) -> bout smoothing (fixed lookahead) -> finalised epochs.
 
 Every stage keeps only what its lookahead needs, and every computation is arranged so that its result
 does not depend on where the block boundaries fall: feeding a recording in chunks of any size gives
@@ -25,16 +25,23 @@ from .windows import WindowAccumulator
 from .wrist import wrist_codes
 
 _PRIORITY: dict[Placement, tuple[PostureCode, ...]] = {
-    # Acti4's order: specific movements first, then standing, then sitting.
+    # Non-wear overrides; then Acti4's order: specific movements first, then standing, then sitting.
     Placement.THIGH: (
+        PostureCode.NON_WEAR,
         PostureCode.CYCLE,
         PostureCode.MOVE,
         PostureCode.STAND,
         PostureCode.LIE,
         PostureCode.SIT,
     ),
-    Placement.WAIST: (PostureCode.MOVE, PostureCode.STAND, PostureCode.LIE, PostureCode.SIT),
-    Placement.WRIST: (PostureCode.MOVE, PostureCode.SIT),
+    Placement.WAIST: (
+        PostureCode.NON_WEAR,
+        PostureCode.MOVE,
+        PostureCode.STAND,
+        PostureCode.LIE,
+        PostureCode.SIT,
+    ),
+    Placement.WRIST: (PostureCode.NON_WEAR, PostureCode.MOVE, PostureCode.SIT),
 }
 # Chunk size used by classify_recording: bounds memory whatever the recording length.
 BATCH_CHUNK_SAMPLES = 1 << 19
@@ -79,6 +86,7 @@ class PostureStream:
                 PostureCode.STAND: _epochs(s.min_stand_s),
                 PostureCode.MOVE: _epochs(s.min_move_s),
                 PostureCode.CYCLE: _epochs(s.min_cycle_s),
+                PostureCode.NON_WEAR: 1,
             },
             _PRIORITY[self.placement],
         )
@@ -92,8 +100,7 @@ class PostureStream:
         self._pending_t: list[FloatArray] = []
         self._pending_xyz: list[Float32Array] = []
         self._pending_since: float | None = None
-        self._smoothed = _EMPTY_CODES
-        self._nw = np.zeros(0, dtype=bool)
+        self._raw = _EMPTY_CODES
         self._next_out: int | None = None
         self._finished = False
 
@@ -112,7 +119,7 @@ class PostureStream:
     @property
     def held_epochs(self) -> int:
         """Epochs computed but not yet final (lookahead), for diagnostics."""
-        return self._nonwear.held + int(self._smoothed.shape[0])
+        return self._nonwear.held + self._smoother.held
 
     def feed(self, block: SampleBlock) -> EpochBlock:
         if self._finished:
@@ -168,18 +175,19 @@ class PostureStream:
                 codes = np.concatenate((codes, c2))
                 still = np.concatenate((still, s2))
                 flat = np.concatenate((flat, f2))
-        smoothed = self._smoother.push(codes, final)
+        # Non-wear is decided first (it may hold still epochs for a while), so that bout smoothing
+        # never stretches a posture over time the device was off the body.
+        self._raw = np.concatenate((self._raw, codes))
         nonwear = self._nonwear.push(still, flat, final)
-        self._smoothed = np.concatenate((self._smoothed, smoothed))
-        self._nw = np.concatenate((self._nw, nonwear))
-        n = min(self._smoothed.shape[0], self._nw.shape[0])
-        if n == 0 or self._next_out is None:
+        n = nonwear.shape[0]
+        decided = self._raw[:n].copy()
+        decided[nonwear & (decided != PostureCode.UNKNOWN)] = PostureCode.NON_WEAR
+        self._raw = self._raw[n:]
+        labels = self._smoother.push(decided, final)
+        if labels.shape[0] == 0 or self._next_out is None:
             return self._empty()
-        labels = self._smoothed[:n].copy()
-        labels[self._nw[:n] & (labels != PostureCode.UNKNOWN)] = PostureCode.NON_WEAR
-        self._smoothed, self._nw = self._smoothed[n:], self._nw[n:]
         t0 = self._next_out
-        self._next_out = t0 + n
+        self._next_out = t0 + labels.shape[0]
         return EpochBlock(float(t0), labels)
 
     def _classify(self, stats: WindowStats) -> tuple[CodeArray, np.ndarray, np.ndarray]:

@@ -1,0 +1,121 @@
+"""PostureStream: live == offline for any chunking, gaps, bad samples, lifecycle."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from firmware_sim.motion import Activity, MotionConfig, MotionModel, Segment
+from monitor.pipeline import (
+    EpochBlock,
+    Placement,
+    PostureStream,
+    SampleBlock,
+    classify_recording,
+)
+from monitor.pipeline.settings import PipelineSettings
+
+from .signals import RATE, T0, Seg, render
+
+
+def _day(placement: str = "thigh", seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    schedule = [
+        Segment(Activity.WALK, 60),
+        Segment(Activity.SIT, 240),
+        Segment(Activity.STAND, 40),
+        Segment(Activity.WALK, 90),
+        Segment(Activity.CYCLE, 120),
+        Segment(Activity.STAIRS_UP, 30),
+        Segment(Activity.DESK, 700),
+        Segment(Activity.SIT, 120),
+        Segment(Activity.LIE, 60),
+        Segment(Activity.RUN, 40),
+    ]
+    model = MotionModel(schedule, MotionConfig(placement=placement, seed=seed))
+    xyz = model.render(0, model.n_samples)
+    t = T0 + 0.37 + model.times(0, model.n_samples)
+    # Two link losses: samples missing for 7.3 s and 42 s.
+    keep = ~(((t > T0 + 200) & (t < T0 + 207.3)) | ((t > T0 + 1100) & (t < T0 + 1142)))
+    return t[keep], xyz[keep]
+
+
+def _stream(
+    t: np.ndarray, xyz: np.ndarray, placement: Placement, chunks: np.ndarray, every: float
+) -> EpochBlock:
+    stream = PostureStream(placement, RATE, PipelineSettings(process_every_s=every))
+    out = []
+    i = 0
+    for n in chunks:
+        if i >= t.shape[0]:
+            break
+        out.append(stream.feed(SampleBlock(t[i : i + n], xyz[i : i + n])))
+        i += int(n)
+    if i < t.shape[0]:
+        out.append(stream.feed(SampleBlock(t[i:], xyz[i:])))
+    out.append(stream.flush())
+    return EpochBlock.concat(out)
+
+
+@pytest.mark.parametrize("placement", [Placement.THIGH, Placement.WAIST, Placement.WRIST])
+def test_streaming_equals_batch_for_random_chunkings(placement: Placement) -> None:
+    t, xyz = _day(placement.value)
+    batch = classify_recording(t, xyz, RATE, placement)
+    assert batch.t0 == np.floor(t[0])
+    assert len(batch) == int(np.floor(t[-1]) - np.floor(t[0])) + 1
+    rng = np.random.default_rng(11)
+    for trial in range(4):
+        chunks = rng.integers(3, 41, size=t.shape[0] // 3)
+        every = [0.0, 1.0, 10.0, 37.0][trial]
+        live = _stream(t, xyz, placement, chunks, every)
+        assert live.t0 == batch.t0
+        np.testing.assert_array_equal(live.labels, batch.labels, err_msg=f"trial {trial}, every {every}")
+
+
+def test_epochs_are_emitted_with_bounded_delay_while_moving() -> None:
+    t, xyz = render([Seg(120, walk=True), Seg(120, incl=80, sd=0.03, axis="forward")])
+    stream = PostureStream(Placement.THIGH, RATE, PipelineSettings(process_every_s=0))
+    emitted = 0
+    for i in range(0, t.shape[0], 50):
+        emitted += len(stream.feed(SampleBlock(t[i : i + 50], xyz[i : i + 50])))
+        seconds_fed = (i + 50) / RATE
+        if seconds_fed > 60:
+            # 2 s window + two median passes over the longest bout (cycle, 15 s) + a second of slack.
+            assert seconds_fed - emitted <= 2 + 2 * 14 + 2
+    assert emitted > 200
+
+
+def test_gap_in_samples_becomes_unknown() -> None:
+    t, xyz = render([Seg(40, incl=85), Seg(40, incl=85)])
+    keep = (t < T0 + 20) | (t >= T0 + 31)
+    block = classify_recording(t[keep], xyz[keep], RATE, Placement.THIGH)
+    labels = [e.label.value for e in block.epochs()]
+    assert labels[20:31] == ["unknown"] * 11
+    assert set(labels[2:19]) == {"sit"}
+    assert set(labels[33:78]) == {"sit"}
+
+
+def test_bad_samples_are_dropped_not_fatal() -> None:
+    t, xyz = render([Seg(30, incl=85)])
+    xyz[100] = np.nan
+    t = t.copy()
+    t[200] = t[10]  # one sample from the past
+    stream = PostureStream(Placement.THIGH, RATE)
+    out = [stream.feed(SampleBlock(t, xyz)), stream.flush()]
+    assert stream.dropped_samples == 2
+    assert set(EpochBlock.concat(out).labels.tolist()) == {0}  # all sit
+
+
+def test_feed_after_flush_is_an_error() -> None:
+    t, xyz = render([Seg(10, incl=85)])
+    stream = PostureStream(Placement.THIGH, RATE)
+    stream.feed(SampleBlock(t, xyz))
+    stream.flush()
+    with pytest.raises(RuntimeError, match="after flush"):
+        stream.feed(SampleBlock(t, xyz))
+
+
+def test_epochs_align_to_whole_seconds_of_data_time() -> None:
+    t, xyz = render([Seg(20, incl=85)], t0=T0 + 0.6)
+    block = classify_recording(t, xyz, RATE, Placement.THIGH)
+    assert block.t0 == T0
+    assert [e.t for e in block.epochs()][:2] == [T0, T0 + 1]
