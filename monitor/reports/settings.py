@@ -1,4 +1,7 @@
-"""Settings for daily and weekly reports. Pure: `monitor.config` fills it from TOML."""
+"""Settings for daily and weekly reports. Pure: `monitor.config` fills it from TOML.
+
+Days follow the top-level `timezone` of the config, shared with the nudge schedule.
+"""
 
 from __future__ import annotations
 
@@ -15,12 +18,6 @@ _CLOCK = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 
 @dataclass(frozen=True)
 class ReportSettings:
-    timezone: str = field(
-        default="",
-        metadata={
-            "doc": "IANA time zone the days follow, e.g. 'Europe/Copenhagen'; empty: the system's zone.",
-        },
-    )
     min_break_s: int = field(
         default=DEFAULT_MIN_BREAK_S,
         metadata={

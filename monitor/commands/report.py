@@ -1,0 +1,188 @@
+"""`sitbreak report`: the daily or weekly sitting report from the store, as text, JSON or HTML."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, tzinfo
+from pathlib import Path
+from typing import Any
+
+from monitor.config import DEFAULT_CONFIG_PATH, Config, load_config
+from monitor.errors import UserError
+from monitor.pipeline.types import Placement
+from monitor.reports import html, payload, text
+from monitor.reports.days import day_bounds
+from monitor.reports.loader import load_day_report, load_week_report
+from monitor.reports.trend import DayReport, WeekReport
+from monitor.reports.zone import resolve_zone
+from monitor.store import Store, StoreSettings
+
+_HELP = "show the daily or weekly sitting report"
+_DESCRIPTION = """\
+The sitting report for one local day (default: today) or the week ending on it, from the
+service's database: wear time, time sitting / standing / moving / lying, prolonged sitting bouts
+(30 min or more), breaks per sitting hour, nudges and how they went, and the trend.
+
+examples:
+  sitbreak report                                today, in the terminal
+  sitbreak report --date yesterday --format html --out yesterday.html
+  sitbreak report --week --wearable thigh        the last 7 days, one line each
+  sitbreak report --date 2026-03-29 --format json --db ./sitbreak.db --tz Europe/Berlin
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """What a store-reading command resolved from its options and the config."""
+
+    store: Store
+    tz: tzinfo
+    config: Config
+
+    def placement(self, wearable: str) -> Placement:
+        for w in self.config.wearables:
+            if w.id == wearable:
+                return Placement(w.placement)
+        return Placement.THIGH
+
+
+def add_source_arguments(parser: argparse.ArgumentParser) -> None:
+    """--config, --db, --tz, --wearable: shared by report and export."""
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help=f"config file (default: {DEFAULT_CONFIG_PATH} when it exists, else built-in defaults)",
+    )
+    parser.add_argument("--db", metavar="PATH", help="database file (default: store.path from the config)")
+    parser.add_argument(
+        "--tz", metavar="ZONE", help="IANA time zone for days (default: the config's timezone)"
+    )
+    parser.add_argument("--wearable", metavar="ID", help="which wearable (default: the only one stored)")
+
+
+def open_source(args: argparse.Namespace) -> Source:
+    if args.config:
+        config = load_config(args.config)
+    elif DEFAULT_CONFIG_PATH.exists():
+        config = load_config(DEFAULT_CONFIG_PATH)
+    else:
+        config = Config()
+    path = Path(args.db) if args.db else Path(config.store.path)
+    if not path.exists():
+        raise UserError(
+            f"{path}: no database yet (has `sitbreak run` or `sitbreak demo` written one?); "
+            "point --db or store.path at it"
+        )
+    store = Store(StoreSettings(path=str(path), retention_days=config.store.retention_days))
+    return Source(store, resolve_zone(args.tz if args.tz is not None else config.timezone), config)
+
+
+def pick_wearables(source: Source, wanted: str | None) -> list[str]:
+    stored = source.store.wearables()
+    if wanted:
+        if wanted not in stored:
+            known = ", ".join(stored) or "none"
+            raise UserError(f"no data for wearable {wanted!r} in {source.store.path} (stored: {known})")
+        return [wanted]
+    if not stored:
+        raise UserError(f"{source.store.path}: no wearable has stored any data yet")
+    return stored
+
+
+def parse_day(value: str, tz: tzinfo, now: datetime) -> date:
+    """'today', 'yesterday' or an ISO date (YYYY-MM-DD)."""
+    today = now.astimezone(tz).date()
+    if value == "today":
+        return today
+    if value == "yesterday":
+        return today - timedelta(days=1)
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise UserError(f"--date {value!r}: use YYYY-MM-DD, 'today' or 'yesterday'") from None
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "report", help=_HELP, description=_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    when = parser.add_mutually_exclusive_group()
+    when.add_argument("--date", default="today", metavar="D", help="YYYY-MM-DD, today or yesterday")
+    when.add_argument("--week", action="store_true", help="the 7 days ending today")
+    parser.add_argument("--format", choices=("text", "json", "html"), default="text", help="default: text")
+    parser.add_argument("--out", metavar="FILE", help="write here instead of standard output")
+    add_source_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    source = open_source(args)
+    try:
+        wearables = pick_wearables(source, args.wearable)
+        if len(wearables) > 1 and args.format != "text":
+            raise UserError(
+                f"{len(wearables)} wearables have data ({', '.join(wearables)}); choose one with --wearable"
+            )
+        # The command line is an edge: "today" and "as of" come from the wall clock here, never in
+        # the computations.
+        now = datetime.now(source.tz)
+        day = now.date() if args.week else parse_day(args.date, source.tz, now)
+        day_end = day_bounds(day, source.tz)[1]
+        as_of = min(now.timestamp(), float(day_end))
+        min_break = source.config.report.min_break_s
+        outputs = []
+        for wearable in wearables:
+            placement = source.placement(wearable)
+            if args.week:
+                week = load_week_report(
+                    source.store,
+                    wearable,
+                    day,
+                    source.tz,
+                    as_of=as_of,
+                    placement=placement,
+                    min_break_s=min_break,
+                )
+                outputs.append(_render_week(week, args.format))
+            else:
+                report = load_day_report(
+                    source.store,
+                    wearable,
+                    day,
+                    source.tz,
+                    as_of=as_of,
+                    placement=placement,
+                    min_break_s=min_break,
+                )
+                outputs.append(_render_day(report, args.format))
+    finally:
+        source.store.close()
+    document = "\n".join(outputs)
+    if args.out:
+        out = Path(args.out)
+        try:
+            out.write_text(document, encoding="utf-8")
+        except OSError as exc:
+            raise UserError(f"{out}: cannot write the report: {exc.strerror}") from None
+        sys.stderr.write(f"sitbreak: wrote {out}\n")
+    else:
+        sys.stdout.write(document)
+    return 0
+
+
+def _render_day(report: DayReport, fmt: str) -> str:
+    if fmt == "json":
+        return payload.dumps(payload.daily_json(report))
+    if fmt == "html":
+        return html.render_day(report)
+    return text.render_day(report)
+
+
+def _render_week(report: WeekReport, fmt: str) -> str:
+    if fmt == "json":
+        return payload.dumps(payload.weekly_json(report))
+    if fmt == "html":
+        return html.render_week(report)
+    return text.render_week(report)
