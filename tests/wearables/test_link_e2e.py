@@ -300,3 +300,34 @@ def test_vendor_profiles_stream_through_the_emulator(add_wearable: AddWearable, 
     assert np.all(steps > 0)
     assert np.median(steps) == pytest.approx(1 / vendor.rate, rel=0.02)
     assert not got.events(LinkEventKind.MALFORMED) and not got.events(LinkEventKind.GAP)
+
+
+def test_slow_consumer_loses_oldest_blocks_as_recorded_gaps_never_the_stream(
+    add_wearable: AddWearable,
+) -> None:
+    wearable = add_wearable(speed=50)
+    link = sitsense_link(WearableTarget(address=wearable.address), queue_size=4, block_max_s=1.0)
+
+    async def main() -> LinkRun:
+        async with LinkRun(link) as r:
+            await r.samples(1)
+            await asyncio.sleep(2.0)  # the consumer stalls while ~100 s of data arrive
+            r.drain()
+            n = r.got.samples()
+            await r.samples(n + 200)
+        return r
+
+    got = run(main()).got
+    slow = [g for g in got.events(LinkEventKind.GAP) if g.reason == GapReason.CONSUMER_SLOW]
+    assert slow, got.kinds()
+    diag = link.diagnostics()
+    assert diag["dropped_blocks"] > 0
+    assert diag["gaps"] == 0  # nothing was lost on the radio side
+    # kept samples plus the reported holes tile the streamed time exactly
+    t = got.t()
+    holes = sum(g.seconds or 0 for g in slow)
+    assert got.samples() * P + holes == pytest.approx(t[-1] - t[0] + P, abs=1e-4)
+    for gap in slow:
+        assert gap.seconds is not None
+        after = t[t >= gap.t + gap.seconds - 1e-6]
+        assert after.size and after[0] == pytest.approx(gap.t + gap.seconds, abs=1e-6)

@@ -1,0 +1,177 @@
+"""CPU cost of the wearable link per hour of 50 Hz data.
+
+    python bench/link_cpu.py                       # SitSense at 60x for 10 s of wall time
+    python bench/link_cpu.py --profile microbit --speed 5 --json
+
+A private dbus-daemon carries the traffic; the BlueZ emulator and the simulated wearable run in a
+child process (so their CPU is not counted), streaming device time `--speed` times faster than
+real time. This process runs the real link (Bleak, bleak-retry-connector, dbus-fast, decoding,
+timeline, queue) and a consumer that takes every block off the queue; its CPU time
+(`time.process_time`, user + system, all threads) over the measured window, divided by the hours
+of data received in that window, is the number a Raspberry Pi owner cares about. Connection setup is
+excluded: the window opens at the first sample block.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import TypedDict
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:  # run as a script from anywhere
+    sys.path.insert(0, str(REPO))
+
+from firmware_sim.bus import PrivateBus  # noqa: E402
+from monitor.pipeline.types import SampleBlock  # noqa: E402
+from monitor.wearables.link import WearableLink  # noqa: E402
+from monitor.wearables.profiles import StreamConfig, make_profile  # noqa: E402
+from monitor.wearables.scanner import WearableTarget  # noqa: E402
+from monitor.wearables.settings import LinkSettings  # noqa: E402
+
+# our profile name -> the simulator's
+SIM_PROFILES = {"sitsense": "sitsense", "microbit": "microbit", "polar": "polar", "thingy52": "thingy"}
+RATE_HZ = 50.0
+HOUR_S = 3600.0
+
+
+class Result(TypedDict):
+    profile: str
+    speed: float
+    wall_s: float
+    data_s: float
+    samples: int
+    packets: int
+    cpu_s: float
+    cpu_s_per_data_hour: float
+    cpu_share_at_real_time_pct: float
+    us_per_packet: float
+    us_per_sample: float
+
+
+def serve_emulator(address: str, profile: str, speed: float) -> None:
+    """Child process: bluetoothd emulator with one wearable, until killed."""
+    from firmware_sim.bluez import BlueZEmulator
+    from firmware_sim.source import WaveSource
+    from firmware_sim.wearable import SimulatedWearable
+
+    with BlueZEmulator(address, adv_interval_s=0.05) as emulator:
+        wearable = emulator.add(SimulatedWearable(profile, source=WaveSource(), speed=speed))
+        print(wearable.address, flush=True)
+        while True:
+            time.sleep(3600)
+
+
+async def measure(address: str, profile_name: str, seconds: float, speed: float) -> Result:
+    profile = make_profile(profile_name, StreamConfig(rate_hz=RATE_HZ, range_g=4))
+    link = WearableLink(WearableTarget(address=address), profile, LinkSettings(queue_size=100_000))
+    task = asyncio.create_task(link.run())
+    try:
+        async with asyncio.timeout(30):
+            while not isinstance(await link.get(), SampleBlock):
+                pass
+        start = link.diagnostics()
+        cpu0, wall0 = time.process_time(), time.monotonic()
+        deadline = wall0 + seconds
+        while (remaining := deadline - time.monotonic()) > 0:
+            try:
+                async with asyncio.timeout(remaining):
+                    await link.get()
+            except TimeoutError:
+                break
+        cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
+        end = link.diagnostics()
+    finally:
+        await link.stop()
+        await asyncio.wait_for(task, 15)
+    samples = end["samples"] - start["samples"]
+    packets = end["packets"] - start["packets"]
+    data_s = samples / profile.rate_hz
+    per_hour = cpu / (data_s / HOUR_S) if data_s else float("inf")
+    return Result(
+        profile=profile_name,
+        speed=speed,
+        wall_s=round(wall, 3),
+        data_s=round(data_s, 1),
+        samples=samples,
+        packets=packets,
+        cpu_s=round(cpu, 4),
+        cpu_s_per_data_hour=round(per_hour, 2),
+        cpu_share_at_real_time_pct=round(100 * per_hour / HOUR_S, 3),
+        us_per_packet=round(1e6 * cpu / packets, 1) if packets else 0.0,
+        us_per_sample=round(1e6 * cpu / samples, 2) if samples else 0.0,
+    )
+
+
+def run_bench(profile: str, seconds: float, speed: float) -> Result:
+    with PrivateBus() as bus, bus.activated():
+        child = subprocess.Popen(
+            [
+                sys.executable,
+                str(Path(__file__).resolve()),
+                "--serve-emulator",
+                bus.address,
+                SIM_PROFILES[profile],
+                str(speed),
+            ],
+            stdout=subprocess.PIPE,
+            cwd=REPO,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+            text=True,
+        )
+        try:
+            assert child.stdout is not None
+            address = child.stdout.readline().strip()
+            if not address:
+                raise RuntimeError(f"the emulator process exited ({child.wait()}) before adding the wearable")
+            return asyncio.run(measure(address, profile, seconds, speed))
+        finally:
+            child.terminate()
+            try:
+                child.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait(timeout=5)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--profile", default="sitsense", choices=sorted(SIM_PROFILES))
+    parser.add_argument(
+        "--seconds", type=float, default=10.0, help="wall seconds measured (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--speed", type=float, default=60.0, help="device time per wall time (default: %(default)s)"
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(
+        "--serve-emulator", nargs=3, metavar=("BUS", "PROFILE", "SPEED"), help=argparse.SUPPRESS
+    )
+    args = parser.parse_args(argv)
+    if args.serve_emulator:
+        bus, profile, speed = args.serve_emulator
+        serve_emulator(bus, profile, float(speed))
+        return 0
+    result = run_bench(args.profile, args.seconds, args.speed)
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(f"link CPU, {result['profile']} at {RATE_HZ:g} Hz, device time x{result['speed']:g}")
+    print(f"  measured        {result['wall_s']:.1f} s wall, {result['data_s']:.0f} s of data")
+    print(f"  received        {result['samples']} samples in {result['packets']} notifications")
+    print(f"  CPU             {result['cpu_s']:.3f} s ({result['us_per_packet']:.0f} us/packet)")
+    print(f"  per data hour   {result['cpu_s_per_data_hour']:.1f} CPU s")
+    print(f"  at real time    {result['cpu_share_at_real_time_pct']:.3f} % of one core")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
