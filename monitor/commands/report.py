@@ -59,7 +59,11 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--tz", metavar="ZONE", help="IANA time zone for days (default: the config's timezone)"
     )
-    parser.add_argument("--wearable", metavar="ID", help="which wearable (default: the only one stored)")
+    parser.add_argument(
+        "--wearable",
+        metavar="ID",
+        help="which wearable (default: every one with data; json and html need one)",
+    )
 
 
 def open_source(args: argparse.Namespace) -> Source:
