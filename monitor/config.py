@@ -33,6 +33,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from monitor.errors import ConfigError
 from monitor.mqtt.settings import MqttSettings
 from monitor.nudges.settings import ExerciseSettings, PolicySettings
+from monitor.pipeline.settings import PipelineSettings
 from monitor.pipeline.types import Placement
 from monitor.reports.settings import ReportSettings
 from monitor.store.settings import StoreSettings
@@ -155,6 +156,10 @@ class Config:
     store: StoreSettings = field(default_factory=StoreSettings, metadata={"doc": "the SQLite store"})
     report: ReportSettings = field(default_factory=ReportSettings, metadata={"doc": "daily reports"})
     link: LinkSettings = field(default_factory=LinkSettings, metadata={"doc": "Bluetooth links"})
+    pipeline: PipelineSettings = field(
+        default_factory=PipelineSettings,
+        metadata={"doc": "posture classification; the defaults come from the literature, change with care"},
+    )
 
     def __post_init__(self) -> None:
         problem = _check_timezone(self.timezone)
