@@ -234,109 +234,123 @@ class NudgePolicy:
         return events
 
     def command(self, cmd: Command) -> list[PolicyEvent]:
+        """Apply a validated phone command at data time `cmd.ts`."""
         events: list[PolicyEvent] = []
-        s = self._s
-        t = float(cmd.ts)
         match cmd:
             case Ack():
-                if s.episode_id is None:
-                    self._emit(
-                        events,
-                        EventKind.COMMAND_REJECTED,
-                        t,
-                        Reason.NO_OPEN_NUDGE,
-                        note="ack with no nudge open",
-                    )
-                elif cmd.nudge_id is not None and cmd.nudge_id not in s.prompt_ids:
-                    self._emit(
-                        events,
-                        EventKind.COMMAND_REJECTED,
-                        t,
-                        Reason.STALE_NUDGE_ID,
-                        nudge_id=cmd.nudge_id,
-                        note="ack for a nudge that is no longer open",
-                    )
-                else:
-                    s.acked = True
-                    s.held_reason = None
-                    s.due_at, s.due_kind = s.timer_s + self._escalate_s, DueKind.CLOSE
-                    self._emit(
-                        events,
-                        EventKind.ACKED,
-                        t,
-                        Reason.COMMAND,
-                        nudge_id=cmd.nudge_id or s.prompt_ids[-1],
-                        note="acknowledged: no more escalations for this nudge",
-                    )
+                self._ack(events, cmd)
             case Snooze():
-                if cmd.nudge_id is not None and cmd.nudge_id not in s.prompt_ids:
-                    self._emit(
-                        events,
-                        EventKind.COMMAND_REJECTED,
-                        t,
-                        Reason.STALE_NUDGE_ID,
-                        nudge_id=cmd.nudge_id,
-                        note="snooze for a nudge that is no longer open",
-                    )
-                else:
-                    granted = self.snooze_granted(cmd.minutes)
-                    s.snoozes += 1
-                    s.last_snooze_min = granted
-                    s.held_reason = None
-                    target = s.timer_s + _seconds(granted)
-                    if s.episode_id is not None:
-                        s.acked = False
-                        s.due_at, s.due_kind = target, DueKind.REMINDER
-                    else:
-                        s.due_at = max(s.due_at, target)
-                    self._emit(
-                        events,
-                        EventKind.SNOOZED,
-                        t,
-                        Reason.COMMAND,
-                        nudge_id=cmd.nudge_id or (s.prompt_ids[-1] if s.prompt_ids else None),
-                        minutes=granted,
-                        note=f"asked {cmd.minutes:g} min, granted {granted:g} min "
-                        f"(snooze {s.snoozes} in this bout)",
-                    )
+                self._snooze(events, cmd)
             case Pause():
-                until = min(float(cmd.until), t + _seconds(self.settings.pause_max))
-                if until <= t:
-                    self._emit(
-                        events,
-                        EventKind.COMMAND_REJECTED,
-                        t,
-                        Reason.PAUSE_NOT_IN_FUTURE,
-                        until=float(cmd.until),
-                        note="pause end is not after the command",
-                    )
-                else:
-                    s.paused_until = until
-                    note = f"paused ({cmd.reason})" if cmd.reason else "paused"
-                    if until < cmd.until:
-                        note += f"; shortened to pause_max = {self.settings.pause_max:g} min"
-                    self._emit(
-                        events,
-                        EventKind.PAUSED,
-                        t,
-                        Reason.COMMAND,
-                        until=until,
-                        minutes=(until - t) / 60,
-                        note=note,
-                    )
+                self._pause(events, cmd)
             case Resume():
-                if s.paused_until is None:
-                    self._emit(
-                        events,
-                        EventKind.COMMAND_REJECTED,
-                        t,
-                        Reason.NOT_PAUSED,
-                        note="resume while not paused",
-                    )
-                else:
-                    s.paused_until = None
-                    self._emit(events, EventKind.RESUMED, t, Reason.COMMAND, note="resumed by the wearer")
+                self._resume(events, cmd)
         return events
+
+    def _ack(self, events: list[PolicyEvent], cmd: Ack) -> None:
+        s, t = self._s, float(cmd.ts)
+        if s.episode_id is None:
+            self._emit(
+                events,
+                EventKind.COMMAND_REJECTED,
+                t,
+                Reason.NO_OPEN_NUDGE,
+                note="ack with no nudge open",
+            )
+        elif cmd.nudge_id is not None and cmd.nudge_id not in s.prompt_ids:
+            self._emit(
+                events,
+                EventKind.COMMAND_REJECTED,
+                t,
+                Reason.STALE_NUDGE_ID,
+                nudge_id=cmd.nudge_id,
+                note="ack for a nudge that is no longer open",
+            )
+        else:
+            s.acked = True
+            s.held_reason = None
+            s.due_at, s.due_kind = s.timer_s + self._escalate_s, DueKind.CLOSE
+            self._emit(
+                events,
+                EventKind.ACKED,
+                t,
+                Reason.COMMAND,
+                nudge_id=cmd.nudge_id or s.prompt_ids[-1],
+                note="acknowledged: no more escalations for this nudge",
+            )
+
+    def _snooze(self, events: list[PolicyEvent], cmd: Snooze) -> None:
+        s, t = self._s, float(cmd.ts)
+        if cmd.nudge_id is not None and cmd.nudge_id not in s.prompt_ids:
+            self._emit(
+                events,
+                EventKind.COMMAND_REJECTED,
+                t,
+                Reason.STALE_NUDGE_ID,
+                nudge_id=cmd.nudge_id,
+                note="snooze for a nudge that is no longer open",
+            )
+        else:
+            granted = self.snooze_granted(cmd.minutes)
+            s.snoozes += 1
+            s.last_snooze_min = granted
+            s.held_reason = None
+            target = s.timer_s + _seconds(granted)
+            if s.episode_id is not None:
+                s.acked = False
+                s.due_at, s.due_kind = target, DueKind.REMINDER
+            else:
+                s.due_at = max(s.due_at, target)
+            self._emit(
+                events,
+                EventKind.SNOOZED,
+                t,
+                Reason.COMMAND,
+                nudge_id=cmd.nudge_id or (s.prompt_ids[-1] if s.prompt_ids else None),
+                minutes=granted,
+                note=f"asked {cmd.minutes:g} min, granted {granted:g} min (snooze {s.snoozes} in this bout)",
+            )
+
+    def _pause(self, events: list[PolicyEvent], cmd: Pause) -> None:
+        s, t = self._s, float(cmd.ts)
+        until = min(float(cmd.until), t + _seconds(self.settings.pause_max))
+        if until <= t:
+            self._emit(
+                events,
+                EventKind.COMMAND_REJECTED,
+                t,
+                Reason.PAUSE_NOT_IN_FUTURE,
+                until=float(cmd.until),
+                note="pause end is not after the command",
+            )
+        else:
+            s.paused_until = until
+            note = f"paused ({cmd.reason})" if cmd.reason else "paused"
+            if until < cmd.until:
+                note += f"; shortened to pause_max = {self.settings.pause_max:g} min"
+            self._emit(
+                events,
+                EventKind.PAUSED,
+                t,
+                Reason.COMMAND,
+                until=until,
+                minutes=(until - t) / 60,
+                note=note,
+            )
+
+    def _resume(self, events: list[PolicyEvent], cmd: Resume) -> None:
+        s, t = self._s, float(cmd.ts)
+        if s.paused_until is None:
+            self._emit(
+                events,
+                EventKind.COMMAND_REJECTED,
+                t,
+                Reason.NOT_PAUSED,
+                note="resume while not paused",
+            )
+        else:
+            s.paused_until = None
+            self._emit(events, EventKind.RESUMED, t, Reason.COMMAND, note="resumed by the wearer")
 
     def snooze_granted(self, requested_min: float) -> float:
         """Minutes a snooze asking for `requested_min` gets now.
