@@ -389,3 +389,18 @@ def test_offline_demo_compares_with_the_schedule() -> None:
     assert by_activity[Activity.DESK].matched / by_activity[Activity.DESK].seconds > 0.95
     assert "compared with the simulated schedule" in result.text
     assert "prolonged sitting bouts (30 min or more): 5 scheduled," in result.text
+
+
+def test_config_supplies_the_break_minimum_and_pipeline_settings(
+    day_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write(tmp_path / "sitbreak.toml", "[report]\nmin_break_s = 120\n[pipeline]\nmin_sit_s = 10\n")
+    argv = ["analyze", "--quiet", "--out-dir", str(tmp_path), "--config", str(config), str(day_csv)]
+    assert main(argv) == 0
+    assert "(upright for at least 120 s after sitting)" in capsys.readouterr().out
+    assert main([*argv[:2], "--min-break", "30", *argv[2:]]) == 0
+    assert "(upright for at least 30 s after sitting)" in capsys.readouterr().out
+    bad = write(tmp_path / "bad.toml", "[pipeline]\nmin_sit_s = 0\n")
+    assert analyze_error(capsys, "--config", str(bad), str(day_csv)) == (
+        f"{bad}: pipeline.min_sit_s = 0: must be at least 1 s"
+    )

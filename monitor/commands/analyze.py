@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 
 from monitor.analysis import RecordingSummary, format_summary, summarize
+from monitor.config import load_config
 from monitor.errors import UserError
 from monitor.pipeline import EpochBlock, PipelineSettings, PostureStream
 from monitor.pipeline.types import CodeArray, Placement, Posture, PostureCode, SampleBlock
@@ -47,6 +48,7 @@ examples:
   sitbreak analyze --rate 50 --start 2024-03-04T08:00:00+01:00 --units m/s2 phone.csv
   sitbreak analyze --x-column ax --y-column ay --z-column az --time-column ms --time-unit ms log.csv.gz
   sitbreak analyze --placement wrist --out-dir results/ *.csv
+  sitbreak analyze --config /etc/sitbreak/sitbreak.toml day.csv     the service's own settings
   python -m firmware_sim.motion --out day.csv && sitbreak analyze day.csv    (a simulated day)
 """
 
@@ -123,9 +125,15 @@ def register(subparsers: Any) -> None:
     out.add_argument(
         "--min-break",
         type=int,
-        default=DEFAULT_MIN_BREAK_S,
         metavar="S",
-        help="shortest upright time after sitting counted as a break (default: %(default)s s)",
+        help=f"shortest upright time after sitting counted as a break (default: [report] min_break_s "
+        f"of --config, else {DEFAULT_MIN_BREAK_S} s)",
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="take [pipeline] settings and [report] min_break_s from this sitbreak.toml",
     )
     out.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
@@ -152,8 +160,15 @@ def _start(text: str | None, tz: tzinfo) -> datetime | None:
 
 def run(args: argparse.Namespace) -> int:
     tz = _zone(args.timezone)
-    if args.min_break < 1:
-        raise UserError(f"--min-break must be at least 1 s, got {args.min_break}")
+    settings: PipelineSettings | None = None
+    min_break = DEFAULT_MIN_BREAK_S
+    if args.config is not None:
+        config = load_config(args.config)
+        settings, min_break = config.pipeline, config.report.min_break_s
+    if args.min_break is not None:
+        min_break = args.min_break
+    if min_break < 1:
+        raise UserError(f"--min-break must be at least 1 s, got {min_break}")
     if not args.scale > 0:
         raise UserError(f"--scale must be above 0, got {args.scale:g}")
     if args.ignore_time_column and args.rate is None:
@@ -181,7 +196,8 @@ def run(args: argparse.Namespace) -> int:
             fmt,
             Placement(args.placement),
             outputs[i],
-            min_break_s=args.min_break,
+            min_break_s=min_break,
+            settings=settings,
             progress=not args.quiet,
         )
         if i:
