@@ -101,7 +101,6 @@ class _Device:
     mtu: int = defs.CENTRAL_MAX_MTU
     range_changed: asyncio.Event = field(default_factory=asyncio.Event)
     back_in_range: asyncio.TimerHandle | None = None
-    last_adv: tuple[Any, ...] | None = None
 
 
 class _Sink:
@@ -229,6 +228,16 @@ class BlueZEmulator:
     def discovering(self) -> bool:
         return self.call(lambda: bool(self._discovering))
 
+    def device_properties(self, wearable: SimulatedWearable) -> dict[str, Any]:
+        """The Device1 properties BlueZ currently shows for a wearable ({} when not in its cache)."""
+
+        def get() -> dict[str, Any]:
+            path = defs.device_path(wearable.address)
+            props = self._objects.get(path, {}).get(defs.DEVICE_INTERFACE, {})
+            return {name: variant.value for name, variant in props.items()}
+
+        return self.call(get)
+
     def object_paths(self) -> list[str]:
         """Every object path currently exported (for tests and debugging)."""
         return self.call(lambda: sorted(self._objects))
@@ -349,7 +358,6 @@ class BlueZEmulator:
                 device.connecting = None
             self._teardown_link(device, signal=False)
             device.exported = False
-            device.last_adv = None
         self._objects = {}
         self._filters.clear()
         self._discovering.clear()
@@ -634,7 +642,6 @@ class BlueZEmulator:
         for device in self._devices.values():
             if device.exported:
                 self._invalidate(device.path, defs.DEVICE_INTERFACE, defs.DISCOVERY_ONLY_PROPERTIES)
-                device.last_adv = None
 
     def _remove_device(self, msg: Message) -> Message:
         target = msg.body[0] if msg.signature == "o" else ""
@@ -710,7 +717,6 @@ class BlueZEmulator:
             if device.path not in self._objects:
                 return
             self._set_props(device.path, d, **values)
-        device.last_adv = tuple(sorted((k, repr(v)) for k, v in values.items() if k != "RSSI"))
 
     def _device_props(self, device: _Device, adv_values: dict[str, Any]) -> dict[str, Variant]:
         w = device.wearable
@@ -763,7 +769,6 @@ class BlueZEmulator:
         if device.exported:
             self._unexport(device.path)
             device.exported = False
-            device.last_adv = None
 
     def _device_for(self, wearable: SimulatedWearable) -> _Device:
         device = self._devices.get(wearable.address)
@@ -809,7 +814,7 @@ class BlueZEmulator:
         device.connecting = self._spawn(self._connect_flow(device, msg))
         return True
 
-    async def _connect_flow(self, device: _Device, msg: Message) -> None:
+    async def _connect_flow(self, device: _Device, msg: Message, pair: bool = False) -> None:
         w = device.wearable
         try:
             if w.connect_failures > 0:
@@ -835,6 +840,8 @@ class BlueZEmulator:
         finally:
             device.connecting = None
         self._establish(device)
+        if pair:
+            self._set_props(device.path, defs.DEVICE_INTERFACE, Paired=True, Bonded=True)
         self._send(Message.new_method_return(msg))
 
     def _fail_connect(self, device: _Device, msg: Message, text: str) -> None:
@@ -958,38 +965,17 @@ class BlueZEmulator:
         return Message.new_method_return(msg)
 
     def _pair(self, msg: Message) -> Message | bool:
+        """Pairing needs no agent here (Just Works); an unconnected device is connected first."""
         device = self._device_at(msg.path or "")
-        props = self._objects[device.path][defs.DEVICE_INTERFACE]
-        if props["Paired"].value:
+        if self._objects[device.path][defs.DEVICE_INTERFACE]["Paired"].value:
             raise BluezError("org.bluez.Error.AlreadyExists", "Already Exists")
-        if not device.connected:
-            if device.connecting is not None:
-                raise BluezError(defs.ERROR_IN_PROGRESS, defs.TEXT_IN_PROGRESS)
-
-            async def connect_then_pair() -> None:
-                try:
-                    await self._connect_flow_quiet(device)
-                except BluezError as exc:
-                    self._send(Message.new_error(msg, exc.name, exc.text))
-                    return
-                self._set_props(device.path, defs.DEVICE_INTERFACE, Paired=True, Bonded=True)
-                self._send(Message.new_method_return(msg))
-
-            device.connecting = self._spawn(connect_then_pair())
-            return True
-        self._set_props(device.path, defs.DEVICE_INTERFACE, Paired=True, Bonded=True)
-        return Message.new_method_return(msg)
-
-    async def _connect_flow_quiet(self, device: _Device) -> None:
-        w = device.wearable
-        try:
-            if not w.in_range:
-                await asyncio.sleep(0)
-                raise BluezError(defs.ERROR_FAILED, "Page Timeout")
-            await asyncio.sleep(self.connect_latency_s)
-        finally:
-            device.connecting = None
-        self._establish(device)
+        if device.connected:
+            self._set_props(device.path, defs.DEVICE_INTERFACE, Paired=True, Bonded=True)
+            return Message.new_method_return(msg)
+        if device.connecting is not None:
+            raise BluezError(defs.ERROR_IN_PROGRESS, defs.TEXT_IN_PROGRESS)
+        device.connecting = self._spawn(self._connect_flow(device, msg, pair=True))
+        return True
 
     # ================================================================================================
     # GATT

@@ -67,9 +67,13 @@ class DBusDaemonMissingError(RuntimeError):
         )
 
 
+# Where Debian puts it, for environments whose PATH lacks /usr/bin (systemd units, sudo -E ...).
+DBUS_DAEMON_FALLBACKS: tuple[str, ...] = ("/usr/bin/dbus-daemon", "/bin/dbus-daemon")
+
+
 def find_dbus_daemon() -> str:
     path = shutil.which("dbus-daemon") or next(
-        (p for p in ("/usr/bin/dbus-daemon", "/bin/dbus-daemon") if os.access(p, os.X_OK)), None
+        (p for p in DBUS_DAEMON_FALLBACKS if os.access(p, os.X_OK)), None
     )
     if path is None:
         raise DBusDaemonMissingError

@@ -23,9 +23,9 @@ from firmware_sim.source import Float32Array, SampleSource
 
 _LOGGER = logging.getLogger(__name__)
 
-# Entries kept in `Firmware.sent`: about 40 min of 50 Hz data in 39-sample packets; older ones are
-# dropped so a long demo does not grow without bound.
-SENT_LOG_LIMIT = 100_000
+# Entries kept in `Firmware.sent` (~5 MB): about 4 h of 50 Hz data in 39-sample packets; older ones
+# are dropped so a long demo does not grow without bound.
+SENT_LOG_LIMIT = 20_000
 # A stalled loop catches up in bursts of at most this many packets before yielding to other tasks.
 CATCH_UP_BURST = 64
 

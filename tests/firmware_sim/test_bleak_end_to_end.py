@@ -245,3 +245,26 @@ def test_ten_device_minutes_at_300x_arrive_complete_and_exact(add_wearable: AddW
     counts = np.concatenate([p.samples for p in packets])
     assert all(b.t0_ms == a.t0_ms + 20 * len(a.samples) for a, b in itertools.pairwise(packets))
     np.testing.assert_array_equal(counts, fmt.g_to_counts(source.samples(50, first, len(counts)), 4))
+
+
+def test_pairing_and_mtu_acquisition(bluez: BlueZEmulator, add_wearable: AddWearable) -> None:
+    wearable = add_wearable(mtu=185)
+
+    async def main() -> None:
+        device = await find(wearable.name or "")
+        async with BleakClient(device, pair=True) as client:
+            assert client.is_connected
+            props = await asyncio.to_thread(bluez.device_properties, wearable)
+            assert props["Paired"] and props["Bonded"] and props["Trusted"]
+            # Bleak's documented way to learn the MTU on BlueZ (examples/mtu_size.py): AcquireWrite on
+            # the first write-without-response characteristic, here SitSense's control point
+            await client._backend._acquire_mtu()  # type: ignore[attr-defined]
+            assert client.mtu_size == 185
+            # the control point still takes writes once the acquired socket is closed again
+            await asyncio.sleep(0.1)
+            await client.write_gatt_char(fmt.CONTROL_CHAR_UUID, bytes([fmt.CONTROL_PAUSE]), response=True)
+        async with BleakClient(device, pair=True) as again:  # already paired: Bleak only connects
+            assert again.is_connected
+
+    run(main())
+    assert wearable.connects == 2

@@ -9,7 +9,7 @@ import pytest
 from bleak import BleakClient, BleakScanner
 from bleak.args.bluez import BlueZNotifyArgs
 from bleak.backends.device import BLEDevice
-from bleak.exc import BleakError
+from bleak.exc import BleakBluetoothNotAvailableError, BleakError
 
 from firmware_sim import bluez_defs as defs
 from firmware_sim.bluez import BlueZEmulator
@@ -201,7 +201,16 @@ def test_adapter_power_off_drops_links(fresh_bluez: BlueZEmulator, add_wearable:
         await asyncio.wait_for(lost.wait(), 3)
         await client.disconnect()  # releases the client's own D-Bus connection
         await asyncio.to_thread(fresh_bluez.set_powered, True)
-        async with BleakClient(await find(wearable.name or "")) as again:
+        # Bleak learns "Powered" from a signal: until it lands, it reports the adapter off
+        for _ in range(40):
+            try:
+                device = await find(wearable.name or "")
+                break
+            except BleakBluetoothNotAvailableError:
+                await asyncio.sleep(0.05)
+        else:
+            pytest.fail("Bleak never saw the adapter powered again")
+        async with BleakClient(device) as again:
             assert again.is_connected
 
     run(main())
