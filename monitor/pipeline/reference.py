@@ -15,7 +15,7 @@ the trunk bounces vertically at each step, so movement along gravity dominates.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TypedDict
+from typing import Required, TypedDict
 
 import numpy as np
 from scipy import signal
@@ -42,15 +42,17 @@ THIGH_WALK_SD_MIN = 0.15
 THIGH_WALK_SD_MAX = 0.6
 WAIST_WALK_SD_MIN = 0.1
 WAIST_WALK_SD_MAX = 0.5
+POWER_ITERATIONS = 20
 # A window's mean must look like gravity (1 g) to be trusted as a direction.
 GRAVITY_MIN_G = 0.8
 GRAVITY_MAX_G = 1.2
 
 
-class ReferenceDict(TypedDict):
-    placement: str
-    up: list[float]
-    walking_s: float
+class ReferenceDict(TypedDict, total=False):
+    placement: Required[str]
+    up: Required[list[float]]
+    walking_s: Required[float]
+    forward: list[float]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,9 +62,15 @@ class UprightReference:
     placement: Placement
     up: Vec3
     walking_s: float
+    forward: Vec3 = DEFAULT_FORWARD  # front of the limb (sign-free axis), from the gait swing
 
     def to_dict(self) -> ReferenceDict:
-        return {"placement": str(self.placement), "up": list(self.up), "walking_s": self.walking_s}
+        return {
+            "placement": str(self.placement),
+            "up": list(self.up),
+            "walking_s": self.walking_s,
+            "forward": list(self.forward),
+        }
 
     @classmethod
     def from_dict(cls, data: ReferenceDict) -> UprightReference:
@@ -73,11 +81,34 @@ class UprightReference:
         n = float(np.linalg.norm(vec))
         if not np.isfinite(n) or n < 0.5:
             raise ValueError(f"reference 'up' must be a unit vector, got {up!r}")
+        fwd = np.asarray(data.get("forward", DEFAULT_FORWARD), dtype=np.float64)
+        fwd = fwd - np.dot(fwd, vec / n) * vec / n
+        fn = float(np.linalg.norm(fwd))
+        if fwd.shape != (3,) or not np.isfinite(fn) or fn < 1e-6:
+            raise ValueError(f"reference 'forward' must be a vector across 'up', got {data.get('forward')!r}")
         return cls(
             placement=Placement(data["placement"]),
             up=(float(vec[0] / n), float(vec[1] / n), float(vec[2] / n)),
             walking_s=float(data["walking_s"]),
+            forward=(float(fwd[0] / fn), float(fwd[1] / fn), float(fwd[2] / fn)),
         )
+
+
+def swing_axis(cov: FloatArray, up: FloatArray) -> FloatArray:
+    """Principal axis of gait movement across `up`: the thigh swings in the sagittal plane, so this is
+    the front-back axis. Power iteration on the projected covariance (rows of xx yy zz xy xz yz)."""
+    c = np.empty((cov.shape[0], 3, 3))
+    c[:, 0, 0], c[:, 1, 1], c[:, 2, 2] = cov[:, 0], cov[:, 1], cov[:, 2]
+    c[:, 0, 1] = c[:, 1, 0] = cov[:, 3]
+    c[:, 0, 2] = c[:, 2, 0] = cov[:, 4]
+    c[:, 1, 2] = c[:, 2, 1] = cov[:, 5]
+    p = np.eye(3)[None, :, :] - up[:, :, None] * up[:, None, :]
+    m = p @ c @ p
+    # Start from the across-up direction with the most variance among the device axes.
+    v = np.einsum("nij,nj->ni", p, np.eye(3)[np.argmax(np.einsum("nii->ni", m), axis=1)])
+    for _ in range(POWER_ITERATIONS):
+        v = unit(np.einsum("nij,nj->ni", m, v) + 1e-12 * v)
+    return v
 
 
 def walking_candidates(stats: WindowStats, placement: Placement) -> np.ndarray:
@@ -116,11 +147,16 @@ class ReferenceLearner:
         self._history = np.zeros(self._confirm - 1, dtype=np.int64)
         self._zi: FloatArray | None = None
         self._up: FloatArray = np.asarray(DEFAULT_UP[placement], dtype=np.float64)
+        self._forward: FloatArray = np.asarray(DEFAULT_FORWARD, dtype=np.float64)
         self._walking = 0.0
         self._learned = False
         if initial is not None:
             self._up = np.asarray(initial.up, dtype=np.float64)
-            self._zi = (1.0 - alpha) * self._up[None, :].copy()
+            self._forward = np.asarray(initial.forward, dtype=np.float64)
+            # The swing covariance is rebuilt as a unit spread along the persisted front axis.
+            f = self._forward
+            cov = np.array([f[0] * f[0], f[1] * f[1], f[2] * f[2], f[0] * f[1], f[0] * f[2], f[1] * f[2]])
+            self._zi = (1.0 - alpha) * np.concatenate((self._up, 0.01 * cov))[None, :]
             self._walking = initial.walking_s
             self._learned = True
 
@@ -128,14 +164,24 @@ class ReferenceLearner:
     def reference(self) -> UprightReference | None:
         if not self._learned:
             return None
-        u = self._up
-        return UprightReference(self._placement, (float(u[0]), float(u[1]), float(u[2])), self._walking)
+        u, f = self._up, self._forward
+        return UprightReference(
+            self._placement,
+            (float(u[0]), float(u[1]), float(u[2])),
+            self._walking,
+            (float(f[0]), float(f[1]), float(f[2])),
+        )
+
+    @property
+    def learned(self) -> bool:
+        return self._learned
 
     @property
     def default_up(self) -> FloatArray:
         return np.asarray(DEFAULT_UP[self._placement], dtype=np.float64)
 
-    def push(self, stats: WindowStats) -> FloatArray:
+    def push(self, stats: WindowStats) -> tuple[FloatArray, FloatArray, np.ndarray]:
+        """Per epoch, after learning from it: up direction, front axis (sign-free), learned yet."""
         n = stats.mean.shape[0]
         cand = walking_candidates(stats, self._placement).astype(np.int64)
         if self._confirm > 1:
@@ -147,21 +193,25 @@ class ReferenceLearner:
         else:
             confirmed = cand.astype(bool)
         idx = np.flatnonzero(confirmed)
-        ups = np.empty((n, 3))
         if idx.shape[0] == 0:
-            ups[:] = self._up
-            return ups
-        w = unit(stats.mean[idx])
+            return (
+                np.broadcast_to(self._up, (n, 3)).copy(),
+                np.broadcast_to(self._forward, (n, 3)).copy(),
+                np.full(n, self._learned),
+            )
+        w = np.concatenate((unit(stats.mean[idx]), stats.cov[idx]), axis=1)
         if self._zi is None:
             self._zi = (1.0 - self._b[0]) * w[:1].copy()
         y, self._zi = signal.lfilter(self._b, self._a, w, axis=0, zi=self._zi)
-        y = unit(y)
-        table = np.concatenate((self._up[None, :], y))
+        up = unit(y[:, :3])
+        fwd = swing_axis(y[:, 3:], up)
         pos = np.full(n, -1, dtype=np.int64)
         pos[idx] = np.arange(idx.shape[0])
         pos = np.maximum.accumulate(pos) + 1
-        ups[:] = table[pos]
-        self._up = y[-1].copy()
+        ups = np.concatenate((self._up[None, :], up))[pos]
+        fwds = np.concatenate((self._forward[None, :], fwd))[pos]
+        learned = (pos > 0) | self._learned
+        self._up, self._forward = up[-1].copy(), fwd[-1].copy()
         self._walking += float(idx.shape[0])
         self._learned = True
-        return ups
+        return ups, fwds, learned

@@ -193,13 +193,16 @@ class PostureStream:
     def _classify(self, stats: WindowStats) -> tuple[CodeArray, np.ndarray, np.ndarray]:
         s = self.settings
         if self.placement is Placement.THIGH:
-            up = self._learner.push(stats)
-            forward, forward_ok = profile_forward(
+            up, forward, learned = self._learner.push(stats)
+            # Before any walking, the profile's front axis holds if the device sits as expected.
+            profile_fwd, profile_ok = profile_forward(
                 up, self._learner.default_up, self._default_forward, FORWARD_TRUST_DEG
             )
+            forward = np.where(learned[:, None], forward, profile_fwd)
+            forward_ok = learned | profile_ok
             codes = thigh_codes(stats, up, forward, forward_ok, s)
         elif self.placement is Placement.WAIST:
-            codes = waist_codes(stats, self._learner.push(stats), s)
+            codes = waist_codes(stats, self._learner.push(stats)[0], s)
         else:
             codes = wrist_codes(stats, s)
         still = (total_var(stats.cov) < self._still_var) & stats.valid

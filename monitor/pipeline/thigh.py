@@ -45,7 +45,10 @@ def thigh_codes(
         across = g - np.einsum("ij,ij->i", g, up)[:, None] * up
         lateral = np.cross(up, forward)
         roll = np.degrees(
-            np.arctan2(np.abs(np.einsum("ij,ij->i", across, lateral)), np.einsum("ij,ij->i", across, forward))
+            np.arctan2(
+                np.abs(np.einsum("ij,ij->i", across, lateral)),
+                np.abs(np.einsum("ij,ij->i", across, forward)),
+            )
         )
         codes[sitting & forward_ok & (roll > settings.lie_rotation_deg)] = PostureCode.LIE
     cycling = (

@@ -31,6 +31,7 @@ class Seg:
     sd: float = 0.0
     axis: str = "long"
     walk: bool = False
+    swing: float = 20.0  # gait swing amplitude (deg): ~20 at the thigh, a few at the waist
     noise: float = 0.003
     gravity: tuple[float, float, float] | None = None  # explicit direction (device axes), e.g. desk
 
@@ -54,7 +55,7 @@ def render(
             g = np.tile(np.asarray(seg.gravity, dtype=np.float64), (n, 1))
         elif seg.walk:
             # Thigh swings +-20 deg at the stride frequency (1 Hz) and takes a heel strike each step (2 Hz).
-            swing = seg.incl + 20.0 * np.sin(2 * np.pi * 1.0 * tt)
+            swing = seg.incl + seg.swing * np.sin(2 * np.pi * 1.0 * tt)
             a = np.radians(swing)[:, None]
             g = np.cos(a) * UP + np.sin(a) * FORWARD
             g = g + (0.3 * np.sin(2 * np.pi * 2.0 * tt))[:, None] * UP

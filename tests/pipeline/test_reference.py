@@ -1,0 +1,96 @@
+"""Upright reference: learned from walking, orientation-agnostic, persisted."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from monitor.pipeline import (
+    EpochBlock,
+    Placement,
+    PostureStream,
+    SampleBlock,
+    UprightReference,
+    classify_recording,
+)
+
+from .signals import RATE, Seg, render
+
+# Walking first (the reference is learned from it), then every posture.
+SCHEDULE = [
+    Seg(40, walk=True),
+    Seg(30, incl=85),
+    Seg(20, incl=5),
+    Seg(30, incl=35, sd=0.2, axis="long"),
+    Seg(20, walk=True),
+    Seg(30, incl=60),
+    Seg(20, incl=10, sd=0.15, axis="forward"),
+]
+WARM_UP = 15  # seconds of walking before the reference is confirmed and has settled
+
+
+def _rotation(rng: np.random.Generator) -> np.ndarray:
+    q, r = np.linalg.qr(rng.normal(size=(3, 3)))
+    q = q @ np.diag(np.sign(np.diag(r)))
+    if np.linalg.det(q) < 0:
+        q[:, 0] = -q[:, 0]
+    return q
+
+
+def test_rotated_device_gives_the_same_labels() -> None:
+    t, xyz = render(SCHEDULE, seed=4)
+    base = classify_recording(t, xyz, RATE, Placement.THIGH).labels
+    rng = np.random.default_rng(8)
+    for _ in range(4):
+        rot = _rotation(rng)
+        rotated = (xyz.astype(np.float64) @ rot.T).astype(np.float32)
+        labels = classify_recording(t, rotated, RATE, Placement.THIGH).labels
+        np.testing.assert_array_equal(labels[WARM_UP:], base[WARM_UP:])
+    assert {0, 2, 3, 4} <= set(base.tolist())  # sit, stand, move, cycle all present
+
+
+def test_reference_is_learned_from_walking_and_restores() -> None:
+    rot = _rotation(np.random.default_rng(2))
+    t, xyz = render([Seg(60, walk=True)], seed=1)
+    rotated = (xyz.astype(np.float64) @ rot.T).astype(np.float32)
+    stream = PostureStream(Placement.THIGH, RATE)
+    assert stream.reference is None
+    stream.feed(SampleBlock(t, rotated))
+    stream.flush()
+    ref = stream.reference
+    assert ref is not None
+    expected = rot @ np.array([-1.0, 0.0, 0.0])
+    angle = np.degrees(np.arccos(np.clip(np.dot(ref.up, expected), -1, 1)))
+    assert angle < 5.0
+    assert ref.walking_s > 30
+    restored = UprightReference.from_dict(ref.to_dict())
+    np.testing.assert_allclose(restored.up, ref.up, atol=1e-12)
+    np.testing.assert_allclose(restored.forward, ref.forward, atol=1e-12)
+    # The front axis comes from the gait swing: across up, along the rotated profile front (+-).
+    assert abs(np.dot(ref.forward, rot @ np.array([0.0, 0.0, 1.0]))) > np.cos(np.radians(10))
+
+    # A stream started with the persisted reference labels sitting correctly without any walking.
+    t2, xyz2 = render([Seg(40, incl=85), Seg(40, incl=5)], seed=2)
+    rotated2 = (xyz2.astype(np.float64) @ rot.T).astype(np.float32)
+    warm = PostureStream(Placement.THIGH, RATE, reference=restored)
+    out = EpochBlock.concat([warm.feed(SampleBlock(t2, rotated2)), warm.flush()])
+    labels = [e.label.value for e in out.epochs()]
+    assert set(labels[2:37]) == {"sit"}
+    assert set(labels[43:78]) == {"stand"}
+
+
+def test_cycling_does_not_teach_the_reference() -> None:
+    t, xyz = render([Seg(120, incl=35, sd=0.25, axis="long")], seed=3)
+    stream = PostureStream(Placement.THIGH, RATE)
+    stream.feed(SampleBlock(t, xyz))
+    stream.flush()
+    assert stream.reference is None
+
+
+def test_reference_rejects_bad_persisted_values() -> None:
+    with pytest.raises(ValueError, match="unit vector"):
+        UprightReference.from_dict({"placement": "thigh", "up": [0.0, 0.0, 0.0], "walking_s": 1.0})
+    with pytest.raises(ValueError, match="reference is for thigh"):
+        PostureStream(
+            Placement.WAIST, RATE, reference=UprightReference(Placement.THIGH, (-1.0, 0.0, 0.0), 10.0)
+        )
