@@ -105,7 +105,7 @@ def swing_axis(cov: FloatArray, up: FloatArray) -> FloatArray:
     p = np.eye(3)[None, :, :] - up[:, :, None] * up[:, None, :]
     m = p @ c @ p
     # Start from the across-up direction with the most variance among the device axes.
-    v = np.einsum("nij,nj->ni", p, np.eye(3)[np.argmax(np.einsum("nii->ni", m), axis=1)])
+    v: FloatArray = np.einsum("nij,nj->ni", p, np.eye(3)[np.argmax(np.einsum("nii->ni", m), axis=1)])
     for _ in range(POWER_ITERATIONS):
         v = unit(np.einsum("nij,nj->ni", m, v) + 1e-12 * v)
     return v

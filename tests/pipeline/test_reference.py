@@ -34,7 +34,8 @@ def _rotation(rng: np.random.Generator) -> np.ndarray:
     q = q @ np.diag(np.sign(np.diag(r)))
     if np.linalg.det(q) < 0:
         q[:, 0] = -q[:, 0]
-    return q
+    out: np.ndarray = q
+    return out
 
 
 def test_rotated_device_gives_the_same_labels() -> None:
@@ -54,7 +55,8 @@ def test_reference_is_learned_from_walking_and_restores() -> None:
     t, xyz = render([Seg(60, walk=True)], seed=1)
     rotated = (xyz.astype(np.float64) @ rot.T).astype(np.float32)
     stream = PostureStream(Placement.THIGH, RATE)
-    assert stream.reference is None
+    before = stream.reference
+    assert before is None
     stream.feed(SampleBlock(t, rotated))
     stream.flush()
     ref = stream.reference
