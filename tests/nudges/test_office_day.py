@@ -90,6 +90,11 @@ def day() -> Day:
     return Day(model, START + model.times(0, model.n_samples), model.render(0, model.n_samples))
 
 
+@pytest.fixture(scope="module")
+def offline(day: Day) -> EpochBlock:
+    return classify_recording(day.t, day.xyz, RATE_HZ, Placement.THIGH)
+
+
 def _policy() -> NudgePolicy:
     return NudgePolicy(PolicySettings(), ExerciseLibrary.default(), BERLIN, wearable_id="office")
 
@@ -121,9 +126,8 @@ def test_expected_times_follow_from_the_schedule(day: Day) -> None:
     assert got == sorted(EXPECTED_PROMPTS + OPTIONAL_PROMPTS)  # exact: labels change on the second
 
 
-def test_office_day_through_pipeline_and_policy(day: Day) -> None:
-    epochs = classify_recording(day.t, day.xyz, RATE_HZ, Placement.THIGH)
-    events = _policy().feed(epochs)
+def test_office_day_through_pipeline_and_policy(offline: EpochBlock) -> None:
+    events = _policy().feed(offline)
     _match(_prompts(events))
     outcomes = {k: sum(e.kind == k for e in events) for k in EXPECTED_OUTCOMES}
     optional_fired = len(_prompts(events)) - len(EXPECTED_PROMPTS)
@@ -136,9 +140,9 @@ def test_office_day_through_pipeline_and_policy(day: Day) -> None:
     assert all(e.message is not None and e.message.exercise is not None for e in events if e.is_prompt)
 
 
-def test_live_streaming_gives_the_same_decisions_as_offline(day: Day) -> None:
+def test_live_streaming_gives_the_same_decisions_as_offline(day: Day, offline: EpochBlock) -> None:
     """Samples arrive in 2 s notifications; epochs go to the policy as the stream releases them."""
-    offline = _policy().feed(classify_recording(day.t, day.xyz, RATE_HZ, Placement.THIGH))
+    expected = _policy().feed(offline)
     stream = PostureStream(Placement.THIGH, RATE_HZ)
     policy = _policy()
     live: list[PolicyEvent] = []
@@ -146,4 +150,4 @@ def test_live_streaming_gives_the_same_decisions_as_offline(day: Day) -> None:
     for i in range(0, day.t.shape[0], step):
         live += policy.feed(stream.feed(SampleBlock(day.t[i : i + step], day.xyz[i : i + step])))
     live += policy.feed(stream.flush())
-    assert live == offline
+    assert live == expected
