@@ -332,7 +332,9 @@ class WearableLink:
         profile = self.profile
         if profile.control_uuid is not None:
             await client.start_notify(profile.control_uuid, self._on_control)
-        await client.start_notify(profile.data_uuid, self._on_data)
+        await client.start_notify(
+            profile.data_uuid, self._on_data, bluez={"use_start_notify": not self.settings.acquire_notify}
+        )
         steps = profile.start_sequence()
         reply: bytes | None = None
         try:
@@ -407,8 +409,10 @@ class WearableLink:
         return f"{type(error).__name__}: {text}"
 
     async def _sleep(self, delay: float) -> None:
+        """Wait `delay` seconds, or less if `stop()` is called (the event is set once, never cleared)."""
         assert self._wake is not None
-        self._wake.clear()
+        if self._stop_requested():
+            return
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(delay):
                 await self._wake.wait()

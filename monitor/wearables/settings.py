@@ -119,6 +119,14 @@ class LinkSettings:
             "max": 60.0,
         },
     )
+    acquire_notify: bool = field(
+        default=False,
+        metadata={
+            "doc": "Receive data through BlueZ's AcquireNotify socket instead of D-Bus signals: far less "
+            "CPU per packet (see bench/link_cpu.py), but some devices misbehave with it, so it is off "
+            "unless you turn it on.",
+        },
+    )
     malformed_log_interval_s: float = field(
         default=60.0,
         metadata={
