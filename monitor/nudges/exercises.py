@@ -53,7 +53,9 @@ PREFERRED_KINDS: dict[NudgeLevel, frozenset[ExerciseKind]] = {
     NudgeLevel.NUDGE: frozenset({ExerciseKind.STRETCH, ExerciseKind.MOBILITY, ExerciseKind.MASSAGE}),
     NudgeLevel.ESCALATION: frozenset({ExerciseKind.WALK}),
 }
+# A notification has room for a few short steps; more belongs in a video, not a nudge.
 MAX_STEPS = 8
+# A break is minutes long; anything over half an hour is a workout, not a break suggestion.
 MAX_DURATION_S = 30 * 60
 
 
