@@ -331,3 +331,24 @@ def test_slow_consumer_loses_oldest_blocks_as_recorded_gaps_never_the_stream(
         assert gap.seconds is not None
         after = t[t >= gap.t + gap.seconds - 1e-6]
         assert after.size and after[0] == pytest.approx(gap.t + gap.seconds, abs=1e-6)
+
+
+def test_acquire_notify_and_battery_events(add_wearable: AddWearable) -> None:
+    """Data through the AcquireNotify socket; battery level as events when it changes."""
+    wearable = add_wearable(source=WaveSource(), speed=10, battery_pct=80)
+    link = sitsense_link(WearableTarget(address=wearable.address), acquire_notify=True)
+
+    async def main() -> LinkRun:
+        async with LinkRun(link) as r:
+            await r.samples(100)
+            wearable.set_battery(35)
+            await r.until(lambda c: [e.level for e in c.events(LinkEventKind.BATTERY)] == [80, 35], timeout=5)
+            n = r.got.samples()
+            await r.samples(n + 100)
+        return r
+
+    got = run(main()).got
+    expected, _ = sent_g(wearable)
+    xyz = got.xyz()
+    assert np.array_equal(xyz, expected[: len(xyz)])
+    assert link.diagnostics()["battery"] == 35
