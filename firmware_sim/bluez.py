@@ -101,6 +101,7 @@ class _Device:
     mtu: int = defs.CENTRAL_MAX_MTU
     range_changed: asyncio.Event = field(default_factory=asyncio.Event)
     back_in_range: asyncio.TimerHandle | None = None
+    last_seen: float = 0.0  # loop time of the last advertisement received or link lost
 
 
 class _Sink:
@@ -122,7 +123,10 @@ class BlueZEmulator:
     """bluetoothd on a private bus. Use as a context manager, or `start` / `stop`.
 
     ``connect_timeout_s``: how long Connect waits for an out-of-range device before failing.
-    ``adv_interval_s``: how often each advertising device is reported while a scan runs."""
+    ``adv_interval_s``: how often each advertising device is reported while a scan runs.
+    ``temporary_timeout_s``: forget unpaired devices not heard from for this long, as bluetoothd's
+    TemporaryTimeout (30 s in main.conf) does; None (the default) keeps them, which suits tests that
+    hold on to a scanned BLEDevice."""
 
     def __init__(
         self,
@@ -132,6 +136,7 @@ class BlueZEmulator:
         adv_interval_s: float = DEFAULT_ADV_INTERVAL_S,
         connect_latency_s: float = DEFAULT_CONNECT_LATENCY_S,
         connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S,
+        temporary_timeout_s: float | None = None,
         seed: int = 0,
     ) -> None:
         self.bus_address = bus_address
@@ -139,6 +144,7 @@ class BlueZEmulator:
         self.adv_interval_s = adv_interval_s
         self.connect_latency_s = connect_latency_s
         self.connect_timeout_s = connect_timeout_s
+        self.temporary_timeout_s = temporary_timeout_s
         self._rng = np.random.default_rng(seed)
         self._devices: dict[str, _Device] = {}  # by address
         self._objects: dict[str, dict[str, dict[str, Variant]]] = {}
@@ -152,6 +158,7 @@ class BlueZEmulator:
         self._house_task: asyncio.Task[None] | None = None
         self.powered = True
         self.crashes = 0
+        self._handler_table = self._handlers()
 
     # ================================================================================================
     # Public API (any thread)
@@ -490,7 +497,7 @@ class BlueZEmulator:
             )
         if iface == defs.PROPERTIES_INTERFACE:
             return self._properties_call(msg)
-        handler = self._handlers().get((iface, member))
+        handler = self._handler_table.get((iface, member))
         if handler is None or iface not in self._objects[path]:
             raise BluezError(
                 defs.DBUS_ERROR_UNKNOWN_METHOD,
@@ -694,6 +701,7 @@ class BlueZEmulator:
         if not self._advertising(device):
             return
         w = device.wearable
+        device.last_seen = asyncio.get_running_loop().time()
         adv = w.firmware.advertisement()
         rssi = int(w.rssi + self._rng.integers(-RSSI_JITTER_DB, RSSI_JITTER_DB + 1))
         if not self._filter_allows(device, adv.service_uuids, rssi):
@@ -933,6 +941,8 @@ class BlueZEmulator:
         if not device.connected:
             return
         device.connected = False
+        if self._loop is not None:
+            device.last_seen = self._loop.time()
         device.wearable.firmware.disconnected()
         for obj in device.gatt.values():
             for sock in (obj.notify_socket, obj.write_socket):
@@ -1190,6 +1200,7 @@ class BlueZEmulator:
     async def _housekeeping_loop(self) -> None:
         while True:
             await asyncio.sleep(HOUSEKEEPING_INTERVAL_S)
+            now = asyncio.get_running_loop().time()
             for device in list(self._devices.values()):
                 firmware = device.wearable.firmware
                 if device.connected:
@@ -1197,6 +1208,19 @@ class BlueZEmulator:
                     if device.wearable.battery.level() <= 0:
                         _LOGGER.info("%s battery empty: switching off", device.wearable.address)
                         self._teardown_link(device, signal=True)
+                elif self._expired(device, now):
+                    _LOGGER.info(
+                        "%s not seen for %.1f s: removed", device.wearable.address, now - device.last_seen
+                    )
+                    self._forget_device(device)
+
+    def _expired(self, device: _Device, now: float) -> bool:
+        """bluetoothd drops unpaired devices it has not heard from for TemporaryTimeout seconds."""
+        if self.temporary_timeout_s is None or not device.exported or device.connecting is not None:
+            return False
+        props = self._objects.get(device.path, {}).get(defs.DEVICE_INTERFACE, {})
+        paired = bool(props.get("Paired", Variant("b", False)).value)
+        return not paired and now - device.last_seen > self.temporary_timeout_s
 
 
 def device_value_limit(mtu: int) -> int:

@@ -13,6 +13,7 @@ version; the fake one on PATH answers like BlueZ 5.72 so that check is quiet and
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import os
 import shutil
@@ -112,6 +113,8 @@ class PrivateBus:
             # Own session: a Ctrl-C in the terminal reaches us, and we stop the daemon in order.
             start_new_session=True,
         )
+        # A test run or demo that exits without reaching stop() must not leave the daemon behind.
+        atexit.register(self.stop)
         try:
             self.address = self._read_address()
         except BaseException:
@@ -139,6 +142,7 @@ class PrivateBus:
     def stop(self) -> None:
         """Terminate the daemon by PID (kill if it lingers) and remove our files."""
         process, self.process = self.process, None
+        atexit.unregister(self.stop)
         if process is not None:
             if process.poll() is None:
                 process.terminate()

@@ -214,3 +214,20 @@ def test_adapter_power_off_drops_links(fresh_bluez: BlueZEmulator, add_wearable:
             assert again.is_connected
 
     run(main())
+
+
+def test_unpaired_devices_expire_like_bluetoothds_temporary_timeout(
+    fresh_bluez: BlueZEmulator, add_wearable: AddWearable
+) -> None:
+    fresh_bluez.temporary_timeout_s = 0.5
+    wearable = add_wearable(emulator=fresh_bluez)
+    path = defs.device_path(wearable.address)
+
+    async def main() -> None:
+        await find(wearable.name or "")
+        assert path in await asyncio.to_thread(fresh_bluez.object_paths)
+        await asyncio.sleep(1.2)  # no scan running: nothing refreshes it
+        assert path not in await asyncio.to_thread(fresh_bluez.object_paths)
+        await find(wearable.name or "")  # a new scan brings it back
+
+    run(main())
