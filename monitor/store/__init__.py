@@ -9,6 +9,7 @@ from monitor.store.db import Database, Migration, StoreError, TransactionError
 from monitor.store.events import LinkEvent, LinkEventKind, PolicyEventRecord
 from monitor.store.settings import StoreSettings
 from monitor.store.store import PruneCounts, ResumeState, Store
+from monitor.store.writer import StoreWriter
 
 __all__ = [
     "Calibration",
@@ -23,5 +24,6 @@ __all__ = [
     "Store",
     "StoreError",
     "StoreSettings",
+    "StoreWriter",
     "TransactionError",
 ]

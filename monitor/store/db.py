@@ -187,10 +187,12 @@ class Database:
     def migrate(self, migrations: Sequence[Migration]) -> list[str]:
         """Apply the named migrations not yet recorded, each with its record in one transaction."""
         known = {m.name for m in migrations}
-        with self.atomic() as conn:
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
-            )
+        exists = self.query_one("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_migrations'")
+        if exists is None:  # checked first so a reader opening a busy database takes no write lock
+            with self.atomic() as conn:
+                conn.execute(
+                    "CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+                )
         applied = set(self.applied_migrations())
         unknown = sorted(applied - known)
         if unknown:
