@@ -222,7 +222,11 @@ class MqttLink:
     async def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
         """Publish `offline` (retained), wait for its PUBACK, disconnect cleanly, stop paho's thread."""
         client = self._paho
-        if client is None or self._stopping:
+        if client is None:
+            return
+        if self._stopping:
+            # Already stopping after a fatal error (or a concurrent stop): wait for paho's thread to end.
+            await asyncio.gather(*self._tasks, return_exceptions=True)
             return
         self._stopping = True
         if self._connected:
@@ -239,8 +243,6 @@ class MqttLink:
         await _stop_network_thread(client)
         self._connected = False
         self._connected_event.clear()
-        for task in list(self._tasks):
-            task.cancel()
         _LOGGER.info("mqtt: disconnected from %s", self._where)
 
     async def __aenter__(self) -> MqttLink:
