@@ -134,6 +134,7 @@ class WearableLink:
             arrival_gap_s=self.settings.arrival_gap_s,
         )
         self._state = LinkState.IDLE
+        self._rssi = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._mono_to_utc = 0.0
         self._stopping = False
@@ -281,6 +282,7 @@ class WearableLink:
             )
             return None
         device, adv = found
+        self._rssi = adv.rssi
         self._address = device.address
         self.queue.wearable = device.address
         self._name = adv.local_name or device.name or self._name
@@ -288,7 +290,7 @@ class WearableLink:
 
     async def _connect_and_stream(self, device: BLEDevice) -> None:
         assert self._loop is not None and self._watchdog is not None
-        self._set_state(LinkState.CONNECTING, f"RSSI seen, connecting as {self.profile.describe()}")
+        self._set_state(LinkState.CONNECTING, f"advertising at {self._rssi} dBm")
         self._lost = self._loop.create_future()
         client: BleakClientWithServiceCache | None = None
         try:
@@ -472,7 +474,7 @@ class WearableLink:
         self._connects += 1
         kind = LinkEventKind.RECONNECTED if self._ever_streamed else LinkEventKind.CONNECTED
         self._ever_streamed = True
-        self._set_state(LinkState.STREAMING, f"{self.profile.describe()}, data flowing")
+        self._set_state(LinkState.STREAMING, f"{self.profile.describe()}, first data in")
         self._emit(LinkEvent(kind, t0, self._address, detail=self.profile.describe()))
         self._report_battery()
 

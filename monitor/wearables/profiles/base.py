@@ -209,4 +209,4 @@ class DeviceProfile(ABC):
         """Decode one notification from `data_uuid`. Raises DecodeError for anything malformed."""
 
     def describe(self) -> str:
-        return f"{self.title} ({self.name}) at {self.rate_hz:g} Hz"
+        return f"{self.title} at {self.rate_hz:g} Hz"

@@ -158,7 +158,7 @@ def unpack_deltas(buf: bytes | memoryview, width: int, count: int, channels: int
 
 class PolarProfile(DeviceProfile):
     name: ClassVar[ProfileName] = ProfileName.POLAR
-    title: ClassVar[str] = "Polar Verity Sense / H10 (PMD)"
+    title: ClassVar[str] = "Polar PMD (Verity Sense / H10)"
     service_uuid: ClassVar[str] = SERVICE_UUID
     data_uuid: ClassVar[str] = DATA_UUID
     control_uuid: ClassVar[str | None] = CONTROL_UUID

@@ -29,7 +29,7 @@ MS = 1e-3
 
 class SitSenseProfile(DeviceProfile):
     name: ClassVar[ProfileName] = ProfileName.SITSENSE
-    title: ClassVar[str] = "sitbreak reference firmware (SitSense)"
+    title: ClassVar[str] = "SitSense reference firmware"
     service_uuid: ClassVar[str] = fmt.SERVICE_UUID
     data_uuid: ClassVar[str] = fmt.ACCEL_CHAR_UUID
     # Designed for a thigh pocket or strap; the pipeline also handles waist and wrist.
