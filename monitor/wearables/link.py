@@ -454,8 +454,7 @@ class WearableLink:
                     self._address,
                     seconds=placed.gap_s,
                     count=placed.lost_packets or None,
-                    # the first data of a connection closes the time the link was down
-                    reason=GapReason.LINK_LOST if first_of_connection else GapReason.PACKETS_LOST,
+                    reason=self._gap_reason(first_of_connection, packet.device_dropped),
                 )
             )
         if not self._pend_t:
@@ -467,6 +466,12 @@ class WearableLink:
         self._samples += len(t)
         if t[-1] - self._pend_start >= self.settings.block_max_s:
             self._flush()
+
+    @staticmethod
+    def _gap_reason(first_of_connection: bool, device_dropped: bool) -> GapReason:
+        if first_of_connection:  # the first data of a connection closes the time the link was down
+            return GapReason.LINK_LOST
+        return GapReason.DEVICE_OVERFLOW if device_dropped else GapReason.PACKETS_LOST
 
     def _begin_streaming(self, t0: float) -> None:
         self._streaming = True

@@ -275,7 +275,9 @@ def test_sitsense_packet_by_hand():
     assert packet.seq == 513
     assert packet.t_first == pytest.approx(123.456)
     assert packet.period_s == pytest.approx(0.02)
-    assert packet.restart
+    assert packet.restart and not packet.device_dropped
+    overflow = SitSenseProfile().decode(sitsense_packet(514, 124_000, [(0, 0, 0)], flags=fmt.FLAG_OVERFLOW))
+    assert overflow.device_dropped and not overflow.restart
     # and the shared encoder agrees with the hand-built bytes
     assert data == fmt.encode_packet(
         513, 123_456, 50, 4, np.array([[8192, 0, -8192], [0, 4096, 0]]), flags=fmt.FLAG_STREAM_START

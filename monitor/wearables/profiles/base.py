@@ -102,6 +102,7 @@ class DecodedPacket:
     period_s: sample spacing the packet itself declares, if it declares one.
     restart: the device says its sequence restarted here (a new stream), so a lower sequence
             number is not a duplicate.
+    device_dropped: the device says it lost samples before this packet (its FIFO overflowed).
     """
 
     xyz: Float32Array
@@ -110,6 +111,7 @@ class DecodedPacket:
     t_last: float | None = None
     period_s: float | None = None
     restart: bool = False
+    device_dropped: bool = False
 
     def __len__(self) -> int:
         return int(self.xyz.shape[0])

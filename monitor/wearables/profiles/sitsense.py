@@ -74,6 +74,7 @@ class SitSenseProfile(DeviceProfile):
             t_first=packet.t0_ms * MS,
             period_s=1.0 / packet.rate_hz,
             restart=bool(packet.flags & fmt.FLAG_STREAM_START),
+            device_dropped=bool(packet.flags & fmt.FLAG_OVERFLOW),
         )
 
     @staticmethod
