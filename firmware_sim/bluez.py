@@ -473,7 +473,9 @@ class BlueZEmulator:
             return None
         if msg.message_type is not MessageType.METHOD_CALL:
             return None
-        if msg.interface in ("org.freedesktop.DBus.Introspectable", "org.freedesktop.DBus.Peer"):
+        if msg.interface == defs.INTROSPECTABLE_INTERFACE and msg.member == "Introspect":
+            return Message.new_method_return(msg, "s", [self._introspect(msg.path or "/")])
+        if msg.interface == "org.freedesktop.DBus.Peer":
             return None
         try:
             return self._dispatch(msg)
@@ -525,6 +527,28 @@ class BlueZEmulator:
             (defs.GATT_DESCRIPTOR_INTERFACE, "ReadValue"): self._read_value,
             (defs.GATT_DESCRIPTOR_INTERFACE, "WriteValue"): self._write_value,
         }
+
+    def _introspect(self, path: str) -> str:
+        """Enough introspection XML for busctl/gdbus to walk the tree and list properties."""
+        prefix = path.rstrip("/") + "/"
+        children = sorted({p[len(prefix) :].split("/")[0] for p in self._objects if p.startswith(prefix)})
+        parts = [
+            '<!DOCTYPE node PUBLIC "-//freedesktop//DTD D-BUS Object Introspection 1.0//EN"',
+            ' "http://www.freedesktop.org/standards/dbus/1.0/introspect.dtd">',
+            "<node>",
+        ]
+        for interface, props in self._objects.get(path, {}).items():
+            parts.append(f'  <interface name="{interface}">')
+            methods = sorted(member for iface, member in self._handler_table if iface == interface and member)
+            parts.extend(f'    <method name="{member}"/>' for member in methods)
+            for name, variant in props.items():
+                writable = name in defs.ADAPTER_WRITABLE | defs.DEVICE_WRITABLE
+                access = "readwrite" if writable else "read"
+                parts.append(f'    <property name="{name}" type="{variant.signature}" access="{access}"/>')
+            parts.append("  </interface>")
+        parts.extend(f'  <node name="{child}"/>' for child in children)
+        parts.append("</node>")
+        return "\n".join(parts)
 
     def _properties_call(self, msg: Message) -> Message:
         path = msg.path or ""
