@@ -461,15 +461,14 @@ def render_day(report: DayReport) -> str:
         "<header>",
         f'<p class="eyebrow">sitbreak · {escape(stats.wearable)}</p>',
         f"<h1>{escape(long_date(stats))}</h1>",
-        f'<p class="sub">{escape(str(stats.tz))} · as of '
-        f'<time datetime="{iso_local(report.as_of, stats.tz)}">{clock(report.as_of, stats.tz)}</time></p>',
+        f'<p class="sub">{escape(str(stats.tz))} · {_as_of(report)}</p>',
         "</header>",
         _headline(stats),
         f'<section class="card"><p class="summary">{escape(summary(report))}</p></section>',
         f'<section class="card"><h2>Your day</h2>{timeline_svg(stats)}{legend(stats)}</section>',
         f'<section class="card"><h2>{escape(word.capitalize())} minutes per hour</h2>'
         f"{hourly_svg(stats)}</section>",
-        f'<section class="card"><h2>{escape(word.capitalize())} time, last {len(week)} days</h2>'
+        f'<section class="card"><h2>{escape(word.capitalize())} time, {_days_title(len(week))}</h2>'
         f"{trend_svg(week, stats.day, report.trend.mean_sit_s, word)}"
         f"{trend_note(report.trend.mean_sit_s, 'average of the previous days')}</section>",
         f'<div class="grid2">{_postures_table(stats)}{_bouts_card(stats)}</div>',
@@ -477,6 +476,19 @@ def render_day(report: DayReport) -> str:
         _footer(stats),
     ]
     return _page(f"Sitting report · {stats.wearable} · {long_date(stats)}", "\n".join(body))
+
+
+def _as_of(report: DayReport) -> str:
+    stats = report.stats
+    if report.as_of >= stats.end:
+        return "the whole day"
+    return (
+        f'as of <time datetime="{iso_local(report.as_of, stats.tz)}">{clock(report.as_of, stats.tz)}</time>'
+    )
+
+
+def _days_title(n: int) -> str:
+    return "today" if n == 1 else f"last {n} days"
 
 
 def _summary_of(stats: DayStats) -> DaySummary:

@@ -32,19 +32,23 @@ def sitting_word(placement: Placement) -> str:
     return posture_name(Posture.SIT, placement)
 
 
+# A no-break space keeps a number with its unit when text wraps ("72 %", not "72" / "%").
+NBSP = "\u00a0"
+
+
 def duration(seconds: float) -> str:
-    """'6 h 12 min', '45 min', '0 min' (rounded to the minute)."""
+    """'6 h 12 min', '45 min', '0 min' (rounded to the minute; no-break spaces inside each part)."""
     minutes = round(seconds / 60)
     hours, minutes = divmod(minutes, 60)
     if hours and minutes:
-        return f"{hours} h {minutes} min"
+        return f"{hours}{NBSP}h {minutes}{NBSP}min"
     if hours:
-        return f"{hours} h"
-    return f"{minutes} min"
+        return f"{hours}{NBSP}h"
+    return f"{minutes}{NBSP}min"
 
 
 def percent(share: float | None) -> str:
-    return "–" if share is None else f"{round(share * 100)} %"
+    return "–" if share is None else f"{round(share * 100)}{NBSP}%"
 
 
 def long_date(stats: DayStats) -> str:
