@@ -206,8 +206,8 @@ _THIGH: dict[Activity, _Posture] = {
     # Pedalling: the thigh swings through large angles around a forward tilt (HuGaDB: ~30-40 deg).
     Activity.CYCLE: _Posture(
         theta=(40.0, 6.0),
-        swing_hz=(1.0, 1.5),
-        swing_deg=(22.0, 28.0),
+        swing_hz=(0.9, 1.3),
+        swing_deg=(14.0, 18.0),
         bounce_g=(0.03, 0.06),
         impact=0.0,
         vibration_g=0.04,
