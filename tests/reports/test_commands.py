@@ -163,3 +163,19 @@ def test_export_writes_epochs_and_bouts(db: Path, tmp_path: Path, capsys: pytest
 def test_export_rejects_a_backwards_range(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["export", "--db", str(db), "--from", "2026-10-25", "--to", "2026-10-24"]) == 2
     assert "--to 2026-10-24 is before --from 2026-10-25" in capsys.readouterr().err
+
+
+def test_week_json_and_text(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # --week ends today; with --tz and a store of past days, the JSON still names the 7 days.
+    assert main(["report", "--db", str(db), "--tz", "Europe/Copenhagen", "--week", "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["kind"] == "weekly" and len(doc["days"]) == 7
+    first, last = date.fromisoformat(doc["first_date"]), date.fromisoformat(doc["last_date"])
+    assert last - first == timedelta(days=6)
+    stored = sum(1 for d in DAYS if first <= d <= last)  # every stored office day is worn ~12 h
+    assert doc["valid_days"] == stored
+    assert main(["report", "--db", str(db), "--tz", "Europe/Copenhagen", "--week"]) == 0
+    out = capsys.readouterr().out
+    assert max(len(line) for line in out.splitlines()) <= 80
+    expected = f"On {stored} worn day" if stored else "No day this week was worn long enough"
+    assert expected in out
