@@ -17,7 +17,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from enum import StrEnum
-from itertools import islice
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
@@ -28,8 +27,8 @@ from monitor.pipeline.types import FloatArray, SampleBlock
 
 # Standard gravity: m/s^2 per g.
 G_MS2 = 9.80665
-# Rows parsed per chunk: ~1.3 min at 50 Hz, a few MB of text; keeps memory flat for week-long files.
-CHUNK_ROWS = 1 << 16
+# Text parsed per chunk: ~2 MiB is ~1 min of 50 Hz samples; keeps memory flat for week-long files.
+CHUNK_BYTES = 2 << 20
 # Column names tried, in order, when the user names none.
 X_NAMES = ("x", "acc_x", "ax", "accel_x", "accx", "x_g")
 Y_NAMES = ("y", "acc_y", "ay", "accel_y", "accy", "y_g")
@@ -85,7 +84,8 @@ def _open_text(path: Path) -> tuple[BinaryIO, TextIO]:
     except OSError as exc:
         raise UserError(f"{path}: cannot read: {exc.strerror}") from None
     stream: BinaryIO = gzip.GzipFile(fileobj=raw, mode="rb") if path.suffix == ".gz" else raw  # type: ignore[assignment]
-    return raw, io.TextIOWrapper(stream, encoding="utf-8", newline="")
+    # utf-8-sig: spreadsheet exports often start with a byte-order mark.
+    return raw, io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
 
 
 class CsvRecording:
@@ -196,8 +196,8 @@ class CsvRecording:
 
     # -- samples ------------------------------------------------------------------------------------------
 
-    def blocks(self, chunk_rows: int = CHUNK_ROWS) -> Iterator[SampleBlock]:
-        """The samples in chunks of up to `chunk_rows` rows, times in Unix seconds, xyz in g."""
+    def blocks(self, chunk_bytes: int = CHUNK_BYTES) -> Iterator[SampleBlock]:
+        """The samples in chunks of about `chunk_bytes` of text, times in Unix seconds, xyz in g."""
         start = self.fmt.start
         if start is not None and start.tzinfo is None:
             start = start.replace(tzinfo=self.fmt.tz)
@@ -205,7 +205,7 @@ class CsvRecording:
         last_t = -math.inf
         first = True
         while True:
-            lines, numbers = self._next_lines(chunk_rows)
+            lines, numbers = self._next_lines(chunk_bytes)
             if not lines:
                 return
             xyz, tcol = self._parse(lines, numbers)
@@ -233,18 +233,27 @@ class CsvRecording:
             self.samples += len(lines)
             yield SampleBlock(t, xyz.astype(np.float32))
 
-    def _next_lines(self, n: int) -> tuple[list[str], list[int]]:
-        batch = list(islice(self._iter_lines(), n))
-        return [line for _, line in batch], [number for number, _ in batch]
-
-    def _iter_lines(self) -> Iterator[tuple[int, str]]:
-        while True:
-            line = self._readline()
-            if line is None:
-                return
-            stripped = line.strip()
-            if stripped and not stripped.startswith("#"):
-                yield self._line_no, stripped
+    def _next_lines(self, chunk_bytes: int) -> tuple[list[str], list[int]]:
+        """The next sample rows (comments and blank lines dropped) with their line numbers."""
+        lines: list[str] = []
+        numbers: list[int] = []
+        while not lines:
+            try:
+                batch = self._text.readlines(chunk_bytes)
+            except UnicodeDecodeError as exc:
+                raise UserError(
+                    f"{self.path}: not UTF-8 text (byte {exc.start} of a chunk after line {self._line_no})"
+                ) from None
+            except (OSError, EOFError, gzip.BadGzipFile) as exc:
+                raise UserError(f"{self.path}: cannot read: {exc}") from None
+            if not batch:
+                break
+            base = self._line_no + 1
+            self._line_no += len(batch)
+            stripped = [line.strip() for line in batch]
+            numbers = [base + i for i, line in enumerate(stripped) if line and line[0] != "#"]
+            lines = [line for line in stripped if line and line[0] != "#"]
+        return lines, numbers
 
     def _parse(self, lines: list[str], numbers: list[int]) -> tuple[FloatArray, FloatArray]:
         cols = [self.x_col, self.y_col, self.z_col]
@@ -253,7 +262,9 @@ class CsvRecording:
             assert self.time_col is not None
             cols.append(self.time_col)
         try:
-            values = np.loadtxt(lines, delimiter=self.fmt.delimiter, usecols=cols, dtype=np.float64, ndmin=2)
+            values = np.loadtxt(
+                lines, delimiter=self.fmt.delimiter, usecols=cols, dtype=np.float64, ndmin=2, quotechar='"'
+            )
         except ValueError:
             values = self._parse_slowly(lines, numbers, cols)
             numeric_time = numeric_time and not self.iso_time

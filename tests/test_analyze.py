@@ -185,13 +185,14 @@ def test_reader_time_column_forms(tmp_path: Path) -> None:
 
 
 def test_reader_chunking_changes_nothing(day_csv: Path) -> None:
-    def read(rows: int) -> tuple[np.ndarray, np.ndarray]:
+    def read(chunk_bytes: int) -> tuple[np.ndarray, np.ndarray]:
         with CsvRecording(day_csv) as rec:
-            blocks = list(rec.blocks(rows))
+            blocks = list(rec.blocks(chunk_bytes))
+        assert len(blocks) > 1
         return np.concatenate([b.t for b in blocks]), np.concatenate([b.xyz for b in blocks])
 
-    t1, x1 = read(1000)
-    t2, x2 = read(65536)
+    t1, x1 = read(10_000)
+    t2, x2 = read(1 << 20)
     assert np.array_equal(t1, t2) and np.array_equal(x1, x2)
 
 
