@@ -1,6 +1,7 @@
-"""`sitbreak demo`: a simulated office day through the posture pipeline, compared with its schedule.
+"""`sitbreak demo`: a simulated office day, live through the whole service or offline.
 
-This is the offline demo: the motion model renders the day in chunks, the same `PostureStream` the
+Live (the default, `monitor.live_demo`): Bluetooth through an emulated BlueZ, the service, MQTT and a
+console phone. `--offline`: the motion model renders the day in chunks, the same `PostureStream` the
 service runs classifies it, and the summary `sitbreak analyze` prints is followed by how the labels
 compare with what the simulated wearer was scheduled to do. No hardware, no broker, a few seconds.
 """
@@ -8,16 +9,21 @@ compare with what the simulated wearer was scheduled to do. No hardware, no brok
 from __future__ import annotations
 
 import argparse
+import asyncio
+import logging
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any, TextIO
 
 import numpy as np
 
 from firmware_sim.motion import SCHEDULES, Activity, MotionConfig, MotionModel
 from monitor.analysis import RecordingSummary, duration_text, format_summary, summarize
+from monitor.errors import UserError
+from monitor.live_demo import DemoOptions, run_live_demo
 from monitor.pipeline import PostureStream
 from monitor.pipeline.types import CodeArray, Placement, Posture, SampleBlock
 from monitor.progress import Progress
@@ -46,27 +52,54 @@ EXPECTED: dict[Activity, Posture] = {
 }
 
 _DESCRIPTION = """\
-Simulate a wearer's office day (desk work, meetings, short stand-ups, a lunch walk, stairs, the device
-left on the desk for half an hour), classify it second by second with the live pipeline, print the
-summary `sitbreak analyze` would print, and compare the labels with the simulated schedule.
+Live a simulated office day (desk work, meetings, short stand-ups, a lunch walk, stairs, the device
+left on the desk for half an hour) through the real service, with no hardware and no broker installed:
+a private D-Bus serves an emulated BlueZ with a simulated thigh wearable, the service finds it through
+Bleak exactly as on a Raspberry Pi, classifies every second, and sends nudges over MQTT (an embedded
+broker unless --mqtt-host is given). A console "phone" prints each nudge and answers some as a person
+would. The day takes under two minutes and ends with the daily report and the path of its HTML page.
+
+With --offline, the same day's samples go straight through the pipeline and the labels are compared
+with the simulated schedule.
 
 examples:
   sitbreak demo
-  sitbreak demo --seed 7 --placement waist
-  sitbreak demo --schedule day          a full 24 h day with sleep, a run and a cycle commute
+  sitbreak demo --speed 1 --mqtt-host localhost     in real time, watch with your own MQTT client
+  sitbreak demo --offline --seed 7 --placement waist
+  sitbreak demo --offline --schedule day    a full 24 h day with sleep, a run and a cycle commute
 """
 
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "demo",
-        help="a simulated office day through the pipeline, compared with its schedule",
+        help="a simulated office day end to end: wearable, service, MQTT, phone, report",
         description=_DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "--offline", action="store_true", help="classify the simulated samples directly (the default for now)"
+        "--offline",
+        action="store_true",
+        help="skip Bluetooth, MQTT and the service: classify the simulated samples directly and compare "
+        "them with the schedule (a few seconds)",
     )
+    parser.add_argument(
+        "--speed",
+        type=float,
+        default=300.0,
+        help="live demo: the simulated day runs this many times faster than real time; "
+        "1 runs in real time for watching with your own MQTT client (default: %(default)g)",
+    )
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=Path("sitbreak-demo"),
+        help="live demo: where its database and HTML report go; emptied first (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--mqtt-host", help="live demo: use this MQTT broker instead of the embedded one (no auth, plain TCP)"
+    )
+    parser.add_argument("--mqtt-port", type=int, default=1883, help="with --mqtt-host (default: %(default)s)")
     parser.add_argument(
         "--schedule", choices=sorted(SCHEDULES), default="office", help="default: %(default)s"
     )
@@ -81,8 +114,27 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.seed < 0:
-        sys.stderr.write("sitbreak demo: --seed must be >= 0\n")
-        return 2
+        raise UserError("--seed must be >= 0")
+    if not args.offline:
+        if args.speed <= 0:
+            raise UserError("--speed must be > 0")
+        if args.schedule != "office" or args.placement != "thigh":
+            raise UserError(
+                "--schedule and --placement apply to --offline; the live demo is a thigh office day"
+            )
+        opts = DemoOptions(
+            speed=args.speed,
+            seed=args.seed,
+            state_dir=args.state_dir,
+            mqtt_host=args.mqtt_host,
+            mqtt_port=args.mqtt_port,
+            quiet=args.quiet,
+        )
+        if args.log_level == "INFO":
+            # The phone's lines tell the story; the service's own INFO lines would drown them.
+            logging.getLogger("monitor").setLevel(logging.WARNING)
+        asyncio.run(run_live_demo(opts))
+        return 0
     result = run_offline_demo(
         schedule=args.schedule,
         placement=Placement(args.placement),

@@ -1,0 +1,200 @@
+"""The service process: every configured wearable, signals, systemd readiness and watchdog.
+
+`Daemon.run()` mirrors itself: what `_start()` sets up, `_stop()` takes down in reverse. SIGTERM and
+SIGINT stop it (streams end, epochs and bouts are flushed, `offline` is published, exit 0); SIGHUP
+re-reads the configuration and applies it only when it is valid, keeping the running one otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from monitor.config import Config, load_config
+from monitor.errors import ConfigError
+from monitor.reports.zone import resolve_zone
+from monitor.sdnotify import SystemdNotifier
+from monitor.service import WearableService
+from monitor.store import Store, StoreSettings
+from monitor.store.settings import DEFAULT_PATH as DEFAULT_STORE_PATH
+
+_LOGGER = logging.getLogger(__name__)
+
+# How late the watchdog tick may run before the loop counts as unhealthy and pings stop.
+WATCHDOG_MAX_LAG_S = 5.0
+# STATUS= lines are refreshed this often so `systemctl status` shows current counts.
+STATUS_EVERY_S = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class DaemonOptions:
+    config_path: Path | None
+    state_dir: Path | None = None
+    # The host clock the links map device time with; None is the real UTC clock.
+    clock: Callable[[], float] | None = None
+
+
+class Daemon:
+    """Runs until a stop signal; returns the process exit code."""
+
+    def __init__(
+        self, config: Config, options: DaemonOptions, notifier: SystemdNotifier | None = None
+    ) -> None:
+        self.config = config
+        self.options = options
+        self.notifier = notifier or SystemdNotifier()
+        self.services: list[WearableService] = []
+        self.store: Store | None = None
+        self._stop = asyncio.Event()
+        self._reload = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # ------------------------------------------------------------------ paths
+
+    def store_settings(self, config: Config) -> StoreSettings:
+        path = config.store.path
+        if self.options.state_dir is not None and path == DEFAULT_STORE_PATH:
+            path = str(self.options.state_dir / "sitbreak.db")
+        return StoreSettings(path=path, retention_days=config.store.retention_days)
+
+    @property
+    def report_dir(self) -> Path:
+        return Path(self.store_settings(self.config).path).parent / "reports"
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    def request_reload(self) -> None:
+        self._reload.set()
+
+    async def run(self) -> int:
+        loop = asyncio.get_running_loop()
+        for sig, handler in (
+            (signal.SIGTERM, self.request_stop),
+            (signal.SIGINT, self.request_stop),
+            (signal.SIGHUP, self.request_reload),
+        ):
+            loop.add_signal_handler(sig, handler)
+        try:
+            await self._start()
+            self.notifier.ready(self._status())
+            self._spawn(self._watchdog())
+            while not self._stop.is_set():
+                stop = asyncio.ensure_future(self._stop.wait())
+                reload = asyncio.ensure_future(self._reload.wait())
+                await asyncio.wait({stop, reload}, return_when=asyncio.FIRST_COMPLETED)
+                stop.cancel()
+                reload.cancel()
+                if self._reload.is_set() and not self._stop.is_set():
+                    self._reload.clear()
+                    await self._apply_reload()
+        finally:
+            self.notifier.stopping()
+            await self._stop_all()
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                loop.remove_signal_handler(sig)
+        _LOGGER.info("stopped")
+        return 0
+
+    async def _start(self) -> None:
+        if not self.config.wearables:
+            raise ConfigError(
+                f"{self.options.config_path or 'the configuration'}: no [[wearables]] configured; "
+                "add one (see config/sitbreak.example.toml) or try `sitbreak demo`"
+            )
+        self.store = Store(self.store_settings(self.config))
+        tz = resolve_zone(self.config.timezone)
+        for wearable in self.config.wearables:
+            service = WearableService(
+                wearable, self.config, self.store, tz, report_dir=self.report_dir, clock=self.options.clock
+            )
+            await service.start()
+            self.services.append(service)
+        _LOGGER.info(
+            "sitbreak running: %d wearable(s), store %s, MQTT %s:%d",
+            len(self.services),
+            self.store.path,
+            self.config.mqtt.host,
+            self.config.mqtt.port,
+        )
+
+    async def _stop_services(self) -> None:
+        for service in reversed(self.services):
+            try:
+                await service.stop()
+            except Exception:
+                _LOGGER.exception("%s: error while stopping", service.id)
+        self.services.clear()
+
+    async def _stop_all(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._stop_services()
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+
+    async def _apply_reload(self) -> None:
+        path = self.options.config_path
+        if path is None:
+            _LOGGER.info("SIGHUP: no configuration file to re-read (running on defaults)")
+            return
+        self.notifier.reloading()
+        try:
+            new = load_config(path)
+        except ConfigError as exc:
+            _LOGGER.error("SIGHUP: %s; keeping the running configuration", exc)
+            self.notifier.ready(self._status())
+            return
+        if new == self.config:
+            _LOGGER.info("SIGHUP: %s unchanged", path)
+            self.notifier.ready(self._status())
+            return
+        _LOGGER.info("SIGHUP: applying the new configuration from %s", path)
+        # Each wearable saves its state on stop and resumes it on start, so a restart of the
+        # services is a clean way to apply any change (placement, policy, broker, store path).
+        await self._stop_services()
+        if self.store is not None:
+            self.store.close()
+        self.config = new
+        await self._start()
+        self.notifier.ready(self._status())
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _watchdog(self) -> None:
+        """Ping systemd while the loop keeps time; refresh STATUS."""
+        loop = asyncio.get_running_loop()
+        interval = self.notifier.watchdog_interval()
+        tick = min(interval, STATUS_EVERY_S) if interval else STATUS_EVERY_S
+        expected = loop.time() + tick
+        while True:
+            await asyncio.sleep(tick)
+            lag = loop.time() - expected
+            expected = loop.time() + tick
+            if interval and lag < WATCHDOG_MAX_LAG_S:
+                self.notifier.watchdog()
+            elif interval:
+                _LOGGER.warning("event loop ran %.1f s late; withholding the watchdog ping", lag)
+            self.notifier.status(self._status())
+
+    def _status(self) -> str:
+        parts = []
+        for service in self.services:
+            diag = service.link.diagnostics()
+            parts.append(
+                f"{service.id}: {diag['state']}, {service.counts['nudges']} nudges, "
+                f"mqtt {'up' if service.mqtt.connected else 'down'}"
+            )
+        return "; ".join(parts) or "starting"

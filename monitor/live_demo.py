@@ -1,0 +1,201 @@
+"""`sitbreak demo`: a simulated office day through the real service, end to end, on one machine.
+
+What runs is what runs on a Raspberry Pi, minus the radio: a private `dbus-daemon` with the BlueZ
+emulator serving a simulated SitSense wearable (motion model: desk work, meetings, a lunch walk, the
+device left on the desk for a while), unmodified Bleak finding and streaming from it, the pipeline,
+the nudge policy, the SQLite store, and MQTT to a broker (an embedded one unless `--mqtt-host` names a
+real one). A console "phone" subscribes like any MQTT app, prints the nudges and answers some of them.
+
+The wearable's clock runs `speed` times faster than wall time and the service maps device time onto a
+simulated calendar day (the last weekday, from 08:30 local), so the policy's active hours and the
+daily report see an ordinary working day.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, tzinfo
+from pathlib import Path
+from typing import TextIO
+
+from firmware_sim.bluez import BlueZEmulator
+from firmware_sim.bus import PrivateBus
+from firmware_sim.motion import MotionConfig, office_day
+from firmware_sim.source import motion_source
+from firmware_sim.wearable import Profile, SimulatedWearable
+from monitor.config import Config, WearableSettings
+from monitor.daemon import Daemon, DaemonOptions
+from monitor.demo_phone import ConsolePhone
+from monitor.embedded_broker import EmbeddedBroker
+from monitor.mqtt import MqttSettings
+from monitor.reports import html as report_html
+from monitor.reports import text as report_text
+from monitor.reports.loader import load_day_report
+from monitor.reports.settings import ReportSettings
+from monitor.reports.zone import resolve_zone
+from monitor.store import Store, StoreSettings
+
+DEMO_WEARABLE = "thigh"
+# The simulated working day starts here (local time) on the most recent weekday before today.
+DAY_START = time(8, 30)
+# The daily report is published this long before the simulated day's data ends, so the phone
+# receives it while the demo is still running.
+REPORT_BEFORE_END = timedelta(minutes=3)
+# How often the progress line is refreshed (wall seconds).
+PROGRESS_EVERY_S = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class DemoOptions:
+    speed: float = 300.0
+    seed: int = 0
+    state_dir: Path = Path("sitbreak-demo")
+    mqtt_host: str | None = None
+    mqtt_port: int = 1883
+    quiet: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DemoResult:
+    day: date
+    db_path: Path
+    html_path: Path
+    nudges: int
+    answers: int
+    reports: int
+    report_text: str
+
+
+def demo_day(tz: tzinfo) -> date:
+    """The most recent weekday strictly before today: a whole working day already in the past."""
+    day = datetime.now(tz).date() - timedelta(days=1)
+    while day.weekday() >= 5:
+        day -= timedelta(days=1)
+    return day
+
+
+@contextlib.contextmanager
+def _environment(bus: PrivateBus) -> Iterator[None]:
+    """Point Bleak at the private bus (and the fake bluetoothctl) for the length of the demo."""
+    saved = {k: os.environ.get(k) for k in ("DBUS_SYSTEM_BUS_ADDRESS", "PATH")}
+    os.environ["DBUS_SYSTEM_BUS_ADDRESS"] = bus.address
+    if bus.bin_dir is not None:
+        os.environ["PATH"] = f"{bus.bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def demo_config(db_path: Path, host: str, port: int, day_end: datetime) -> Config:
+    report_at = (day_end - REPORT_BEFORE_END).strftime("%H:%M")
+    return Config(
+        wearables=(WearableSettings(id=DEMO_WEARABLE),),
+        mqtt=MqttSettings(host=host, port=port),
+        store=StoreSettings(path=str(db_path)),
+        report=ReportSettings(daily_at=report_at),
+    )
+
+
+async def run_live_demo(opts: DemoOptions, out: TextIO = sys.stdout) -> DemoResult:
+    schedule = office_day()
+    duration_s = sum(seg.duration_s for seg in schedule)
+    tz = resolve_zone("")
+    day = demo_day(tz)
+    start = datetime.combine(day, DAY_START, tzinfo=tz)
+    end = start + timedelta(seconds=duration_s)
+    start_t = start.timestamp()
+
+    state_dir = opts.state_dir
+    if state_dir.exists():
+        shutil.rmtree(state_dir)
+    state_dir.mkdir(parents=True)
+    db_path = state_dir / "sitbreak.db"
+
+    def say(line: str) -> None:
+        out.write(line + "\n")
+        out.flush()
+
+    say(f"sitbreak demo: {day:%A %d %B %Y}, {start:%H:%M}-{end:%H:%M}, simulated at {opts.speed:g}x")
+    with PrivateBus() as bus, _environment(bus):
+        say(f"  private D-Bus (dbus-daemon pid {bus.pid}) with the BlueZ emulator; Bleak talks to it")
+        source = motion_source(schedule, MotionConfig(placement="thigh", seed=opts.seed))
+        wearable = SimulatedWearable(Profile.SITSENSE, source=source, speed=opts.speed, seed=opts.seed)
+
+        def clock() -> float:
+            return start_t + wearable.clock.now_ms() / 1000.0
+
+        with BlueZEmulator(bus.address) as emulator:
+            emulator.add(wearable)
+            say(f"  simulated wearable {wearable.name} ({wearable.address}) on the thigh")
+            broker: EmbeddedBroker | None = None
+            if opts.mqtt_host is None:
+                broker = EmbeddedBroker()
+                await broker.start()
+                host, port = broker.host, broker.port
+                watch = f"mosquitto_sub -p {port} -t 'sitbreak/#' -v"
+                say(f"  embedded MQTT broker on {host}:{port} (watch it: {watch})")
+            else:
+                host, port = opts.mqtt_host, opts.mqtt_port
+                say(f"  MQTT broker {host}:{port}")
+            config = demo_config(db_path, host, port, end)
+            phone = ConsolePhone(host, port, config.mqtt.prefix, out)
+            daemon = Daemon(config, DaemonOptions(config_path=None, state_dir=state_dir, clock=clock))
+            try:
+                await phone.start()
+                say("  phone subscribed; the service starts and looks for the wearable\n")
+                run = asyncio.create_task(daemon.run())
+                await _wait_for_day(daemon, run, end.timestamp(), opts, out)
+                daemon.request_stop()
+                await run
+            finally:
+                phone.stop()
+                if broker is not None:
+                    await broker.stop()
+
+    with Store(StoreSettings(path=str(db_path))) as store:
+        report = load_day_report(
+            store, DEMO_WEARABLE, day, tz, as_of=end.timestamp(), min_break_s=config.report.min_break_s
+        )
+    text = report_text.render_day(report)
+    html_path = state_dir / f"report-{day.isoformat()}.html"
+    html_path.write_text(report_html.render_day(report), encoding="utf-8")
+    say("\n" + text)
+    say(f"HTML report: {html_path.resolve()}")
+    say(f"database:    {db_path.resolve()}  (try: sitbreak report --db {db_path} --format html --date {day})")
+    return DemoResult(
+        day=day,
+        db_path=db_path,
+        html_path=html_path,
+        nudges=len(phone.log.nudges),
+        answers=len(phone.log.answers),
+        reports=len(phone.log.reports),
+        report_text=text,
+    )
+
+
+async def _wait_for_day(
+    daemon: Daemon, run: asyncio.Task[int], end_t: float, opts: DemoOptions, out: TextIO
+) -> None:
+    """Until the simulated day's data has been processed (or the service stops on its own)."""
+    while not run.done():
+        await asyncio.sleep(PROGRESS_EVERY_S)
+        now = max((s.data_now() for s in daemon.services if s.stream is not None), default=None)
+        if now is None:
+            continue
+        if now >= end_t:
+            return
+        if not opts.quiet and out.isatty():
+            out.write(f"\r  simulated time {datetime.fromtimestamp(now).astimezone():%H:%M}\x1b[K\r")
+            out.flush()
+    run.result()  # the service stopped early: surface why

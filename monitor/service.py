@@ -1,0 +1,474 @@
+"""One wearable, wired end to end: link -> pipeline -> policy -> store and MQTT.
+
+The pipeline and the policy are pure and run on data time; this module only moves their inputs and
+outputs between the I/O edges. Everything one block of samples causes (epochs, closed bouts, policy
+decisions) is written in one transaction before anything is published, so a crash never publishes what
+the store does not hold, and the outbox re-sends what was stored but not yet acknowledged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import math
+import time as time_module
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, tzinfo
+from pathlib import Path
+
+from monitor.config import Config, WearableSettings
+from monitor.mqtt import DailyReportPayload, EventPayload, MqttError, MqttLink, StatePayload, iso_time
+from monitor.mqtt.convert import event_payload, nudge_payload
+from monitor.mqtt.discovery import DeviceDescription
+from monitor.mqtt.payloads import TodayTotals
+from monitor.nudges.events import EventKind, PolicyEvent
+from monitor.nudges.exercises import ExerciseLibrary
+from monitor.nudges.policy import NudgePolicy, PolicySnapshot
+from monitor.pipeline import (
+    BoutTracker,
+    EpochBlock,
+    PipelineSettings,
+    PostureStream,
+    SampleBlock,
+    UprightReference,
+)
+from monitor.pipeline.types import Posture, PostureCode
+from monitor.reports import html as report_html
+from monitor.reports.days import day_bounds, local_date
+from monitor.reports.loader import load_day_report
+from monitor.reports.payload import daily_json
+from monitor.store import Store
+from monitor.store.calibration import Calibration
+from monitor.store.calibration import PolicySnapshot as StoredSnapshot
+from monitor.store.events import LinkEvent as StoredLinkEvent
+from monitor.store.events import LinkEventKind as StoredKind
+from monitor.wearables.events import LinkEvent, LinkEventKind
+from monitor.wearables.link import WearableLink
+from monitor.wearables.profiles import StreamConfig, make_profile
+from monitor.wearables.scanner import WearableTarget
+
+_LOGGER = logging.getLogger(__name__)
+
+# The retained `state` is refreshed at least this often (data time) even when nothing changes, so a
+# dashboard's "sitting for" counter stays current; posture and link changes publish at once.
+STATE_EVERY_S = 60.0
+# The policy's state and the learned upright reference are saved this often (data time): a crash
+# loses at most this much of the sitting timer's progress.
+SNAPSHOT_EVERY_S = 60.0
+# Retention pruning runs once per this much data time.
+PRUNE_EVERY_S = 6 * 3600.0
+
+_LINK_TO_STORE: dict[LinkEventKind, StoredKind] = {
+    LinkEventKind.CONNECTED: StoredKind.CONNECTED,
+    LinkEventKind.RECONNECTED: StoredKind.CONNECTED,
+    LinkEventKind.LOST: StoredKind.LOST,
+    LinkEventKind.GAP: StoredKind.GAP,
+    LinkEventKind.MALFORMED: StoredKind.MALFORMED,
+    LinkEventKind.DUPLICATE: StoredKind.MALFORMED,
+    LinkEventKind.OUT_OF_ORDER: StoredKind.MALFORMED,
+    LinkEventKind.BATTERY: StoredKind.BATTERY,
+}
+# Link events worth a line on the `event` topic (the phone or Home Assistant may act on them).
+_PUBLISHED_LINK_EVENTS = frozenset(
+    {LinkEventKind.CONNECTED, LinkEventKind.RECONNECTED, LinkEventKind.LOST, LinkEventKind.GAP}
+)
+
+
+@dataclass(slots=True)
+class _Today:
+    """Seconds per posture for the local day the data is in, for the `state` message."""
+
+    day: date | None = None
+    seconds: Counter[int] = field(default_factory=Counter)
+    breaks: int = 0
+    nudges: int = 0
+
+
+class WearableService:
+    """Runs one `[[wearables]]` entry until `stop()`."""
+
+    def __init__(
+        self,
+        wearable: WearableSettings,
+        config: Config,
+        store: Store,
+        tz: tzinfo,
+        *,
+        report_dir: Path | None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        """`clock` is the host's UTC clock the link maps device time with (the demo passes a
+        simulated one so that a day replayed fast lands on the right local hours)."""
+        self.wearable = wearable
+        self.id = wearable.id
+        self.config = config
+        self.store = store
+        self.tz = tz
+        self.report_dir = report_dir
+        profile = make_profile(wearable.profile, StreamConfig(wearable.rate_hz, wearable.range_g))
+        self.link = WearableLink(
+            WearableTarget.from_config(wearable.address, wearable.name, wearable.service_uuid),
+            profile,
+            config.link,
+            wall_clock=clock or time_module.time,
+        )
+        self.rate_hz = profile.rate_hz
+        library = ExerciseLibrary.default(config.exercises)
+        self.policy = NudgePolicy(config.policy_for(self.id), library, tz, wearable_id=self.id)
+        self.bouts = BoutTracker()
+        self.stream: PostureStream | None = None
+        self.mqtt = MqttLink(
+            config.mqtt,
+            self.id,
+            store.outbox,
+            data_now=self.data_now,
+            device=DeviceDescription(name=f"sitbreak {self.id}", model=profile.title),
+        )
+        self._data_now: float | None = None
+        self._posture = Posture.UNKNOWN
+        self._posture_since: float | None = None
+        self._battery: int | None = None
+        self._link_up = False
+        self._today = _Today()
+        self._next_state = -math.inf
+        self._next_snapshot = -math.inf
+        self._next_prune = -math.inf
+        self._next_report: float | None = None
+        self._resumed = False
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.counts: Counter[str] = Counter()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def data_now(self) -> float:
+        """Current data time: the end of the newest sample seen, else the wall clock (nothing yet)."""
+        if self._data_now is None:
+            return datetime.now().astimezone().timestamp()
+        return self._data_now
+
+    async def start(self) -> None:
+        await self.mqtt.start()
+        for coro in (self.link.run(), self._consume(), self._commands(), self._watch_mqtt()):
+            task = asyncio.create_task(coro)
+            self._tasks.add(task)
+            task.add_done_callback(self._task_done)
+        _LOGGER.info(
+            "%s: looking for %s (%s, %s placement)",
+            self.id,
+            self.link.target.describe(),
+            self.wearable.profile,
+            self.wearable.placement,
+        )
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            _LOGGER.error("%s: a service task failed", self.id, exc_info=task.exception())
+
+    async def stop(self) -> None:
+        """Stop streaming, flush what the pipeline holds, save state, publish `offline`."""
+        await self.link.stop()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        # Drain blocks that arrived before the stop so no received second is lost.
+        while self.link.queue.qsize():
+            item = self.link.queue.get_nowait()
+            if isinstance(item, SampleBlock):
+                self._on_block(item)
+        if self.stream is not None:
+            self._on_epochs(self.stream.flush())
+        self._save_state(force=True)
+        self._link_up = False
+        self._publish_state()
+        await self.mqtt.stop()
+
+    def diagnostics(self) -> dict[str, object]:
+        return {
+            "link": dict(self.link.diagnostics()),
+            "mqtt": self.mqtt.diagnostics(),
+            "policy": self.policy.diagnostics(),
+            "counts": dict(self.counts),
+        }
+
+    # ------------------------------------------------------------------ inputs
+
+    async def _consume(self) -> None:
+        while True:
+            item = await self.link.get()
+            if isinstance(item, SampleBlock):
+                self._on_block(item)
+            else:
+                self._on_link_event(item)
+
+    async def _commands(self) -> None:
+        async for command in self.mqtt.commands():
+            self.counts["commands"] += 1
+            self._handle_events(self.policy.command(command))
+
+    async def _watch_mqtt(self) -> None:
+        error: MqttError = await self.mqtt.wait_fatal()
+        _LOGGER.error(
+            "%s: MQTT gave up: %s. Nudges wait in the outbox until the configuration is fixed "
+            "(edit the [mqtt] section, then `systemctl reload sitbreak`)",
+            self.id,
+            error,
+        )
+
+    def _on_block(self, block: SampleBlock) -> None:
+        if len(block) == 0:
+            return
+        if not self._resumed:
+            self._resume(float(block.t[0]))
+        assert self.stream is not None
+        self._data_now = float(block.t[-1])
+        self._on_epochs(self.stream.feed(block))
+        self._periodic()
+
+    def _resume(self, first_t: float) -> None:
+        """First data since start: record the downtime as unknown and pick up saved state."""
+        self._resumed = True
+        state = self.store.resume(self.id, first_t)
+        reference: UprightReference | None = None
+        if state.calibration is not None:
+            with contextlib.suppress(KeyError, ValueError, TypeError):
+                reference = UprightReference.from_dict(
+                    {
+                        "placement": str(self.wearable.placement),
+                        "up": list(state.calibration.vector),
+                        "walking_s": float(state.calibration.detail.get("walking_s", 0.0)),
+                    }
+                )
+        if reference is not None and reference.placement != self.wearable.placement:
+            reference = None  # the wearable moved to another placement: learn afresh
+        self.stream = PostureStream(
+            self.wearable.placement, self.rate_hz, PipelineSettings(), reference=reference
+        )
+        if state.policy is not None:
+            try:
+                self.policy.restore(PolicySnapshot.from_dict(json.loads(state.policy.state)))
+                _LOGGER.info("%s: resumed the sitting timer at %d min", self.id, self.policy.sitting_s // 60)
+            except (ValueError, KeyError, TypeError) as exc:
+                _LOGGER.warning("%s: saved policy state unusable (%s); starting afresh", self.id, exc)
+        if state.gap is not None:
+            _LOGGER.info(
+                "%s: %d s without data before this start, stored as unknown",
+                self.id,
+                state.gap[1] - state.gap[0],
+            )
+        self._load_today(first_t)
+
+    def _load_today(self, now_t: float) -> None:
+        day = local_date(now_t, self.tz)
+        start, _ = day_bounds(day, self.tz)
+        span = self.store.epochs.read(self.id, start, math.floor(now_t))
+        self._today = _Today(day=day, seconds=Counter({int(k): int(v) for k, v in _count_codes(span.labels)}))
+
+    def _on_link_event(self, event: LinkEvent) -> None:
+        self.counts[f"link_{event.kind}"] += 1
+        if event.kind in (LinkEventKind.CONNECTED, LinkEventKind.RECONNECTED):
+            self._link_up = True
+        elif event.kind is LinkEventKind.LOST:
+            self._link_up = False
+        elif event.kind is LinkEventKind.BATTERY:
+            self._battery = event.level
+        kind = _LINK_TO_STORE.get(event.kind)
+        if kind is not None:
+            value: float | None = event.seconds if event.kind is LinkEventKind.GAP else None
+            if event.count is not None:
+                value = float(event.count)
+            if event.level is not None:
+                value = float(event.level)
+            detail = event.detail or event.reason or str(event.kind)
+            self.store.links.add(self.id, StoredLinkEvent(event.t, kind, value, detail))
+        if event.kind in _PUBLISHED_LINK_EVENTS:
+            payload = EventPayload(
+                ts=iso_time(event.t, self.tz),
+                wearable=self.id,
+                kind=f"link_{event.kind}",
+                reason=event.reason,
+            )
+            if event.seconds is not None:
+                payload["detail"] = {"seconds": round(event.seconds, 1)}
+            self.mqtt.publish_event(payload, event.t)
+        self._publish_state()
+
+    # ------------------------------------------------------------------ outputs
+
+    def _on_epochs(self, epochs: EpochBlock) -> None:
+        if len(epochs) == 0:
+            return
+        closed = self.bouts.feed(epochs)
+        events = self.policy.feed(epochs)
+        with self.store.atomic():
+            self.store.epochs.write_block(self.id, epochs)
+            if closed:
+                self.store.bouts.add(self.id, closed)
+            self.store.bouts.set_open(self.id, self.bouts.current)
+            for event in events:
+                self.store.record_policy_event(self.id, event, _exercise_id(event))
+        self._count_today(epochs, events)
+        current = self.bouts.current
+        if current is not None and current.label != self._posture:
+            self._posture = current.label
+            self._posture_since = current.start
+            self._next_state = -math.inf  # publish the change now
+        self._publish_events(events)
+
+    def _handle_events(self, events: list[PolicyEvent]) -> None:
+        """Decisions made outside an epoch block (commands): store, then publish."""
+        if not events:
+            return
+        with self.store.atomic():
+            for event in events:
+                self.store.record_policy_event(self.id, event, _exercise_id(event))
+        self._publish_events(events)
+        self._publish_state()
+
+    def _publish_events(self, events: list[PolicyEvent]) -> None:
+        for event in events:
+            if event.is_prompt:
+                self.counts["nudges"] += 1
+                _LOGGER.info(
+                    "%s: %s after %d min sitting: %s",
+                    self.id,
+                    event.kind,
+                    event.sitting_s // 60,
+                    event.message.title if event.message else "",
+                )
+                self.mqtt.publish_nudge(nudge_payload(event, self.id, self.tz), event.t)
+            self.mqtt.publish_event(event_payload(event, self.id, self.tz), event.t)
+
+    def _count_today(self, epochs: EpochBlock, events: list[PolicyEvent]) -> None:
+        t = epochs.t0
+        day = local_date(t, self.tz)
+        if day != self._today.day:
+            self._today = _Today(day=day)
+        # A block never spans local midnight by more than a few seconds; those count to the old day.
+        for code, n in _count_codes(epochs.labels):
+            self._today.seconds[code] += n
+        for event in events:
+            if event.kind is EventKind.BREAK_CREDITED:
+                self._today.breaks += 1
+            elif event.is_prompt:
+                self._today.nudges += 1
+
+    def _periodic(self) -> None:
+        now = self.data_now()
+        if now >= self._next_state:
+            self._publish_state()
+        self._save_state()
+        if now >= self._next_prune:
+            self._next_prune = now + PRUNE_EVERY_S
+            self.store.prune(now)
+        self._maybe_report(now)
+
+    def _save_state(self, force: bool = False) -> None:
+        now = self.data_now()
+        if not force and now < self._next_snapshot:
+            return
+        self._next_snapshot = now + SNAPSHOT_EVERY_S
+        snapshot = json.dumps(self.policy.snapshot().to_dict())
+        with self.store.atomic():
+            self.store.snapshots.save(self.id, StoredSnapshot(now, snapshot))
+            reference = self.stream.reference if self.stream is not None else None
+            if reference is not None:
+                self.store.calibration.save(
+                    self.id,
+                    Calibration(now, reference.up, {"walking_s": reference.walking_s}),
+                )
+
+    def _publish_state(self) -> None:
+        now = self.data_now()
+        self._next_state = now + STATE_EVERY_S
+        seconds = self._today.seconds
+        since = self._posture_since if self._posture_since is not None else now
+        posture = self._posture if self._link_up or self._posture is Posture.NON_WEAR else Posture.UNKNOWN
+        payload = StatePayload(
+            ts=iso_time(now, self.tz),
+            wearable=self.id,
+            posture=str(posture),
+            since=iso_time(since, self.tz),
+            current_bout_min=round(max(0.0, now - since) / 60.0, 1),
+            sitting_timer_s=float(self.policy.sitting_s),
+            worn=posture not in (Posture.NON_WEAR, Posture.UNKNOWN),
+            link="connected" if self._link_up else "lost",
+            battery=self._battery,
+            today=TodayTotals(
+                sitting_min=round(seconds[PostureCode.SIT] / 60.0, 1),
+                standing_min=round(seconds[PostureCode.STAND] / 60.0, 1),
+                moving_min=round((seconds[PostureCode.MOVE] + seconds[PostureCode.CYCLE]) / 60.0, 1),
+                lying_min=round(seconds[PostureCode.LIE] / 60.0, 1),
+                breaks=self._today.breaks,
+                nudges=self._today.nudges,
+            ),
+        )
+        self.mqtt.publish_state(payload)
+
+    # ------------------------------------------------------------------ daily report
+
+    def _report_time(self, day: date) -> float:
+        hh, mm = (int(x) for x in self.config.report.daily_at.split(":"))
+        # fold=0 and normalisation through astimezone give the right instant across DST changes.
+        return datetime.combine(day, time(hh, mm), tzinfo=self.tz).astimezone().timestamp()
+
+    def _maybe_report(self, now: float) -> None:
+        if self._next_report is None:
+            today = local_date(now, self.tz)
+            at = self._report_time(today)
+            self._next_report = at if at > now else self._report_time(today + timedelta(days=1))
+            return
+        if now < self._next_report:
+            return
+        day = local_date(self._next_report - 1, self.tz)
+        self._next_report = self._report_time(day + timedelta(days=1))
+        self.publish_daily_report(day, now)
+
+    def publish_daily_report(self, day: date, now: float) -> Path | None:
+        """Build the report for a local day, publish it on report/daily and write the HTML file."""
+        report = load_day_report(
+            self.store,
+            self.id,
+            day,
+            self.tz,
+            as_of=now,
+            placement=self.wearable.placement,
+            min_break_s=self.config.report.min_break_s,
+        )
+        summary = daily_json(report)
+        self.mqtt.publish_report(
+            DailyReportPayload(
+                ts=iso_time(now, self.tz),
+                wearable=self.id,
+                date=day.isoformat(),
+                summary=dict(summary),
+            ),
+            now,
+        )
+        path: Path | None = None
+        if self.report_dir is not None:
+            self.report_dir.mkdir(parents=True, exist_ok=True)
+            path = self.report_dir / f"{self.id}-{day.isoformat()}.html"
+            path.write_text(report_html.render_day(report), encoding="utf-8")
+        _LOGGER.info(
+            "%s: daily report for %s published%s", self.id, day, f" and written to {path}" if path else ""
+        )
+        return path
+
+
+def _count_codes(labels: object) -> list[tuple[int, int]]:
+    import numpy as np  # noqa: PLC0415 - keep the import local to the counting helper
+
+    arr = np.asarray(labels, dtype=np.uint8)
+    counts = np.bincount(arr, minlength=len(PostureCode))
+    return [(code, int(n)) for code, n in enumerate(counts) if n]
+
+
+def _exercise_id(event: PolicyEvent) -> str | None:
+    if event.message is not None and event.message.exercise is not None:
+        return event.message.exercise.id
+    return None
