@@ -102,6 +102,7 @@ class _Device:
     range_changed: asyncio.Event = field(default_factory=asyncio.Event)
     back_in_range: asyncio.TimerHandle | None = None
     last_seen: float = 0.0  # loop time of the last advertisement received or link lost
+    stored: dict[str, Variant] | None = None  # Device1 of a paired device, kept across restarts
 
 
 class _Sink:
@@ -341,6 +342,11 @@ class BlueZEmulator:
         }
         for path in (defs.BLUEZ_PATH, defs.ADAPTER_PATH):
             self._emit_added(path, self._objects[path])
+        # bluetoothd loads paired devices from its storage (/var/lib/bluetooth) at start.
+        for device in self._devices.values():
+            if device.stored is not None:
+                self._export(device.path, defs.DEVICE_INTERFACE, dict(device.stored))
+                device.exported = True
         self._adv_task = self._spawn(self._advertise_loop())
         self._house_task = self._spawn(self._housekeeping_loop())
         _LOGGER.info("BlueZ emulator on %s owns %s", self.bus_address, defs.BLUEZ_SERVICE)
@@ -364,6 +370,11 @@ class BlueZEmulator:
                 device.connecting.cancel()
                 device.connecting = None
             self._teardown_link(device, signal=False)
+            props = self._objects.get(device.path, {}).get(defs.DEVICE_INTERFACE, {})
+            if props.get("Paired", Variant("b", False)).value:
+                skip = {"Connected", "ServicesResolved", *defs.DISCOVERY_ONLY_PROPERTIES}
+                device.stored = {k: v for k, v in props.items() if k not in skip}
+                device.stored.update(Connected=Variant("b", False), ServicesResolved=Variant("b", False))
             device.exported = False
         self._objects = {}
         self._filters.clear()
@@ -795,6 +806,7 @@ class BlueZEmulator:
             self._forget_device(device)
 
     def _forget_device(self, device: _Device) -> None:
+        device.stored = None  # removing a device also unpairs it
         if device.connecting is not None:
             device.connecting.cancel()
         self._teardown_link(device, signal=True)

@@ -86,13 +86,13 @@ def test_connect_reads_device_information_battery_and_config(add_wearable: AddWe
 
 def test_notifications_decode_to_exactly_the_samples_generated(add_wearable: AddWearable) -> None:
     source = WaveSource()
-    wearable = add_wearable(source=source, speed=20)
+    wearable = add_wearable(source=source, speed=50)
 
     async def main() -> list[bytes]:
         received: list[bytes] = []
         async with BleakClient(await find(wearable.name or "")) as client:
             await client.start_notify(fmt.ACCEL_CHAR_UUID, lambda _c, data: received.append(bytes(data)))
-            await asyncio.sleep(1.5)
+            await asyncio.sleep(0.6)
             await client.stop_notify(fmt.ACCEL_CHAR_UUID)
         return received
 
@@ -267,4 +267,30 @@ def test_pairing_and_mtu_acquisition(bluez: BlueZEmulator, add_wearable: AddWear
             assert again.is_connected
 
     run(main())
+    assert wearable.connects == 2
+
+
+def test_paired_device_survives_a_bluetoothd_restart(
+    fresh_bluez: BlueZEmulator, add_wearable: AddWearable
+) -> None:
+    wearable = add_wearable(emulator=fresh_bluez)
+
+    async def main() -> BLEDevice:
+        device = await find(wearable.name or "")
+        async with BleakClient(device, pair=True):
+            pass
+        return device
+
+    device = run(main())
+    fresh_bluez.crash()
+    fresh_bluez.restart()
+    # back from storage at once, without a scan: paired, not connected, no RSSI
+    props = fresh_bluez.device_properties(wearable)
+    assert props["Paired"] and not props["Connected"] and "RSSI" not in props
+
+    async def again() -> None:
+        async with BleakClient(device) as client:  # the BLEDevice from before the crash still works
+            assert client.is_connected
+
+    run(again())
     assert wearable.connects == 2

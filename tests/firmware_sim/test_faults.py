@@ -87,14 +87,14 @@ def test_each_packet_fault_is_emitted_as_described(add_wearable: AddWearable, ki
 
 
 def test_random_fault_rates_hit_about_the_given_share(add_wearable: AddWearable) -> None:
-    wearable = add_wearable(source=WaveSource(), speed=60, seed=11)
+    wearable = add_wearable(source=WaveSource(), speed=200, seed=11)
     wearable.set_fault_rates(duplicated=0.2)
 
     async def main() -> list[bytes]:
         received: list[bytes] = []
         async with BleakClient(await find(wearable.name or "")) as client:
             await client.start_notify(fmt.ACCEL_CHAR_UUID, lambda _c, d: received.append(bytes(d)))
-            await asyncio.sleep(1.5)
+            await asyncio.sleep(0.6)
         return received
 
     received = run(main())
