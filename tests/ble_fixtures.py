@@ -27,9 +27,17 @@ Typical use from a test (no pytest-asyncio needed; every test runs its own loop)
                 ...
         run(main())
 
-Fault switches live on the wearable (``drop_link``, ``go_out_of_range``, ``fail_next_connects``,
-``inject``, ``set_fault_rates``, ``set_battery``) and on the emulator (``crash``, ``restart``,
-``set_powered``, ``forget``).
+Fault switches live on the wearable (``drop_link``, ``go_out_of_range(seconds)``, ``come_back``,
+``fail_next_connects(n, text)``, ``inject(kind, count)``, ``set_fault_rates(lost=..., ...)``,
+``set_battery(pct, drain)``) and on the emulator (``crash``, ``restart``, ``set_powered``,
+``forget``, and the ``temporary_timeout_s`` attribute for bluetoothd's device expiry). To observe:
+``wearable.sent()`` (every packet framed, with the fault applied), ``wearable.fault_counts()``,
+``wearable.connects``, ``wearable.connected``, ``wearable.streaming``, and on the emulator
+``device_properties(wearable)``, ``object_paths()``, ``discovering()``, ``crashes``.
+
+Two Bleak habits matter in tests: call ``client.disconnect()`` even after a link loss (it releases
+the client's own D-Bus connection, else a ResourceWarning fails the run), and wait for signals
+rather than assuming Bleak saw a change the moment the emulator made it.
 """
 
 from __future__ import annotations
