@@ -330,8 +330,12 @@ class MqttLink:
     def _enqueue(self, topic: str, data: bytes, retain: bool, kind: OutboxKind, data_ts: float) -> int:
         entry_id = self._outbox.enqueue(topic, data, QOS, retain, kind, data_ts)
         self.counts[f"{kind}_queued"] += 1
-        if self._connected:
-            self._send_entry(OutboxEntry(entry_id, topic, data, QOS, retain, kind, data_ts), self._data_now())
+        now = self._data_now()
+        if kind is OutboxKind.NUDGE and now - data_ts > self.settings.nudge_max_age_min * 60.0:
+            # Handed over already stale (a backlog replayed after a restart): recorded, never shown.
+            self._expire_stale(now)
+        elif self._connected:
+            self._send_entry(OutboxEntry(entry_id, topic, data, QOS, retain, kind, data_ts), now)
         else:
             _LOGGER.info(
                 "mqtt: broker %s not connected; %s %d kept in the outbox", self._where, kind, entry_id
@@ -364,16 +368,19 @@ class MqttLink:
         self._inflight[info.mid] = entry.id
         self._mid_of[entry.id] = info.mid
 
-    def _flush_outbox(self) -> None:
-        now = self._data_now()
+    def _expire_stale(self, now: float) -> None:
         max_age_s = self.settings.nudge_max_age_min * 60.0
         for stale in self._outbox.expire(OutboxKind.NUDGE, now - max_age_s, now):
             self.counts["nudge_expired"] += 1
             _LOGGER.warning(
-                "mqtt: nudge %d not delivered within %.0f min (broker unreachable); dropped as stale",
+                "mqtt: nudge %d not delivered within %.0f min of its time; dropped as stale",
                 stale.id,
                 self.settings.nudge_max_age_min,
             )
+
+    def _flush_outbox(self) -> None:
+        now = self._data_now()
+        self._expire_stale(now)
         sent = 0
         for entry in self._outbox.pending():
             if entry.id not in self._mid_of:

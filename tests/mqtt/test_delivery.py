@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from monitor.mqtt.outbox import OutboxStatus
-from monitor.mqtt.payloads import DailyReportPayload, EventPayload, iso_time
+from monitor.mqtt.payloads import DailyReportPayload, EventPayload, StatePayload, TodayTotals, iso_time
 from tests.mqtt.helpers import Clock, make_link, nudge, settings_for
 from tests.mqtt_fixtures import Broker, Phone
 
@@ -50,9 +50,10 @@ def test_broker_restart_delivers_queued_once_expires_stale_keeps_events(
                 break
             await asyncio.sleep(0.01)
         assert not link.connected
-        # While the broker is down: one nudge already 20 min old in data time, three fresh ones,
-        # events and a report. All go to the outbox first.
-        stale_id = link.publish_nudge(nudge("stale", clock.now - 20 * 60, W), clock.now - 20 * 60)
+        # While the broker is down: a nudge, then 20 min of data time pass (it goes stale waiting),
+        # then three fresh nudges, events and a report. All go to the outbox first.
+        stale_id = link.publish_nudge(nudge("stale", clock.now, W), clock.now)
+        clock.now += 20 * 60
         for i in range(3):
             link.publish_nudge(nudge(f"fresh-{i}", clock.now, W), clock.now)
             link.publish_event(event(f"bout_end_{i}", clock.now), clock.now)
@@ -197,3 +198,66 @@ def test_outbox_survives_a_service_restart(private_mosquitto: Broker, tmp_path: 
     finally:
         phone.close()
     assert [json.loads(m.payload)["kind"] for m in phone.messages(TOPICS[1])] == ["break_credited"]
+
+
+def test_latest_state_is_retained_and_resent_after_an_outage(
+    private_mosquitto: Broker, tmp_path: Path
+) -> None:
+    broker = private_mosquitto
+    clock = Clock()
+    link, _ = make_link(tmp_path, settings_for(broker.port), wearable=W, clock=clock)
+    state_topic = f"sitbreak/{W}/state"
+
+    def state(posture: str) -> StatePayload:
+        return StatePayload(
+            ts=iso_time(clock.now), wearable=W, posture=posture, since=iso_time(clock.now - 60),
+            current_bout_min=1.0, sitting_timer_s=60.0, worn=True, link="connected", battery=80,
+            today=TodayTotals(sitting_min=1, standing_min=0, moving_min=0, lying_min=0, breaks=0, nudges=0),
+        )  # fmt: skip
+
+    async def scenario() -> None:
+        await link.start()
+        await link.wait_connected(10)
+        link.publish_state(state("sit"))
+        broker.stop()
+        for _ in range(500):
+            if not link.connected:
+                break
+            await asyncio.sleep(0.01)
+        link.publish_state(state("stand"))  # only the newest matters; it waits in memory
+        broker.start()
+        await link.wait_connected(15)
+        await asyncio.sleep(0.3)
+        await link.stop()
+
+    asyncio.run(scenario())
+    late = Phone(broker.port, state_topic)
+    try:
+        got = asyncio.run(late.expect(state_topic))
+    finally:
+        late.close()
+    assert got[0].retain and json.loads(got[0].payload)["posture"] == "stand"
+
+
+def test_a_nudge_handed_over_already_stale_is_recorded_not_sent(mosquitto: Broker, tmp_path: Path) -> None:
+    clock = Clock()
+    link, outbox = make_link(
+        tmp_path, settings_for(mosquitto.port, nudge_max_age_min=15), wearable="dl9", clock=clock
+    )
+    phone = Phone(mosquitto.port, "sitbreak/dl9/nudge")
+
+    async def scenario() -> None:
+        await link.start()
+        await link.wait_connected(10)
+        old = link.publish_nudge(nudge("old", clock.now - 16 * 60, "dl9"), clock.now - 16 * 60)
+        link.publish_nudge(nudge("new", clock.now, "dl9"), clock.now)
+        await phone.expect("sitbreak/dl9/nudge")
+        await asyncio.sleep(0.3)
+        await link.stop()
+        assert outbox.status(old) is OutboxStatus.EXPIRED
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        phone.close()
+    assert ids(phone, "sitbreak/dl9/nudge") == ["new"]
