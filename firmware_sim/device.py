@@ -213,6 +213,7 @@ class Firmware(ABC):
         rate = self.rate_hz()
         index = math.ceil(self.clock.now_ms() * rate / 1000.0)
         self.on_stream_start()
+        _LOGGER.debug("%s: streaming from sample %d at %g Hz", self.address, index, rate)
         burst = 0
         while True:
             count = self.samples_per_packet()
