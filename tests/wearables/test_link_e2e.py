@@ -4,6 +4,7 @@ firmware_sim BlueZ emulator playing bluetoothd and the simulated wearables playi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import re
@@ -13,6 +14,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import pytest
+from bleak import BleakClient, BleakScanner
 
 from firmware_sim.source import WaveSource
 from monitor.wearables import sitsense_format as fmt
@@ -140,9 +142,32 @@ def test_out_of_range_then_back(add_wearable: AddWearable) -> None:
     assert link.diagnostics()["losses"] == 1
 
 
-def test_bluetoothd_crash_is_caught_by_the_silence_watchdog(fresh_bluez, add_wearable: AddWearable) -> None:
+def test_bleak_is_not_told_when_bluetoothd_dies(fresh_bluez, add_wearable: AddWearable) -> None:
+    """Canary for the silence watchdog: if Bleak ever notices a dead bluetoothd by itself, this fails
+    and the watchdog's reason to exist should be revisited."""
+    wearable = add_wearable(emulator=fresh_bluez)
+
+    async def main() -> bool:
+        device = await BleakScanner.find_device_by_address(wearable.address, timeout=5)
+        assert device is not None
+        client = BleakClient(device)
+        await client.connect()
+        fresh_bluez.crash()
+        await asyncio.sleep(1.0)
+        still_connected = client.is_connected
+        with contextlib.suppress(Exception):
+            await client.disconnect()
+        return still_connected
+
+    assert run(main()) is True
+
+
+def test_bluetoothd_crash_is_caught_by_the_silence_watchdog(
+    fresh_bluez, add_wearable: AddWearable, caplog: pytest.LogCaptureFixture
+) -> None:
     wearable = add_wearable(emulator=fresh_bluez, speed=5)
     link = sitsense_link(WearableTarget(address=wearable.address), silence_timeout_s=1.0)
+    caplog.set_level(logging.DEBUG, logger="monitor.wearables.link")
 
     async def main() -> LinkRun:
         async with LinkRun(link) as r:
@@ -162,6 +187,8 @@ def test_bluetoothd_crash_is_caught_by_the_silence_watchdog(fresh_bluez, add_wea
     assert diag["silence_timeouts"] == 1
     assert diag["connects"] == 2
     assert fresh_bluez.crashes == 1
+    # disconnecting from a dead bluetoothd raised inside Bleak; the link shrugged it off
+    assert "disconnect failed (ignored)" in caplog.text
 
 
 def test_connect_failures_back_off_then_connect(
