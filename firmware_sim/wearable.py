@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+# A wearable a couple of metres from the Pi, through a body: comfortably above the ~-90 dBm where
+# BLE links start to drop.
 DEFAULT_RSSI_DBM = -60
 # Static random addresses have the two top bits set (Core spec Vol 6 Part B 1.3.2.1); ours all start
 # with F0:5E so they are easy to recognise in logs.
@@ -182,7 +184,16 @@ class SimulatedWearable:
         self._run(lambda: self.faults.set_rates(**rates))
 
     def set_battery(self, level_pct: float, drain_pct_per_h: float | None = None) -> None:
+        """Charge now, and optionally a new drain rate (% per device hour)."""
         self._run(lambda: self.battery.set(level_pct, drain_pct_per_h))
+
+    def set_rssi(self, dbm: int) -> None:
+        """Signal strength at the adapter from now on (each advertisement adds a few dB of jitter)."""
+
+        def apply() -> None:
+            self.rssi = dbm
+
+        self._run(apply)
 
     # ---- observation ----------------------------------------------------------------------------------
     @property
