@@ -195,6 +195,12 @@ class Daemon:
             diag = service.link.diagnostics()
             parts.append(
                 f"{service.id}: {diag['state']}, {service.counts['nudges']} nudges, "
-                f"mqtt {'up' if service.mqtt.connected else 'down'}"
+                f"mqtt {_mqtt_word(service)}"
             )
         return "; ".join(parts) or "starting"
+
+
+def _mqtt_word(service: WearableService) -> str:
+    if service.mqtt is None:
+        return "off"
+    return "up" if service.mqtt.connected else "down"

@@ -31,7 +31,6 @@ from monitor.nudges.policy import NudgePolicy, PolicySnapshot
 from monitor.pipeline import (
     BoutTracker,
     EpochBlock,
-    PipelineSettings,
     PostureStream,
     SampleBlock,
     UprightReference,
@@ -121,13 +120,16 @@ class WearableService:
         self.policy = NudgePolicy(config.policy_for(self.id), library, tz, wearable_id=self.id)
         self.bouts = BoutTracker()
         self.stream: PostureStream | None = None
-        self.mqtt = MqttLink(
-            config.mqtt,
-            self.id,
-            store.outbox,
-            data_now=self.data_now,
-            device=DeviceDescription(name=f"sitbreak {self.id}", model=profile.title),
-        )
+        # With [mqtt] enabled = false the monitor runs without a phone: store and reports only.
+        self.mqtt: MqttLink | None = None
+        if config.mqtt.enabled:
+            self.mqtt = MqttLink(
+                config.mqtt,
+                self.id,
+                store.outbox,
+                data_now=self.data_now,
+                device=DeviceDescription(name=f"sitbreak {self.id}", model=profile.title),
+            )
         self._data_now: float | None = None
         self._posture = Posture.UNKNOWN
         self._posture_since: float | None = None
@@ -151,8 +153,11 @@ class WearableService:
         return self._data_now
 
     async def start(self) -> None:
-        await self.mqtt.start()
-        for coro in (self.link.run(), self._consume(), self._commands(), self._watch_mqtt()):
+        coros = [self.link.run(), self._consume()]
+        if self.mqtt is not None:
+            await self.mqtt.start()
+            coros += [self._commands(), self._watch_mqtt()]
+        for coro in coros:
             task = asyncio.create_task(coro)
             self._tasks.add(task)
             task.add_done_callback(self._task_done)
@@ -185,12 +190,13 @@ class WearableService:
         self._save_state(force=True)
         self._link_up = False
         self._publish_state()
-        await self.mqtt.stop()
+        if self.mqtt is not None:
+            await self.mqtt.stop()
 
     def diagnostics(self) -> dict[str, object]:
         return {
             "link": dict(self.link.diagnostics()),
-            "mqtt": self.mqtt.diagnostics(),
+            "mqtt": self.mqtt.diagnostics() if self.mqtt is not None else {"enabled": False},
             "policy": self.policy.diagnostics(),
             "counts": dict(self.counts),
         }
@@ -206,11 +212,13 @@ class WearableService:
                 self._on_link_event(item)
 
     async def _commands(self) -> None:
+        assert self.mqtt is not None
         async for command in self.mqtt.commands():
             self.counts["commands"] += 1
             self._handle_events(self.policy.command(command))
 
     async def _watch_mqtt(self) -> None:
+        assert self.mqtt is not None
         error: MqttError = await self.mqtt.wait_fatal()
         _LOGGER.error(
             "%s: MQTT gave up: %s. Nudges wait in the outbox until the configuration is fixed "
@@ -246,7 +254,7 @@ class WearableService:
         if reference is not None and reference.placement != self.wearable.placement:
             reference = None  # the wearable moved to another placement: learn afresh
         self.stream = PostureStream(
-            self.wearable.placement, self.rate_hz, PipelineSettings(), reference=reference
+            self.wearable.placement, self.rate_hz, self.config.pipeline, reference=reference
         )
         if state.policy is not None:
             try:
@@ -294,7 +302,8 @@ class WearableService:
             )
             if event.seconds is not None:
                 payload["detail"] = {"seconds": round(event.seconds, 1)}
-            self.mqtt.publish_event(payload, event.t)
+            if self.mqtt is not None:
+                self.mqtt.publish_event(payload, event.t)
         self._publish_state()
 
     # ------------------------------------------------------------------ outputs
@@ -330,6 +339,8 @@ class WearableService:
         self._publish_state()
 
     def _publish_events(self, events: list[PolicyEvent]) -> None:
+        if self.mqtt is None:
+            return
         for event in events:
             if event.is_prompt:
                 self.counts["nudges"] += 1
@@ -407,7 +418,8 @@ class WearableService:
                 nudges=self._today.nudges,
             ),
         )
-        self.mqtt.publish_state(payload)
+        if self.mqtt is not None:
+            self.mqtt.publish_state(payload)
 
     # ------------------------------------------------------------------ daily report
 
@@ -440,15 +452,16 @@ class WearableService:
             min_break_s=self.config.report.min_break_s,
         )
         summary = daily_json(report)
-        self.mqtt.publish_report(
-            DailyReportPayload(
-                ts=iso_time(now, self.tz),
-                wearable=self.id,
-                date=day.isoformat(),
-                summary=dict(summary),
-            ),
-            now,
-        )
+        if self.mqtt is not None:
+            self.mqtt.publish_report(
+                DailyReportPayload(
+                    ts=iso_time(now, self.tz),
+                    wearable=self.id,
+                    date=day.isoformat(),
+                    summary=dict(summary),
+                ),
+                now,
+            )
         path: Path | None = None
         if self.report_dir is not None:
             self.report_dir.mkdir(parents=True, exist_ok=True)
