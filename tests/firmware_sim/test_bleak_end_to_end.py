@@ -294,3 +294,20 @@ def test_paired_device_survives_a_bluetoothd_restart(
 
     run(again())
     assert wearable.connects == 2
+
+
+def test_discovery_filter_rssi_threshold_hides_weak_devices(add_wearable: AddWearable) -> None:
+    near = add_wearable(rssi=-50)
+    far = add_wearable(rssi=-95)
+
+    async def seen_with_filter() -> set[str]:
+        seen: set[str] = set()
+        scanner = BleakScanner(lambda d, _a: seen.add(d.address), bluez={"filters": {"RSSI": -80}})
+        async with scanner:
+            await asyncio.sleep(0.5)
+        return seen
+
+    seen = run(seen_with_filter())
+    assert near.address in seen and far.address not in seen
+    far.set_rssi(-55)  # walks closer
+    assert far.address in run(seen_with_filter())
