@@ -476,13 +476,20 @@ class MotionModel:
         if count == 0:
             return np.zeros((0, 3), dtype=np.float32)
         up_limb, dyn_limb, up_desk, w_desk, vib = self._limb_signal(start, count)
-        limb = up_limb + dyn_limb
-        device = limb @ self.device_rotation.T
-        wd = w_desk[:, None]
-        device = (1.0 - wd) * device + wd * up_desk
+        up_limb += dyn_limb
+        device = up_limb @ self.device_rotation.T
+        # Skipping a term that is zero for every sample of this chunk gives the same bits as adding it,
+        # so chunks with and without a desk or vibration stay consistent.
+        if w_desk.any():
+            wd = w_desk[:, None]
+            up_desk /= np.maximum(np.linalg.norm(up_desk, axis=1), 1e-12)[:, None]
+            device = (1.0 - wd) * device + wd * up_desk
         noise = self._noise(start, count)
-        device += noise[:, :3] * self.config.noise_g + noise[:, 3:] * vib[:, None]
-        device = device * self.scale + self.offset_g
+        device += noise[:, :3] * self.config.noise_g
+        if vib.any():
+            device += noise[:, 3:] * vib[:, None]
+        device *= self.scale
+        device += self.offset_g
         np.clip(device, -self.config.range_g, self.config.range_g, out=device)
         return device.astype(np.float32)
 
@@ -608,8 +615,7 @@ class MotionModel:
             dyn[:, 0] -= radius * omega * omega / G_MS2
             dyn[:, 1] += tangential * sp
             dyn[:, 2] += tangential * cp
-        up_desk_n = up_desk / np.maximum(np.linalg.norm(up_desk, axis=1), 1e-12)[:, None]
-        return up, dyn, up_desk_n, w_desk, vib
+        return up, dyn, up_desk, w_desk, vib
 
 
 def _draw_segment(

@@ -53,9 +53,10 @@ def test_same_seed_same_samples_other_seed_differs() -> None:
 
 @pytest.mark.parametrize("placement", ["thigh", "waist", "wrist"])
 def test_render_is_independent_of_chunking(placement: str) -> None:
-    # Spans segment boundaries (walk -> stairs -> walk -> stand -> sit) and noise blocks.
-    model = MotionModel(office_day()[:6], MotionConfig(placement=placement, seed=3))
-    start, n = 17_000, 9_000
+    # Every activity, each boundary (sit-to-stand, onto and off the desk), and two noise blocks.
+    schedule = [Segment(a, 30.0) for a in Activity] + [Segment(Activity.SIT, 30.0)]
+    model = MotionModel(schedule, MotionConfig(placement=placement, seed=3))
+    start, n = 10_000, 9_000
     whole = model.render(start, n)
     rng = np.random.default_rng(0)
     cuts = np.sort(rng.choice(np.arange(1, n), size=40, replace=False))
