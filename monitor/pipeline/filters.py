@@ -27,7 +27,7 @@ def design_lowpass(rate_hz: float, cutoff_hz: float, order: int = FILTER_ORDER) 
 
 
 class StreamingLowPass:
-    """Low-pass over (N, 3) blocks with state carried between calls.
+    """Low-pass over (3, N) blocks (one row per axis) with state carried between calls.
 
     A (re)start initialises the state to the steady state of the first sample, so the output starts at
     the input level instead of ringing up from zero (which would look like movement).
@@ -46,12 +46,13 @@ class StreamingLowPass:
         self._zi = None
 
     def process(self, x: FloatArray) -> FloatArray:
-        """Filter x (N, 3) float64 and return the filtered block."""
-        if x.shape[0] == 0:
+        """Filter x (3, N) float64 and return the filtered block."""
+        if x.shape[1] == 0:
             return x
         if self._zi is None:
-            self._zi = self._zi_unit[:, :, None] * x[0][None, None, :]
-        y, zi = signal.sosfilt(self._sos, x, axis=0, zi=self._zi)
+            # (sections, axes, 2): each axis starts in the steady state of its first sample.
+            self._zi = self._zi_unit[:, None, :] * x[:, 0][None, :, None]
+        y, zi = signal.sosfilt(self._sos, x, axis=-1, zi=self._zi)
         self._zi = zi
         out: FloatArray = y
         return out

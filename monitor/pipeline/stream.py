@@ -75,7 +75,9 @@ class PostureStream:
         self.settings = s = settings or PipelineSettings()
         if reference is not None and reference.placement is not self.placement:
             raise ValueError(f"reference is for {reference.placement}, stream is for {self.placement}")
-        self._acc = WindowAccumulator(self.rate_hz, s.lowpass_hz, s.gap_s)
+        self._acc = WindowAccumulator(
+            self.rate_hz, s.lowpass_hz, s.gap_s, magnitude=self.placement is Placement.WRIST
+        )
         self._learner = ReferenceLearner(
             self.placement, _epochs(s.walk_confirm_s), s.reference_time_constant_s, reference
         )
@@ -93,7 +95,7 @@ class PostureStream:
         self._nonwear = NonWearDetector(
             _epochs(s.nonwear_flat_s), _epochs(s.nonwear_long_s), round(s.wear_island_s)
         )
-        self._min_samples = s.min_coverage * self.rate_hz
+        self._min_samples = s.min_coverage * self.rate_hz / self._acc.factor
         self._cos_flat = float(np.cos(np.radians(s.flat_tolerance_deg)))
         self._still_var = 3.0 * s.still_sd_g**2
         self._default_forward = np.asarray(DEFAULT_FORWARD, dtype=np.float64)

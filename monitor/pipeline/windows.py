@@ -22,6 +22,9 @@ from .filters import StreamingLowPass, design_lowpass
 from .types import FloatArray
 
 BINS_PER_S = 2
+# Averaging pairs at 50 Hz (a 2-tap boxcar, first null at 25 Hz) keeps everything the 5 Hz low-pass
+# passes and halves the work of the filter and of every step after it.
+DECIMATED_MIN_HZ = 25.0
 # Columns of the per-sample product matrix and of bin / window sums.
 SX, SY, SZ, SXX, SYY, SZZ, SXY, SXZ, SYZ, SMAG, SENMO, SN = range(12)
 N_COLS = 12
@@ -41,38 +44,54 @@ class WindowSums:
         return int(self.sums.shape[0])
 
 
-def _products(f: FloatArray) -> FloatArray:
-    """Per-sample columns whose sums give mean, covariance, magnitude SD and ENMO."""
-    x, y, z = f[:, 0], f[:, 1], f[:, 2]
-    out = np.empty((f.shape[0], N_COLS), dtype=np.float64)
-    out[:, SX : SZ + 1] = f
-    np.multiply(x, x, out=out[:, SXX])
-    np.multiply(y, y, out=out[:, SYY])
-    np.multiply(z, z, out=out[:, SZZ])
-    np.multiply(x, y, out=out[:, SXY])
-    np.multiply(x, z, out=out[:, SXZ])
-    np.multiply(y, z, out=out[:, SYZ])
-    mag = out[:, SMAG]
-    np.add(out[:, SXX], out[:, SYY], out=mag)
-    mag += out[:, SZZ]
-    np.sqrt(mag, out=mag)
-    enmo = out[:, SENMO]
-    np.subtract(mag, 1.0, out=enmo)
-    np.maximum(enmo, 0.0, out=enmo)
-    out[:, SN] = 1.0
+def _products(f: FloatArray, magnitude: bool) -> FloatArray:
+    """Per-sample rows whose sums give mean and covariance (and magnitude / ENMO when asked).
+
+    Returns (SMAG, n) rows, or (SN, n) with `magnitude`; the count column is filled by the caller.
+    """
+    x, y, z = f[0], f[1], f[2]
+    out = np.empty((SN if magnitude else SMAG, f.shape[1]), dtype=np.float64)
+    out[SX : SZ + 1] = f
+    np.multiply(x, x, out=out[SXX])
+    np.multiply(y, y, out=out[SYY])
+    np.multiply(z, z, out=out[SZZ])
+    np.multiply(x, y, out=out[SXY])
+    np.multiply(x, z, out=out[SXZ])
+    np.multiply(y, z, out=out[SYZ])
+    if magnitude:
+        mag = out[SMAG]
+        np.add(out[SXX], out[SYY], out=mag)
+        mag += out[SZZ]
+        np.sqrt(mag, out=mag)
+        enmo = out[SENMO]
+        np.subtract(mag, 1.0, out=enmo)
+        np.maximum(enmo, 0.0, out=enmo)
     return out
 
 
-class WindowAccumulator:
-    """Turns sample blocks into window sums per epoch. State: filter, one partial bin, three bins."""
+def decimation_factor(rate_hz: float) -> int:
+    """Samples averaged into one before filtering: the features need nothing above ~12 Hz."""
+    return max(1, int(rate_hz // DECIMATED_MIN_HZ))
 
-    def __init__(self, rate_hz: float, lowpass_hz: float, gap_s: float) -> None:
-        self._filter = StreamingLowPass(design_lowpass(rate_hz, lowpass_hz))
+
+class WindowAccumulator:
+    """Turns sample blocks into window sums per epoch.
+
+    State: the filter, fewer than `factor` raw samples not yet averaged, the filtered samples of the
+    half-second bin not yet complete, and the last three complete bins.
+    """
+
+    def __init__(self, rate_hz: float, lowpass_hz: float, gap_s: float, magnitude: bool = False) -> None:
+        self._magnitude = magnitude  # sums of |a| and ENMO (wrist) cost two more passes
+        self.factor = decimation_factor(rate_hz)
+        self._filter = StreamingLowPass(design_lowpass(rate_hz / self.factor, lowpass_hz))
         self._gap_s = gap_s
         self._last_t: float | None = None
-        # Products and bin ids of samples in the bin not yet complete.
-        self._held: FloatArray = np.zeros((0, N_COLS))
-        self._held_bins: np.ndarray = _EMPTY_I
+        self._raw_t: FloatArray = _EMPTY_F
+        self._raw_x: npt.NDArray[np.floating[Any]] = np.zeros((0, 3), dtype=np.float32)
+        # Times and filtered values of samples in the bin not yet complete.
+        self._held_t: FloatArray = _EMPTY_F
+        self._held: FloatArray = np.zeros((3, 0))
         # Dense sums of complete bins from bin index `_b0` on (only the last few are kept).
         self._bins: FloatArray = np.zeros((0, N_COLS))
         self._b0: int | None = None
@@ -86,53 +105,74 @@ class WindowAccumulator:
 
     def push(self, t: FloatArray, xyz: npt.NDArray[np.floating[Any]]) -> WindowSums | None:
         """Add samples; return sums of the windows that are now complete (or None)."""
-        t, xyz = self._clean(t, xyz)
-        if t.shape[0] == 0:
+        gt, gx = self._groups(t, xyz)
+        if gt.shape[0] == 0:
             return None
-        prods = _products(self._filter_with_gaps(t, xyz))
-        bins = np.floor(t * BINS_PER_S).astype(np.int64)
+        filtered = self._filter_with_gaps(gt, gx)
         if self._b0 is None:
-            self._next_epoch = int(bins[0]) // BINS_PER_S
+            self._next_epoch = int(np.floor(gt[0]))
             self._b0 = BINS_PER_S * self._next_epoch - 1  # bin 2k-1 of the first epoch (empty)
-        prods = np.concatenate((self._held, prods)) if self._held.shape[0] else prods
-        bins = np.concatenate((self._held_bins, bins)) if self._held_bins.shape[0] else bins
+        if self._held_t.shape[0]:
+            gt = np.concatenate((self._held_t, gt))
+            filtered = np.concatenate((self._held, filtered), axis=1)
+        bins = np.floor(gt * BINS_PER_S).astype(np.int64)
         last_bin = int(bins[-1])
         split = int(np.searchsorted(bins, last_bin, side="left"))
-        self._held, self._held_bins = prods[split:], bins[split:]
-        self._add_bins(prods[:split], bins[:split], last_bin)
+        self._held_t, self._held = gt[split:], filtered[:, split:]
+        self._add_bins(filtered[:, :split], bins[:split], last_bin)
         return self._windows(final=False)
 
     def flush(self) -> WindowSums | None:
         """Close the partial bin and return the remaining windows (up to the last sample's epoch)."""
         if self._b0 is None or self._next_epoch is None:
             return None
-        if self._held.shape[0]:
-            last_bin = int(self._held_bins[-1])
-            self._add_bins(self._held, self._held_bins, last_bin + 1)
-            self._held, self._held_bins = np.zeros((0, N_COLS)), _EMPTY_I
+        if self._held_t.shape[0]:
+            bins = np.floor(self._held_t * BINS_PER_S).astype(np.int64)
+            self._add_bins(self._held, bins, int(bins[-1]) + 1)
+            self._held_t, self._held = _EMPTY_F, np.zeros((3, 0))
         return self._windows(final=True)
 
     # -- internals --
 
-    def _clean(self, t: FloatArray, xyz: npt.NDArray[np.floating[Any]]) -> tuple[FloatArray, FloatArray]:
+    def _groups(self, t: FloatArray, xyz: npt.NDArray[np.floating[Any]]) -> tuple[FloatArray, FloatArray]:
+        """Average consecutive samples in groups of `factor` (counted from the stream start).
+
+        Returns group times (the last sample's time) and values (3, m), dropping non-finite samples and
+        groups older than the newest one already seen (reordered or duplicated packets).
+        """
         t = np.asarray(t, dtype=np.float64)
-        x = np.asarray(xyz, dtype=np.float64)
-        ok = np.isfinite(t) & np.isfinite(x).all(axis=1)
-        if not ok.all():
-            t, x = t[ok], x[ok]
+        n_in = t.shape[0]
+        if not (np.isfinite(xyz).all() and np.isfinite(t).all()):
+            ok = np.isfinite(t) & np.isfinite(xyz).all(axis=1)
+            t, xyz = t[ok], xyz[ok]
+            self.dropped += n_in - t.shape[0]
+        if self._raw_t.shape[0]:
+            t = np.concatenate((self._raw_t, t))
+            xyz = np.concatenate((self._raw_x, xyz))
+        d = self.factor
+        m = t.shape[0] // d
+        self._raw_t, self._raw_x = t[m * d :], xyz[m * d :]
+        rows = np.array(xyz[: m * d].T, dtype=np.float64, order="C")  # (3, m*d), one row per axis
+        if d == 1:
+            gt, gx = t[:m], rows
+        else:
+            gt = t[d - 1 : m * d : d]
+            gx = rows[:, 0::d].copy()
+            for j in range(1, d):
+                gx += rows[:, j::d]
+            gx *= 1.0 / d
         floor = self._last_t if self._last_t is not None else -np.inf
-        if t.shape[0] and (t[0] < floor or np.any(t[1:] < t[:-1])):
-            before = np.maximum.accumulate(np.concatenate(([floor], t)))[:-1]
-            keep = t >= before
-            t, x = t[keep], x[keep]
-        self.dropped += ok.shape[0] - t.shape[0]
-        return t, x
+        if m and (gt[0] < floor or bool(np.any(gt[1:] < gt[:-1]))):
+            before = np.maximum.accumulate(np.concatenate(([floor], gt)))[:-1]
+            keep = gt >= before
+            self.dropped += d * int(m - np.count_nonzero(keep))
+            gt, gx = gt[keep], gx[:, keep]
+        return gt, gx
 
     def _filter_with_gaps(self, t: FloatArray, x: FloatArray) -> FloatArray:
         prev = self._last_t
         self._last_t = float(t[-1])
-        steps = np.diff(t)
-        cuts = np.flatnonzero(steps > self._gap_s) + 1
+        cuts = np.flatnonzero(np.diff(t) > self._gap_s) + 1
         if prev is not None and t[0] - prev > self._gap_s:
             self._filter.restart()
         if cuts.shape[0] == 0:
@@ -140,23 +180,27 @@ class WindowAccumulator:
         out = np.empty_like(x)
         start = 0
         for cut in [*cuts.tolist(), t.shape[0]]:
-            out[start:cut] = self._filter.process(x[start:cut])
+            out[:, start:cut] = self._filter.process(x[:, start:cut])
             if cut < t.shape[0]:
                 self._filter.restart()
             start = cut
         return out
 
-    def _add_bins(self, prods: FloatArray, bins: np.ndarray, end_bin: int) -> None:
+    def _add_bins(self, filtered: FloatArray, bins: np.ndarray, end_bin: int) -> None:
         """Append dense sums for bins from the current end up to `end_bin` (exclusive)."""
         assert self._b0 is not None
         have_end = self._b0 + self._bins.shape[0]
         if end_bin <= have_end:
             return
         dense = np.zeros((end_bin - have_end, N_COLS))
-        if prods.shape[0]:
+        if filtered.shape[1]:
             starts = np.flatnonzero(np.concatenate(([True], bins[1:] != bins[:-1])))
-            sums = np.add.reduceat(prods, starts, axis=0)
-            dense[bins[starts] - have_end] = sums
+            prods = _products(filtered, self._magnitude)
+            rows = dense[bins[starts] - have_end]
+            for i in range(prods.shape[0]):
+                rows[:, i] = np.add.reduceat(prods[i], starts)
+            rows[:, SN] = np.diff(np.append(starts, filtered.shape[1]))
+            dense[bins[starts] - have_end] = rows
         self._bins = np.concatenate((self._bins, dense)) if self._bins.shape[0] else dense
 
     def _windows(self, final: bool) -> WindowSums | None:

@@ -96,12 +96,13 @@ def test_gap_in_samples_becomes_unknown() -> None:
 
 def test_bad_samples_are_dropped_not_fatal() -> None:
     t, xyz = render([Seg(30, incl=85)])
-    xyz[100] = np.nan
-    t = t.copy()
-    t[200] = t[10]  # one sample from the past
+    xyz[101] = np.nan
+    # A packet of 10 samples delivered twice (the replay comes from the past and is refused).
+    t = np.concatenate((t[:201], t[150:160], t[201:]))
+    xyz = np.concatenate((xyz[:201], xyz[150:160], xyz[201:]))
     stream = PostureStream(Placement.THIGH, RATE)
     out = [stream.feed(SampleBlock(t, xyz)), stream.flush()]
-    assert stream.dropped_samples == 2
+    assert stream.dropped_samples == 11
     assert set(EpochBlock.concat(out).labels.tolist()) == {0}  # all sit
 
 
