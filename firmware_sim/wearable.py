@@ -78,7 +78,11 @@ def make_firmware(
 
 class SimulatedWearable:
     """One simulated device. ``speed``: device time runs this many times faster than wall time, and
-    packets go out at the pace that implies. ``mtu``: the largest ATT MTU the device accepts."""
+    packets go out at the pace that implies. ``mtu``: the largest ATT MTU the device accepts.
+    ``uptime_ms``: how long the device has been on when the simulation starts (e.g. just short of
+    2**32 ms to see its uint32 clock wrap). Extra keyword arguments go to the firmware (SitSense:
+    ``rate_hz``, ``range_g``; micro:bit: ``period_ms``; Polar: ``model``, ``frame_type``,
+    ``clock_origin_ns``; Thingy: ``motion_freq_hz``)."""
 
     def __init__(
         self,
@@ -93,12 +97,13 @@ class SimulatedWearable:
         drain_pct_per_h: float = 2.0,
         seed: int = 0,
         address_type: str = "random",
+        uptime_ms: float = 0.0,
         **firmware_options: Any,
     ) -> None:
         self.profile = Profile(profile)
         self.address = (address or next_address()).upper()
         defs.device_path(self.address)  # validates the shape early
-        self.clock = DeviceClock(speed)
+        self.clock = DeviceClock(speed, boot_ms=uptime_ms)
         self.battery = Battery(self.clock, battery_pct, drain_pct_per_h)
         self.faults = Faults(seed)
         self.firmware = make_firmware(

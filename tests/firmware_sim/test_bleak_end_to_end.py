@@ -311,3 +311,22 @@ def test_discovery_filter_rssi_threshold_hides_weak_devices(add_wearable: AddWea
     assert near.address in seen and far.address not in seen
     far.set_rssi(-55)  # walks closer
     assert far.address in run(seen_with_filter())
+
+
+def test_device_clock_wraps_at_2_to_the_32_ms_while_the_sequence_runs_on(add_wearable: AddWearable) -> None:
+    """A device up for 49.7 days: t0 wraps to small values, the sequence number does not restart."""
+    wearable = add_wearable(source=WaveSource(), speed=20, uptime_ms=2**32 - 3000)
+
+    async def main() -> list[bytes]:
+        received: list[bytes] = []
+        async with BleakClient(await find(wearable.name or "")) as client:
+            await client.start_notify(fmt.ACCEL_CHAR_UUID, lambda _c, d: received.append(bytes(d)))
+            await asyncio.sleep(0.5)  # 10 device seconds
+        return received
+
+    packets = [fmt.decode_packet(p) for p in run(main())]
+    assert [p.seq for p in packets] == list(range(len(packets)))
+    wrapped = [i for i, (a, b) in enumerate(itertools.pairwise(packets)) if b.t0_ms < a.t0_ms]
+    assert len(wrapped) == 1
+    a, b = packets[wrapped[0]], packets[wrapped[0] + 1]
+    assert (b.t0_ms - a.t0_ms) % 2**32 == 20 * len(a.samples)

@@ -148,3 +148,12 @@ def test_motion_source_is_chunking_independent_and_repeats_the_day() -> None:
     # past the 8 s schedule (400 samples at 50 Hz) the day starts again
     np.testing.assert_array_equal(source.samples(50.0, 400, 10), whole[:10])
     assert source.samples(25.0, 0, 200).shape == (200, 3)
+
+
+def test_sequence_number_wraps_after_65535() -> None:
+    fw = firmware()
+    fw.connected(247)
+    xyz = WaveSource().samples(50, 0, 39)
+    fw.seq = 65535
+    first, second = fw.frame(0, xyz), fw.frame(39, xyz)
+    assert (fmt.decode_packet(first).seq, fmt.decode_packet(second).seq) == (65535, 0)
