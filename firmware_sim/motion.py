@@ -521,9 +521,12 @@ class MotionModel:
 
     def _active_segments(self, t0: float, t1: float) -> range:
         margin = max(self.config.sit_to_stand_s, _PLAIN_TRANSITION_S)
+        n_seg = len(self.schedule)
         lo = int(np.searchsorted(self._bounds, t0 - margin, side="right")) - 1
         hi = int(np.searchsorted(self._bounds, t1 + margin, side="left"))
-        return range(max(lo, 0), min(hi, len(self.schedule)))
+        # Before the start and past the end, the first and last activities continue.
+        lo = min(max(lo, 0), n_seg - 1)
+        return range(lo, max(min(hi, n_seg), lo + 1))
 
     def _angles(self, t: F64, segs: range) -> tuple[F64, F64, F64, F64, F64, F64, F64]:
         """Blended theta, psi (rad), bounce, forward (g), desk weight, desk up (N,3), vibration SD."""

@@ -69,6 +69,9 @@ def test_render_is_independent_of_chunking(placement: str) -> None:
         pieces.append(model.render(start + prev, cut - prev))
         prev = cut
     assert np.array_equal(np.concatenate(pieces), whole)
+    # Past the end the last activity goes on, whichever chunk asks.
+    end = model.n_samples
+    assert np.array_equal(model.render(end - 100, 300)[200:], model.render(end + 100, 100))
 
 
 def test_still_postures_read_one_g_along_the_expected_axis() -> None:
