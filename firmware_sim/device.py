@@ -146,6 +146,8 @@ class Firmware(ABC):
         self.fault_counts: Counter[PacketFault] = Counter()
         self.packets_out = 0  # notifications actually handed to the link, faults included
         self.stream_starts = 0
+        self.skip_samples = 0  # a pending on-device FIFO overflow: samples that will never be sent
+        self.overflowed = False  # the next packet follows an overflow
         self._held: bytes | None = None
         self._task: asyncio.Task[None] | None = None
         self._battery_reported = -1
@@ -216,6 +218,10 @@ class Firmware(ABC):
         _LOGGER.debug("%s: streaming from sample %d at %g Hz", self.address, index, rate)
         burst = 0
         while True:
+            if self.skip_samples:
+                index += self.skip_samples
+                self.skip_samples = 0
+                self.overflowed = True
             count = self.samples_per_packet()
             last_ms = (index + count - 1) * 1000.0 / rate
             delay = self.clock.wall_delay_s(last_ms)
@@ -224,7 +230,9 @@ class Firmware(ABC):
                 burst = 0
             burst += 1
             xyz = self.source.samples(rate, index, count)
-            self.emit(index, count, rate, self.frame(index, xyz))
+            payload = self.frame(index, xyz)
+            self.overflowed = False
+            self.emit(index, count, rate, payload)
             index += count
 
     def emit(self, first_index: int, count: int, rate: float, payload: bytes) -> None:

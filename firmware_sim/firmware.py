@@ -95,6 +95,8 @@ class SitSenseFirmware(Firmware):
     def frame(self, first_index: int, xyz_g: Float32Array) -> bytes:
         period_ms = 1000 // self._rate_hz
         flags = fmt.FLAG_STREAM_START if self._first_after_start else 0
+        if self.overflowed:
+            flags |= fmt.FLAG_OVERFLOW
         self._first_after_start = False
         packet = fmt.encode_packet(
             self.seq,

@@ -188,6 +188,15 @@ class SimulatedWearable:
         """Random packet faults from now on: ``set_fault_rates(lost=0.01, reordered=0.005)``."""
         self._run(lambda: self.faults.set_rates(**rates))
 
+    def fifo_overflow(self, samples: int) -> None:
+        """The device loses ``samples`` samples on board (its FIFO overflowed) before the next packet:
+        the sequence number runs on, the device time jumps, and SitSense sets its OVERFLOW flag."""
+
+        def apply() -> None:
+            self.firmware.skip_samples += samples
+
+        self._run(apply)
+
     def set_battery(self, level_pct: float, drain_pct_per_h: float | None = None) -> None:
         """Charge now, and optionally a new drain rate (% per device hour)."""
         self._run(lambda: self.battery.set(level_pct, drain_pct_per_h))

@@ -330,3 +330,25 @@ def test_device_clock_wraps_at_2_to_the_32_ms_while_the_sequence_runs_on(add_wea
     assert len(wrapped) == 1
     a, b = packets[wrapped[0]], packets[wrapped[0] + 1]
     assert (b.t0_ms - a.t0_ms) % 2**32 == 20 * len(a.samples)
+
+
+def test_fifo_overflow_keeps_the_sequence_but_jumps_the_clock_and_flags_it(add_wearable: AddWearable) -> None:
+    wearable = add_wearable(source=WaveSource(), speed=40)
+
+    async def main() -> list[bytes]:
+        received: list[bytes] = []
+        async with BleakClient(await find(wearable.name or "")) as client:
+            await client.start_notify(fmt.ACCEL_CHAR_UUID, lambda _c, d: received.append(bytes(d)))
+            while len(received) < 3:
+                await asyncio.sleep(0.02)
+            await asyncio.to_thread(wearable.fifo_overflow, 100)
+            while len(received) < 8:
+                await asyncio.sleep(0.02)
+        return received
+
+    packets = [fmt.decode_packet(p) for p in run(main())]
+    assert [p.seq for p in packets] == list(range(len(packets)))
+    flagged = [i for i, p in enumerate(packets) if p.flags & fmt.FLAG_OVERFLOW]
+    assert len(flagged) == 1
+    before, after = packets[flagged[0] - 1], packets[flagged[0]]
+    assert after.t0_ms - before.t0_ms == 20 * (len(before.samples) + 100)
