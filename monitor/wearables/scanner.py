@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import fnmatch
 import logging
+import weakref
 from dataclasses import dataclass
 
 from bleak import BleakScanner
@@ -91,17 +92,69 @@ def as_advertisement(device: BLEDevice, adv: AdvertisementData) -> Advertisement
     return Advertisement(adv.local_name or device.name, tuple(adv.service_uuids), dict(adv.manufacturer_data))
 
 
+class ScanHub:
+    """One BleakScanner per event loop, shared by every link that is looking.
+
+    bluetoothd gives each D-Bus client one discovery session (a second StartDiscovery from the same
+    connection is refused with InProgress) and Bleak talks to it over one connection per loop, so
+    links in one process must share a scan: the first link to look starts it, the last to stop
+    looking stops it, and every advertisement goes to every link that is looking.
+    """
+
+    def __init__(self) -> None:
+        self._scanner: BleakScanner | None = None
+        self._users: set[WearableScanner] = set()
+        self._lock = asyncio.Lock()
+
+    def _detected(self, device: BLEDevice, adv: AdvertisementData) -> None:
+        for user in tuple(self._users):
+            user.detected(device, adv)
+
+    async def join(self, user: WearableScanner) -> None:
+        """Start receiving advertisements (starting the scan if nobody else is looking)."""
+        async with self._lock:
+            if not self._users:
+                if self._scanner is None:
+                    self._scanner = BleakScanner(detection_callback=self._detected)
+                await self._scanner.start()
+            self._users.add(user)
+
+    async def leave(self, user: WearableScanner) -> None:
+        """Stop receiving; the last one out stops the scan (a failure there is logged and ignored)."""
+        async with self._lock:
+            if user not in self._users:
+                return
+            self._users.discard(user)
+            if self._users or self._scanner is None:
+                return
+            try:
+                await self._scanner.stop()
+            except Exception as exc:  # any D-Bus failure: the scan is over either way
+                _LOGGER.debug("stopping the scan failed (ignored): %r", exc)
+
+
+_HUBS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ScanHub] = weakref.WeakKeyDictionary()
+
+
+def scan_hub() -> ScanHub:
+    """The running loop's shared scanner."""
+    loop = asyncio.get_running_loop()
+    hub = _HUBS.get(loop)
+    if hub is None:
+        hub = _HUBS[loop] = ScanHub()
+    return hub
+
+
 class WearableScanner:
-    """One BleakScanner for the life of a link; `find` runs it until the target shows up."""
+    """What one link looks for; `find` listens on the loop's shared scan until the target shows up."""
 
     def __init__(self, target: WearableTarget, profile: DeviceProfile) -> None:
         self.target = target
         self.profile = profile
-        self._scanner: BleakScanner | None = None
         self._found: asyncio.Future[tuple[BLEDevice, AdvertisementData] | None] | None = None
         self.seen = 0  # advertisements received while looking
 
-    def _detected(self, device: BLEDevice, adv: AdvertisementData) -> None:
+    def detected(self, device: BLEDevice, adv: AdvertisementData) -> None:
         self.seen += 1
         found = self._found
         if found is not None and not found.done() and self.target.matches(device, adv, self.profile):
@@ -111,10 +164,9 @@ class WearableScanner:
         """Scan until the target advertises (returns it) or `timeout_s` passes (returns None).
 
         Raises what Bleak raises when scanning cannot start (see `bluetooth_unavailable`)."""
-        if self._scanner is None:
-            self._scanner = BleakScanner(detection_callback=self._detected)
+        hub = scan_hub()
         self._found = asyncio.get_running_loop().create_future()
-        await self._scanner.start()
+        await hub.join(self)
         try:
             async with asyncio.timeout(timeout_s):
                 return await self._found
@@ -122,16 +174,7 @@ class WearableScanner:
             return None
         finally:
             self._found = None
-            await self.stop()
-
-    async def stop(self) -> None:
-        """Stop scanning; a failure here (bluetoothd gone) must not mask the result."""
-        if self._scanner is None:
-            return
-        try:
-            await self._scanner.stop()
-        except Exception as exc:  # any D-Bus failure: the scan is over either way
-            _LOGGER.debug("%s: stopping the scan failed (ignored): %r", self.target.describe(), exc)
+            await hub.leave(self)
 
     def cancel(self) -> None:
         """Make a pending `find` return None now (the link is stopping)."""

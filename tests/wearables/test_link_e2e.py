@@ -379,3 +379,25 @@ def test_acquire_notify_and_battery_events(add_wearable: AddWearable) -> None:
     xyz = got.xyz()
     assert np.array_equal(xyz, expected[: len(xyz)])
     assert link.diagnostics()["battery"] == 35
+
+
+def test_two_links_share_one_scan(add_wearable: AddWearable, caplog: pytest.LogCaptureFixture) -> None:
+    """bluetoothd allows one discovery per D-Bus client: a link looking for an absent wearable must
+    not keep another from finding its own."""
+    away, here = add_wearable(speed=10), add_wearable(speed=10)
+    away.go_out_of_range()
+    links = [sitsense_link(WearableTarget(address=w.address)) for w in (away, here)]
+    caplog.set_level(logging.INFO, logger="monitor.wearables.link")
+
+    async def main() -> LinkRun:
+        async with LinkRun(links[0]) as a, LinkRun(links[1]) as b:
+            await asyncio.sleep(0.3)  # the first link is already scanning in vain
+            await b.samples(200, timeout=10)
+            assert a.link.state is LinkState.SCANNING
+        return b
+
+    b = run(main())
+    assert b.link.diagnostics()["wearable"] == here.address
+    assert b.got.kinds()[0] is LinkEventKind.CONNECTED
+    assert "InProgress" not in caplog.text
+    assert links[0].diagnostics()["connects"] == 0
