@@ -6,7 +6,7 @@
         ...
     await link.stop()
 
-One cycle: scan (one reused BleakScanner) until the target advertises; connect with
+One cycle: scan (one BleakScanner per loop, shared by all links) until the target advertises; connect with
 bleak-retry-connector's `establish_connection` under a safety timeout; subscribe; run the profile's
 start writes; then stream until Bleak reports the disconnect, the silence watchdog fires, or the
 link is stopped. Every end is followed by a teardown that tolerates whatever `disconnect()` raises,

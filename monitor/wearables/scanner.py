@@ -1,8 +1,8 @@
-"""Finding the wearable: what to look for, one reused BleakScanner, and "is Bluetooth there at all".
+"""Finding the wearable: what to look for, one shared BleakScanner, and "is Bluetooth there at all".
 
-The scanner runs only while the link is looking (active scanning next to a connection costs radio
-time on a Pi's single adapter), reports through Bleak's detection callback, and is the same
-`BleakScanner` object for the life of the link.
+The scanner runs only while some link is looking (active scanning next to a connection costs radio
+time on a Pi's single adapter), reports through Bleak's detection callback, and is one
+`BleakScanner` object per event loop, reused for the life of the process (see `ScanHub`).
 """
 
 from __future__ import annotations
