@@ -11,14 +11,14 @@ a week-long file with one bad row says which row.
 from __future__ import annotations
 
 import gzip
-import io
 import math
+import typing
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from enum import StrEnum
 from pathlib import Path
-from typing import BinaryIO, TextIO
+from typing import BinaryIO
 
 import numpy as np
 
@@ -72,7 +72,8 @@ class CsvFormat:
     use_time_column: bool = True  # False: ignore any time column, use rate_hz and start
 
 
-def _open_text(path: Path) -> tuple[BinaryIO, TextIO]:
+def _open(path: Path) -> tuple[BinaryIO, BinaryIO]:
+    """The file and the byte stream to read lines from (decompressed for .gz)."""
     try:
         raw: BinaryIO = path.open("rb")
     except FileNotFoundError:
@@ -83,9 +84,9 @@ def _open_text(path: Path) -> tuple[BinaryIO, TextIO]:
         raise UserError(f"{path}: permission denied") from None
     except OSError as exc:
         raise UserError(f"{path}: cannot read: {exc.strerror}") from None
-    stream: BinaryIO = gzip.GzipFile(fileobj=raw, mode="rb") if path.suffix == ".gz" else raw  # type: ignore[assignment]
-    # utf-8-sig: spreadsheet exports often start with a byte-order mark.
-    return raw, io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+    if path.suffix == ".gz":
+        return raw, typing.cast(BinaryIO, gzip.GzipFile(fileobj=raw, mode="rb"))
+    return raw, raw
 
 
 class CsvRecording:
@@ -96,7 +97,7 @@ class CsvRecording:
         self.fmt = fmt if fmt is not None else CsvFormat()
         if self.fmt.rate_hz is not None and not self.fmt.rate_hz > 0:
             raise UserError(f"--rate must be above 0 Hz, got {self.fmt.rate_hz:g}")
-        self._raw, self._text = _open_text(self.path)
+        self._raw, self._bytes = _open(self.path)
         self.size = self._stat_size()
         self._line_no = 0
         self.samples = 0
@@ -125,7 +126,7 @@ class CsvRecording:
             return self.size
 
     def close(self) -> None:
-        self._text.close()
+        self._bytes.close()
         self._raw.close()
 
     def __enter__(self) -> CsvRecording:
@@ -136,15 +137,32 @@ class CsvRecording:
 
     # -- header -------------------------------------------------------------------------------------------
 
-    def _readline(self) -> str | None:
+    def _read_bytes(self, hint: int) -> list[bytes]:
         try:
-            line = self._text.readline()
-        except UnicodeDecodeError as exc:
-            raise UserError(f"{self.path}:{self._line_no + 1}: not UTF-8 text (byte {exc.start})") from None
-        except (OSError, EOFError, gzip.BadGzipFile) as exc:
+            return self._bytes.readlines(hint) if hint else [self._bytes.readline()]
+        except (OSError, EOFError) as exc:  # gzip.BadGzipFile is an OSError
             raise UserError(f"{self.path}: cannot read: {exc}") from None
-        if not line:
+
+    def _decode(self, batch: list[bytes], first_line: int) -> list[str]:
+        try:
+            return [b.decode("utf-8") for b in batch]
+        except UnicodeDecodeError:
+            for i, b in enumerate(batch):
+                try:
+                    b.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    raise UserError(
+                        f"{self.path}:{first_line + i}: not UTF-8 text (byte {exc.start + 1} of the line)"
+                    ) from None
+            raise  # pragma: no cover - the loop finds the line that failed as a whole
+
+    def _readline(self) -> str | None:
+        batch = self._read_bytes(0)
+        if not batch[0]:
             return None
+        line = self._decode(batch, self._line_no + 1)[0]
+        if self._line_no == 0:
+            line = line.removeprefix("\ufeff")  # spreadsheet exports often start with a byte-order mark
         self._line_no += 1
         return line
 
@@ -238,17 +256,11 @@ class CsvRecording:
         lines: list[str] = []
         numbers: list[int] = []
         while not lines:
-            try:
-                batch = self._text.readlines(chunk_bytes)
-            except UnicodeDecodeError as exc:
-                raise UserError(
-                    f"{self.path}: not UTF-8 text (byte {exc.start} of a chunk after line {self._line_no})"
-                ) from None
-            except (OSError, EOFError, gzip.BadGzipFile) as exc:
-                raise UserError(f"{self.path}: cannot read: {exc}") from None
-            if not batch:
+            raw = self._read_bytes(chunk_bytes)
+            if not raw:
                 break
             base = self._line_no + 1
+            batch = self._decode(raw, base)
             self._line_no += len(batch)
             stripped = [line.strip() for line in batch]
             numbers = [base + i for i, line in enumerate(stripped) if line and line[0] != "#"]

@@ -226,6 +226,26 @@ def test_empty_file_and_header_only(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert analyze_error(capsys, str(header)) == f"{header}: no samples after the header (line 1)"
 
 
+def test_encoding_and_compression_problems(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    latin1 = tmp_path / "latin1.csv"
+    latin1.write_bytes(b"x,y,z\n0,0,-1\n0,0\xb0,-1\n")
+    assert (
+        analyze_error(capsys, "--rate", "50", str(latin1))
+        == f"{latin1}:3: not UTF-8 text (byte 4 of the line)"
+    )
+    fake = write(tmp_path / "plain.csv.gz", "x,y,z\n")
+    assert (
+        analyze_error(capsys, "--rate", "50", str(fake)) == f"{fake}: cannot read: Not a gzipped file (b'x,')"
+    )
+
+
+def test_byte_order_mark_is_ignored(tmp_path: Path) -> None:
+    path = tmp_path / "excel.csv"
+    path.write_bytes(b"\xef\xbb\xbfx,y,z\n0,0,-1\n")
+    with CsvRecording(path, CsvFormat(rate_hz=50.0)) as rec:
+        assert rec.columns == ["x", "y", "z"]
+
+
 def test_missing_columns_list_the_ones_present(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = rate_only(tmp_path / "cols.csv", 10, header="time,ax,ay,accel")
     assert analyze_error(capsys, "--rate", "50", str(path)) == (
