@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from monitor.mqtt.topics import check_prefix
+
 # Mosquitto on the Pi itself is the common setup; nothing leaves the machine unless configured.
 DEFAULT_HOST = "localhost"
 DEFAULT_PORT = 1883
@@ -156,3 +158,9 @@ class MqttSettings:
             "max": 3600,
         },
     )
+
+    def __post_init__(self) -> None:
+        # Topic prefixes are checked here, so a bad one is a config error naming the key, not a crash
+        # at the first publish.
+        check_prefix("prefix", self.prefix)
+        check_prefix("discovery_prefix", self.discovery_prefix)

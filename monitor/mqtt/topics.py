@@ -19,7 +19,8 @@ def _check_level(what: str, value: str) -> None:
         raise ValueError(f"Invalid {what} {value!r}: MQTT topic levels may not contain {' '.join(bad)!r}")
 
 
-def _check_prefix(what: str, value: str) -> None:
+def check_prefix(what: str, value: str) -> None:
+    """Raise ValueError naming `what` unless `value` is usable as leading topic levels."""
     if not value or value.startswith("/") or value.endswith("/"):
         raise ValueError(f"Invalid {what} {value!r}: must be non-empty without a leading or trailing '/'")
     for level in value.split("/"):
@@ -40,9 +41,9 @@ class Topics:
     discovery_prefix: str = "homeassistant"
 
     def __post_init__(self) -> None:
-        _check_prefix("topic prefix", self.prefix)
+        check_prefix("topic prefix", self.prefix)
         _check_level("wearable id", self.wearable)
-        _check_prefix("discovery prefix", self.discovery_prefix)
+        check_prefix("discovery prefix", self.discovery_prefix)
 
     @property
     def base(self) -> str:

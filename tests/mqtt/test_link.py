@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 
 from monitor.errors import ConfigError
+from monitor.mqtt.client import MqttLink
 from monitor.mqtt.errors import MqttConnectError, MqttTlsError
+from monitor.mqtt.outbox import SqliteOutbox
 from tests.conftest import REPO
 from tests.mqtt.helpers import make_link, settings_for
 from tests.mqtt_fixtures import (
@@ -241,3 +243,15 @@ def test_tls_files_are_checked_at_start(mosquitto: Broker, tmp_path: Path) -> No
             await link.start()
 
     asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("prefix", ["", "/sitbreak", "sit/+/break", "a#"])
+def test_bad_topic_prefix_is_rejected_naming_the_key(prefix: str) -> None:
+    with pytest.raises(ValueError, match="prefix"):
+        settings_for(1883, prefix=prefix)
+
+
+def test_bad_wearable_id_is_rejected_at_link_creation(tmp_path: Path) -> None:
+    outbox = SqliteOutbox(tmp_path / "o.db")
+    with pytest.raises(ValueError, match="Invalid wearable id 'a/b'"):
+        MqttLink(settings_for(1883), "a/b", outbox)
