@@ -145,7 +145,10 @@ class CsvRecording:
 
     def _decode(self, batch: list[bytes], first_line: int) -> list[str]:
         try:
-            return [b.decode("utf-8") for b in batch]
+            # One decode for the whole batch; lines end in b"\n" (the last maybe not), so splitting on
+            # "\n" gives back exactly the batch's lines.
+            lines = b"".join(batch).decode("utf-8").split("\n")
+            return lines[: len(batch)]
         except UnicodeDecodeError:
             for i, b in enumerate(batch):
                 try:
