@@ -1006,7 +1006,11 @@ class BlueZEmulator:
     def _disconnect(self, msg: Message) -> Message | bool:
         device = self._device_at(msg.path or "")
         if device.connecting is not None:
-            device.connecting.cancel()
+            device.connecting.cancel()  # cancels the attempt: its Connect fails, this succeeds
+            return Message.new_method_return(msg)
+        if not device.connected:
+            # Bleak logs this as "Failed to cancel connection ... NotConnected" after a failed Connect.
+            raise BluezError(defs.ERROR_NOT_CONNECTED, "Not Connected")
         self._teardown_link(device, signal=True)
         return Message.new_method_return(msg)
 

@@ -315,16 +315,20 @@ def test_discovery_filter_rssi_threshold_hides_weak_devices(add_wearable: AddWea
 
 def test_device_clock_wraps_at_2_to_the_32_ms_while_the_sequence_runs_on(add_wearable: AddWearable) -> None:
     """A device up for 49.7 days: t0 wraps to small values, the sequence number does not restart."""
-    wearable = add_wearable(source=WaveSource(), speed=20, uptime_ms=2**32 - 3000)
+    # The wrap comes 60 device seconds (1.5 s wall at 40x) after the wearable is created: after the
+    # stream has started, however slow the scan and connect.
+    wearable = add_wearable(source=WaveSource(), speed=40, uptime_ms=2**32 - 60_000)
 
     async def main() -> list[bytes]:
         received: list[bytes] = []
         async with BleakClient(await find(wearable.name or "")) as client:
             await client.start_notify(fmt.ACCEL_CHAR_UUID, lambda _c, d: received.append(bytes(d)))
-            await asyncio.sleep(0.5)  # 10 device seconds
+            while not received or fmt.decode_packet(received[-1]).t0_ms > 2**31:
+                await asyncio.sleep(0.05)
         return received
 
-    packets = [fmt.decode_packet(p) for p in run(main())]
+    packets = [fmt.decode_packet(p) for p in run(main(), timeout=15)]
+    assert packets[0].t0_ms > 2**31, "the stream started after the wrap"
     assert [p.seq for p in packets] == list(range(len(packets)))
     wrapped = [i for i, (a, b) in enumerate(itertools.pairwise(packets)) if b.t0_ms < a.t0_ms]
     assert len(wrapped) == 1
