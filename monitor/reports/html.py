@@ -318,19 +318,21 @@ def trend_svg(
             f"{d.day:%A %d %B}: {duration(d.sit_s)} {word} of {duration(d.wear_s)} worn, "
             f"{plural(d.prolonged, 'prolonged bout')}"
         )
-        if not d.valid:
+        if d.wear_s == 0:
+            tip = f"{d.day:%A %d %B}: not worn"
+        elif not d.valid:
             colour = COLOURS[Posture.NON_WEAR]
             tip += f" (worn under {MIN_VALID_WEAR_S // 3600} h: not in the average)"
         parts.append(
             f'<rect x="{left + i * slot + slot * 0.18:.1f}" y="{bottom - bar_h:.1f}" '
             f'width="{slot * 0.64:.1f}" height="{bar_h:.1f}" rx="5" fill="{colour}">{_title(tip)}</rect>'
         )
-        labels.append(
-            _text(cx, bottom - bar_h - 12, _hm(d.sit_s), cls="t", fill=INK, bold=is_today, halo=True)
-        )
+        worn = d.wear_s > 0
+        value = _hm(d.sit_s) if worn else "–"
+        labels.append(_text(cx, bottom - bar_h - 12, value, cls="t", fill=INK, bold=is_today, halo=True))
         day_label = highlight_label if is_today and highlight_label else f"{d.day:%a}"
         parts.append(_text(cx, bottom + 40, day_label, cls="t", fill=INK, bold=is_today))
-        parts.append(_text(cx, bottom + 82, f"{d.prolonged} long"))
+        parts.append(_text(cx, bottom + 82, f"{d.prolonged} long" if worn else ""))
     parts.extend(labels)
     label = f"{word.capitalize()} time per day over the last {len(days)} days"
     return _svg(width, height, label, parts)
