@@ -29,8 +29,10 @@ Typical use from a test (no pytest-asyncio needed; every test runs its own loop)
 
 Fault switches live on the wearable (``drop_link``, ``go_out_of_range(seconds)``, ``come_back``,
 ``fail_next_connects(n, text)``, ``inject(kind, count)``, ``set_fault_rates(lost=..., ...)``,
-``set_battery(pct, drain)``) and on the emulator (``crash``, ``restart``, ``set_powered``,
-``forget``, and the ``temporary_timeout_s`` attribute for bluetoothd's device expiry). To observe:
+``fifo_overflow(samples)``, ``set_battery(pct, drain)``, ``set_rssi(dbm)``; constructor options
+``speed``, ``mtu``, ``rssi``, ``uptime_ms``, ``seed`` and the firmware's own) and on the emulator
+(``crash``, ``restart``, ``set_powered``, ``forget``, and the ``temporary_timeout_s`` attribute for
+bluetoothd's device expiry). To observe:
 ``wearable.sent()`` (every packet framed, with the fault applied), ``wearable.fault_counts()``,
 ``wearable.connects``, ``wearable.connected``, ``wearable.streaming``, and on the emulator
 ``device_properties(wearable)``, ``object_paths()``, ``discovering()``, ``crashes``.

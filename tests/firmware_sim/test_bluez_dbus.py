@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -47,11 +48,21 @@ async def close(bus: MessageBus) -> None:
     await bus.wait_for_disconnect()  # type: ignore[no-untyped-call]
 
 
-def test_errors_carry_bluez_names(private_bus: PrivateBus, bluez: BlueZEmulator) -> None:
+def test_errors_carry_bluez_names(
+    private_bus: PrivateBus, bluez: BlueZEmulator, add_wearable: AddWearable
+) -> None:
+    idle = add_wearable()
+
     async def main() -> list[tuple[str | None, Any]]:
+        scanner = await connect(private_bus)  # a scan puts the idle device in BlueZ's cache
+        await call(scanner, defs.ADAPTER_PATH, defs.ADAPTER_INTERFACE, "StartDiscovery")
+        while defs.device_path(idle.address) not in await asyncio.to_thread(bluez.object_paths):
+            await asyncio.sleep(0.05)
+        await close(scanner)
         bus = await connect(private_bus)
         try:
             replies = [
+                await call(bus, defs.device_path(idle.address), defs.DEVICE_INTERFACE, "Disconnect"),
                 await call(bus, defs.device_path("00:00:00:00:00:01"), defs.DEVICE_INTERFACE, "Connect"),
                 await call(bus, defs.ADAPTER_PATH, defs.ADAPTER_INTERFACE, "Frobnicate"),
                 await call(bus, defs.ADAPTER_PATH, defs.ADAPTER_INTERFACE, "StopDiscovery"),
@@ -86,6 +97,7 @@ def test_errors_carry_bluez_names(private_bus: PrivateBus, bluez: BlueZEmulator)
 
     errors = run(main())
     assert [name for name, _ in errors] == [
+        defs.ERROR_NOT_CONNECTED,
         defs.DBUS_ERROR_UNKNOWN_OBJECT,
         defs.DBUS_ERROR_UNKNOWN_METHOD,
         defs.ERROR_FAILED,
@@ -93,7 +105,8 @@ def test_errors_carry_bluez_names(private_bus: PrivateBus, bluez: BlueZEmulator)
         defs.ERROR_DOES_NOT_EXIST,
         defs.DBUS_ERROR_PROPERTY_READ_ONLY,
     ]
-    assert errors[2][1] == "No discovery started"
+    assert errors[0][1] == "Not Connected"
+    assert errors[3][1] == "No discovery started"
 
 
 def test_discovery_is_one_session_per_client_and_ends_when_it_leaves(
