@@ -75,6 +75,12 @@ def test_connect_reads_device_information_battery_and_config(add_wearable: AddWe
             with pytest.raises(BleakGATTProtocolError) as refused:
                 await client.write_gatt_char(fmt.CONFIG_CHAR_UUID, b"\x07\x00", response=True)
             assert refused.value.code is BleakGATTProtocolErrorCode.VALUE_NOT_ALLOWED
+            with pytest.raises(BleakGATTProtocolError) as unreadable:
+                await client.read_gatt_char(fmt.ACCEL_CHAR_UUID)
+            assert unreadable.value.code is BleakGATTProtocolErrorCode.READ_NOT_PERMITTED
+            with pytest.raises(BleakDBusError) as no_notify:
+                await client.start_notify(fmt.CONFIG_CHAR_UUID, lambda _c, _d: None)
+            assert no_notify.value.dbus_error == defs.ERROR_NOT_SUPPORTED
             accel = client.services.get_characteristic(fmt.ACCEL_CHAR_UUID)
             assert accel is not None
             assert accel.max_write_without_response_size == 247 - 3
