@@ -22,30 +22,39 @@ _EMPTY_CODES = np.zeros(0, dtype=np.uint8)
 
 
 class MedianMaskStream:
-    """Binary median filter of half-width h over a stream of 0/1 values, zero-padded at both ends."""
+    """Binary median filters over a stream of 0/1 rows, one column per class with its own half-width,
+    zero-padded at both ends of the stream. All columns come out with the largest delay (the caller
+    waits for the slowest class anyway), which lets one cumulative sum serve every class.
+    """
 
-    __slots__ = ("_buf", "_h")
+    __slots__ = ("_buf", "_cols", "_h", "_hi", "_hmax", "_lo")
 
-    def __init__(self, half_width: int) -> None:
-        self._h = max(0, half_width)
-        self._buf = np.zeros(self._h, dtype=np.int32)
+    def __init__(self, half_widths: Sequence[int]) -> None:
+        self._h = np.maximum(np.asarray(half_widths, dtype=np.int64), 0)
+        self._hmax = int(self._h.max()) if self._h.shape[0] else 0
+        self._buf = np.zeros((self._hmax, self._h.shape[0]), dtype=np.int32)
+        self._hi = self._h + 1
+        self._lo = -self._h
+        self._cols = np.arange(self._h.shape[0])[None, :]
 
     def push(self, x: np.ndarray, final: bool = False) -> np.ndarray:
-        h = self._h
-        if h == 0:
-            return x.astype(bool)
+        """x: (n, classes) bool. Returns the filtered rows that are now complete."""
+        hm = self._hmax
         parts = [self._buf, x.astype(np.int32)]
         if final:
-            parts.append(np.zeros(h, dtype=np.int32))
+            parts.append(np.zeros((hm, self._h.shape[0]), dtype=np.int32))
         buf = np.concatenate(parts)
-        m = buf.shape[0] - 2 * h
+        m = buf.shape[0] - 2 * hm
         if m <= 0:
             self._buf = buf
-            return np.zeros(0, dtype=bool)
-        csum = np.concatenate(([0], np.cumsum(buf)))
-        window = csum[2 * h + 1 :] - csum[:m]
+            return np.zeros((0, self._h.shape[0]), dtype=bool)
+        csum = np.zeros((buf.shape[0] + 1, buf.shape[1]), dtype=np.int32)
+        np.cumsum(buf, axis=0, out=csum[1:])
+        centre = (hm + np.arange(m))[:, None]
+        cols = self._cols
+        window = csum[centre + self._hi, cols] - csum[centre + self._lo, cols]
         self._buf = buf[m:]
-        out: np.ndarray = window >= h + 1
+        out: np.ndarray = window >= self._hi
         return out
 
 
@@ -57,15 +66,9 @@ class BoutSmoother:
         min_epochs: dict[PostureCode, int],
         priority: Sequence[PostureCode],
     ) -> None:
-        self._priority = list(priority)
-        self._passes = {
-            code: (
-                MedianMaskStream(min_epochs.get(code, 1) - 1),
-                MedianMaskStream(min_epochs.get(code, 1) - 1),
-            )
-            for code in self._priority
-        }
-        self._queues: dict[PostureCode, np.ndarray] = {c: np.zeros(0, dtype=bool) for c in self._priority}
+        self._priority = np.array([int(c) for c in priority], dtype=np.uint8)
+        halves = [min_epochs.get(code, 1) - 1 for code in priority]
+        self._passes = (MedianMaskStream(halves), MedianMaskStream(halves))
         self._raw = _EMPTY_CODES
         self._last: int | None = None
 
@@ -75,22 +78,16 @@ class BoutSmoother:
 
     def push(self, raw: CodeArray, final: bool = False) -> CodeArray:
         self._raw = np.concatenate((self._raw, raw)) if self._raw.shape[0] else raw
-        for code in self._priority:
-            first, second = self._passes[code]
-            out = second.push(first.push(raw == code, final), final)
-            q = self._queues[code]
-            self._queues[code] = np.concatenate((q, out)) if q.shape[0] else out
-        n = min(q.shape[0] for q in self._queues.values())
+        first, second = self._passes
+        masks = second.push(first.push(raw[:, None] == self._priority[None, :], final), final)
+        n = masks.shape[0]
         if n == 0:
             return _EMPTY_CODES
         raw_n = self._raw[:n]
-        labels = raw_n.copy()
-        decided = np.zeros(n, dtype=bool)
-        for code in self._priority:
-            mask = self._queues[code][:n] & ~decided
-            labels[mask] = code
-            decided |= mask
-            self._queues[code] = self._queues[code][n:]
+        self._raw = self._raw[n:]
+        decided = masks.any(axis=1)
+        # The first surviving class in priority order wins.
+        labels = np.where(decided, self._priority[np.argmax(masks, axis=1)], raw_n).astype(np.uint8)
         # Epochs where no class lasted its minimum (a transition, a flurry of short labels) continue
         # the previous surviving label, so no bout shorter than its minimum is ever emitted.
         # Before the first surviving label of the recording, the raw label is all there is.
@@ -103,7 +100,6 @@ class BoutSmoother:
         if decided.any():
             self._last = int(labels[-1])
         labels[raw_n == PostureCode.UNKNOWN] = PostureCode.UNKNOWN
-        self._raw = self._raw[n:]
         return labels
 
 

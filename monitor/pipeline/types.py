@@ -115,6 +115,10 @@ class Bout:
         return self.end - self.start
 
 
+_NO_CODES: CodeArray = np.zeros(0, dtype=np.uint8)
+_NO_CODES.flags.writeable = False
+
+
 @dataclass(frozen=True, slots=True)
 class EpochBlock:
     """Consecutive whole seconds of data time, one label code each.
@@ -140,7 +144,7 @@ class EpochBlock:
 
     @classmethod
     def empty(cls, t0: float = 0.0) -> EpochBlock:
-        return cls(t0, np.zeros(0, dtype=np.uint8))
+        return cls(t0, _NO_CODES)
 
     @classmethod
     def concat(cls, blocks: Sequence[EpochBlock]) -> EpochBlock:

@@ -44,29 +44,28 @@ class WindowSums:
         return int(self.sums.shape[0])
 
 
-def _products(f: FloatArray, magnitude: bool) -> FloatArray:
-    """Per-sample rows whose sums give mean and covariance (and magnitude / ENMO when asked).
+def _bin_sums(f: FloatArray, starts: np.ndarray, magnitude: bool, out: FloatArray) -> None:
+    """Per-bin sums of the rows of `f` (3, n) and of their products into out[:, column].
 
-    Returns (SMAG, n) rows, or (SN, n) with `magnitude`; the count column is filled by the caller.
+    Bins start at `starts`; one product at a time is formed and reduced, so memory stays at one row.
     """
     x, y, z = f[0], f[1], f[2]
-    out = np.empty((SN if magnitude else SMAG, f.shape[1]), dtype=np.float64)
-    out[SX : SZ + 1] = f
-    np.multiply(x, x, out=out[SXX])
-    np.multiply(y, y, out=out[SYY])
-    np.multiply(z, z, out=out[SZZ])
-    np.multiply(x, y, out=out[SXY])
-    np.multiply(x, z, out=out[SXZ])
-    np.multiply(y, z, out=out[SYZ])
+    for col, row in ((SX, x), (SY, y), (SZ, z)):
+        out[:, col] = np.add.reduceat(row, starts)
+    tmp = np.empty_like(x)
+    for col, a, b in ((SXX, x, x), (SYY, y, y), (SZZ, z, z), (SXY, x, y), (SXZ, x, z), (SYZ, y, z)):
+        np.multiply(a, b, out=tmp)
+        out[:, col] = np.add.reduceat(tmp, starts)
     if magnitude:
-        mag = out[SMAG]
-        np.add(out[SXX], out[SYY], out=mag)
-        mag += out[SZZ]
+        mag = x * x
+        mag += y * y
+        mag += z * z
         np.sqrt(mag, out=mag)
-        enmo = out[SENMO]
-        np.subtract(mag, 1.0, out=enmo)
-        np.maximum(enmo, 0.0, out=enmo)
-    return out
+        out[:, SMAG] = np.add.reduceat(mag, starts)
+        mag -= 1.0
+        np.maximum(mag, 0.0, out=mag)
+        out[:, SENMO] = np.add.reduceat(mag, starts)
+    out[:, SN] = np.diff(np.append(starts, f.shape[1]))
 
 
 def decimation_factor(rate_hz: float) -> int:
@@ -152,14 +151,17 @@ class WindowAccumulator:
         d = self.factor
         m = t.shape[0] // d
         self._raw_t, self._raw_x = t[m * d :], xyz[m * d :]
-        rows = np.array(xyz[: m * d].T, dtype=np.float64, order="C")  # (3, m*d), one row per axis
         if d == 1:
-            gt, gx = t[:m], rows
+            gt = t[:m]
+            gx = np.array(xyz[:m].T, dtype=np.float64, order="C")
         else:
             gt = t[d - 1 : m * d : d]
-            gx = rows[:, 0::d].copy()
-            for j in range(1, d):
-                gx += rows[:, j::d]
+            gx = np.empty((3, m))  # one contiguous row per axis
+            for axis in range(3):
+                row = gx[axis]
+                np.add(xyz[0 : m * d : d, axis], xyz[1 : m * d : d, axis], out=row, dtype=np.float64)
+                for j in range(2, d):
+                    row += xyz[j : m * d : d, axis]
             gx *= 1.0 / d
         floor = self._last_t if self._last_t is not None else -np.inf
         if m and (gt[0] < floor or bool(np.any(gt[1:] < gt[:-1]))):
@@ -195,11 +197,8 @@ class WindowAccumulator:
         dense = np.zeros((end_bin - have_end, N_COLS))
         if filtered.shape[1]:
             starts = np.flatnonzero(np.concatenate(([True], bins[1:] != bins[:-1])))
-            prods = _products(filtered, self._magnitude)
-            rows = dense[bins[starts] - have_end]
-            for i in range(prods.shape[0]):
-                rows[:, i] = np.add.reduceat(prods[i], starts)
-            rows[:, SN] = np.diff(np.append(starts, filtered.shape[1]))
+            rows = np.zeros((starts.shape[0], N_COLS))
+            _bin_sums(filtered, starts, self._magnitude, rows)
             dense[bins[starts] - have_end] = rows
         self._bins = np.concatenate((self._bins, dense)) if self._bins.shape[0] else dense
 
