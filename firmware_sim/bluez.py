@@ -8,13 +8,12 @@ It owns ``org.bluez`` on the bus it is given and serves what bleak 3.1.0's BlueZ
 * Device1 per wearable seen while a scan runs (InterfacesAdded, then RSSI/ManufacturerData through
   PropertiesChanged); Connect, Disconnect, Pair; link loss (ServicesResolved and Connected go False, the
   GATT objects are removed with InterfacesRemoved, Device1 stays);
-* GattService1 / GattCharacteristic1 / GattDescriptor1 (with the CCCD 0x2902) at bluetoothd's paths
-  ``.../dev_XX/serviceXXXX/charYYYY/descZZZZ`` (Bleak takes handles from the last four hex digits and
-  finds the device by cutting 21 characters off a characteristic path); ReadValue, WriteValue,
-  StartNotify/StopNotify (notifications as PropertiesChanged on Value), AcquireNotify and AcquireWrite
-  (SOCK_SEQPACKET socket pairs plus the MTU), the MTU property.
+* GattService1 / GattCharacteristic1 / GattDescriptor1 (with the CCCD 0x2902) while connected, at
+  bluetoothd's paths, with ReadValue, WriteValue, StartNotify/StopNotify, AcquireNotify/AcquireWrite
+  and the MTU property (`firmware_sim.bluez_gatt`).
 
-Errors carry BlueZ's names and the texts Bleak matches (see `firmware_sim.bluez_defs`).
+The object tree and the standard D-Bus interfaces over it live in `firmware_sim.bluez_objects`;
+errors carry BlueZ's names and the texts Bleak matches (`firmware_sim.bluez_defs`).
 
 The emulator runs its own event loop in a thread, like a separate daemon would, so tests can drive
 Bleak in any loop they like. `crash` drops off the bus the way a dying bluetoothd does (connections
@@ -27,10 +26,8 @@ import asyncio
 import concurrent.futures
 import contextlib
 import logging
-import os
-import socket
 import threading
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -40,7 +37,9 @@ from dbus_fast.aio import MessageBus
 from dbus_fast.constants import NameFlag, RequestNameReply
 
 from firmware_sim import bluez_defs as defs
-from firmware_sim.gatt import AttError, Characteristic, Descriptor, Service, all_descriptors
+from firmware_sim import bluez_gatt
+from firmware_sim.bluez_gatt import GattDatabase
+from firmware_sim.bluez_objects import BluezError, ObjectTree, unknown_method, variant
 from firmware_sim.wearable import SimulatedWearable
 
 _LOGGER = logging.getLogger(__name__)
@@ -61,32 +60,6 @@ DEFAULT_ADAPTER_ADDRESS = "00:1A:7D:DA:71:13"
 _NAME_OWNER_MATCH = (
     "type='signal',sender='org.freedesktop.DBus',interface='org.freedesktop.DBus',member='NameOwnerChanged'"
 )
-# bluetoothd's objects also list these, with no properties.
-_STANDARD_INTERFACES: dict[str, dict[str, Variant]] = {
-    "org.freedesktop.DBus.Introspectable": {},
-    defs.PROPERTIES_INTERFACE: {},
-}
-
-
-class BluezError(Exception):
-    """An error reply: D-Bus error name and text."""
-
-    def __init__(self, name: str, text: str) -> None:
-        super().__init__(f"{name}: {text}")
-        self.name = name
-        self.text = text
-
-
-@dataclass(eq=False)
-class _GattObject:
-    path: str
-    interface: str
-    service: Service | None = None
-    char: Characteristic | None = None
-    desc: Descriptor | None = None
-    notify_senders: set[str] = field(default_factory=set)
-    notify_socket: socket.socket | None = None
-    write_socket: socket.socket | None = None
 
 
 @dataclass(eq=False)
@@ -96,28 +69,11 @@ class _Device:
     exported: bool = False
     connected: bool = False
     connecting: asyncio.Task[None] | None = None
-    gatt: dict[str, _GattObject] = field(default_factory=dict)
-    char_paths: dict[int, str] = field(default_factory=dict)  # id(Characteristic) -> path
-    mtu: int = defs.CENTRAL_MAX_MTU
+    gatt: GattDatabase | None = None  # while connected
     range_changed: asyncio.Event = field(default_factory=asyncio.Event)
     back_in_range: asyncio.TimerHandle | None = None
     last_seen: float = 0.0  # loop time of the last advertisement received or link lost
     stored: dict[str, Variant] | None = None  # Device1 of a paired device, kept across restarts
-
-
-class _Sink:
-    """Routes one device's notifications to the emulator."""
-
-    def __init__(self, emulator: BlueZEmulator, device: _Device) -> None:
-        self._emulator = emulator
-        self._device = device
-
-    def notify(self, char: Characteristic, value: bytes) -> None:
-        self._emulator._notify(self._device, char, value)
-
-
-def _variant(interface: str, name: str, value: Any) -> Variant:
-    return Variant(defs.SIGNATURES[interface][name], value)
 
 
 class BlueZEmulator:
@@ -148,7 +104,7 @@ class BlueZEmulator:
         self.temporary_timeout_s = temporary_timeout_s
         self._rng = np.random.default_rng(seed)
         self._devices: dict[str, _Device] = {}  # by address
-        self._objects: dict[str, dict[str, dict[str, Variant]]] = {}
+        self._tree = ObjectTree(self._send)
         self._filters: dict[str, dict[str, Any]] = {}  # discovery filter per client
         self._discovering: set[str] = set()  # clients with a discovery session
         self._bus: MessageBus | None = None
@@ -160,6 +116,10 @@ class BlueZEmulator:
         self.powered = True
         self.crashes = 0
         self._handler_table = self._handlers()
+        self._writable = {
+            defs.ADAPTER_INTERFACE: defs.ADAPTER_WRITABLE,
+            defs.DEVICE_INTERFACE: defs.DEVICE_WRITABLE,
+        }
 
     # ================================================================================================
     # Public API (any thread)
@@ -240,15 +200,14 @@ class BlueZEmulator:
         """The Device1 properties BlueZ currently shows for a wearable ({} when not in its cache)."""
 
         def get() -> dict[str, Any]:
-            path = defs.device_path(wearable.address)
-            props = self._objects.get(path, {}).get(defs.DEVICE_INTERFACE, {})
-            return {name: variant.value for name, variant in props.items()}
+            props = self._tree.props(defs.device_path(wearable.address), defs.DEVICE_INTERFACE) or {}
+            return {name: value.value for name, value in props.items()}
 
         return self.call(get)
 
     def object_paths(self) -> list[str]:
         """Every object path currently exported (for tests and debugging)."""
-        return self.call(lambda: sorted(self._objects))
+        return self.call(self._tree.paths)
 
     def call(self, fn: Callable[[], T]) -> T:
         """Run ``fn`` on the emulator loop and return its result."""
@@ -332,20 +291,15 @@ class BlueZEmulator:
             raise
         bus.add_message_handler(self._on_message)
         self._bus = bus
-        self._objects = {
-            defs.BLUEZ_PATH: {
-                defs.AGENT_MANAGER_INTERFACE: {},
-                defs.PROFILE_MANAGER_INTERFACE: {},
-                **_STANDARD_INTERFACES,
-            },
-            defs.ADAPTER_PATH: {defs.ADAPTER_INTERFACE: self._adapter_props(), **_STANDARD_INTERFACES},
-        }
-        for path in (defs.BLUEZ_PATH, defs.ADAPTER_PATH):
-            self._emit_added(path, self._objects[path])
+        self._tree.clear()
+        self._tree.export(
+            defs.BLUEZ_PATH, {defs.AGENT_MANAGER_INTERFACE: {}, defs.PROFILE_MANAGER_INTERFACE: {}}
+        )
+        self._tree.export(defs.ADAPTER_PATH, {defs.ADAPTER_INTERFACE: self._adapter_props()})
         # bluetoothd loads paired devices from its storage (/var/lib/bluetooth) at start.
         for device in self._devices.values():
             if device.stored is not None:
-                self._export(device.path, defs.DEVICE_INTERFACE, dict(device.stored))
+                self._tree.export(device.path, {defs.DEVICE_INTERFACE: dict(device.stored)})
                 device.exported = True
         self._adv_task = self._spawn(self._advertise_loop())
         self._house_task = self._spawn(self._housekeeping_loop())
@@ -370,13 +324,13 @@ class BlueZEmulator:
                 device.connecting.cancel()
                 device.connecting = None
             self._teardown_link(device, signal=False)
-            props = self._objects.get(device.path, {}).get(defs.DEVICE_INTERFACE, {})
-            if props.get("Paired", Variant("b", False)).value:
+            props = self._tree.props(device.path, defs.DEVICE_INTERFACE) or {}
+            if self._tree.value(device.path, defs.DEVICE_INTERFACE, "Paired", False):
                 skip = {"Connected", "ServicesResolved", *defs.DISCOVERY_ONLY_PROPERTIES}
                 device.stored = {k: v for k, v in props.items() if k not in skip}
                 device.stored.update(Connected=Variant("b", False), ServicesResolved=Variant("b", False))
             device.exported = False
-        self._objects = {}
+        self._tree.clear()
         self._filters.clear()
         self._discovering.clear()
         bus.disconnect()
@@ -410,68 +364,6 @@ class BlueZEmulator:
         fut: asyncio.Future[None] = self._bus.send(msg)
         return fut
 
-    def _emit_added(self, path: str, interfaces: dict[str, dict[str, Variant]]) -> None:
-        self._send(
-            Message.new_signal(
-                defs.ROOT_PATH,
-                defs.OBJECT_MANAGER_INTERFACE,
-                "InterfacesAdded",
-                "oa{sa{sv}}",
-                [path, interfaces],
-            )
-        )
-
-    def _emit_removed(self, path: str, interfaces: Iterable[str]) -> None:
-        self._send(
-            Message.new_signal(
-                defs.ROOT_PATH,
-                defs.OBJECT_MANAGER_INTERFACE,
-                "InterfacesRemoved",
-                "oas",
-                [path, list(interfaces)],
-            )
-        )
-
-    def _set_props(self, path: str, interface: str, **values: Any) -> None:
-        """Update properties and send PropertiesChanged for those that changed (Value always)."""
-        props = self._objects.get(path, {}).get(interface)
-        if props is None:
-            return
-        changed: dict[str, Variant] = {}
-        for name, value in values.items():
-            variant = value if isinstance(value, Variant) else _variant(interface, name, value)
-            old = props.get(name)
-            props[name] = variant
-            if name == "Value" or old is None or old.value != variant.value:
-                changed[name] = variant
-        if changed:
-            self._send(
-                Message.new_signal(
-                    path, defs.PROPERTIES_INTERFACE, "PropertiesChanged", "sa{sv}as", [interface, changed, []]
-                )
-            )
-
-    def _invalidate(self, path: str, interface: str, names: Iterable[str]) -> None:
-        props = self._objects.get(path, {}).get(interface)
-        if props is None:
-            return
-        gone = [name for name in names if props.pop(name, None) is not None]
-        if gone:
-            self._send(
-                Message.new_signal(
-                    path, defs.PROPERTIES_INTERFACE, "PropertiesChanged", "sa{sv}as", [interface, {}, gone]
-                )
-            )
-
-    def _export(self, path: str, interface: str, props: dict[str, Variant]) -> None:
-        self._objects[path] = {interface: props, **_STANDARD_INTERFACES}
-        self._emit_added(path, self._objects[path])
-
-    def _unexport(self, path: str) -> None:
-        interfaces = self._objects.pop(path, None)
-        if interfaces is not None:
-            self._emit_removed(path, interfaces)
-
     # ================================================================================================
     # Message dispatch
     # ================================================================================================
@@ -485,7 +377,9 @@ class BlueZEmulator:
         if msg.message_type is not MessageType.METHOD_CALL:
             return None
         if msg.interface == defs.INTROSPECTABLE_INTERFACE and msg.member == "Introspect":
-            return Message.new_method_return(msg, "s", [self._introspect(msg.path or "/")])
+            methods = {*self._handler_table, *bluez_gatt.METHODS}
+            xml = self._tree.introspect(msg.path or "/", methods, self._writable)
+            return Message.new_method_return(msg, "s", [xml])
         if msg.interface == "org.freedesktop.DBus.Peer":
             return None
         try:
@@ -496,29 +390,31 @@ class BlueZEmulator:
     def _dispatch(self, msg: Message) -> Message | bool:
         path = msg.path or ""
         iface = msg.interface
-        member = msg.member
         if (
             iface == defs.OBJECT_MANAGER_INTERFACE
-            and member == "GetManagedObjects"
+            and msg.member == "GetManagedObjects"
             and path == defs.ROOT_PATH
         ):
-            return Message.new_method_return(msg, "a{oa{sa{sv}}}", [self._objects])
-        if path not in self._objects:
+            return self._tree.managed_objects(msg)
+        if path not in self._tree:
+            # gdbus (bluetoothd's D-Bus layer) words it like a missing method
             raise BluezError(
                 defs.DBUS_ERROR_UNKNOWN_OBJECT,
-                f'Method "{member}" with signature "{msg.signature}" on interface "{iface}" doesn\'t exist',
+                f'Method "{msg.member}" with signature "{msg.signature}" on interface "{iface}" '
+                "doesn't exist",
             )
         if iface == defs.PROPERTIES_INTERFACE:
-            return self._properties_call(msg)
-        handler = self._handler_table.get((iface, member))
-        if handler is None or iface not in self._objects[path]:
-            raise BluezError(
-                defs.DBUS_ERROR_UNKNOWN_METHOD,
-                f'Method "{member}" with signature "{msg.signature}" on interface "{iface}" doesn\'t exist',
-            )
+            return self._tree.properties_call(msg, self._set_property)
+        if iface in (defs.GATT_CHARACTERISTIC_INTERFACE, defs.GATT_DESCRIPTOR_INTERFACE):
+            for device in self._devices.values():
+                if device.gatt is not None and path in device.gatt:
+                    return device.gatt.call(msg)
+        handler = self._handler_table.get((iface or "", msg.member or ""))
+        if handler is None or self._tree.props(path, iface or "") is None:
+            raise unknown_method(msg)
         return handler(msg)
 
-    def _handlers(self) -> dict[tuple[str | None, str | None], Callable[[Message], Message | bool]]:
+    def _handlers(self) -> dict[tuple[str, str], Callable[[Message], Message | bool]]:
         return {
             (defs.ADAPTER_INTERFACE, "SetDiscoveryFilter"): self._set_discovery_filter,
             (defs.ADAPTER_INTERFACE, "GetDiscoveryFilters"): self._get_discovery_filters,
@@ -529,75 +425,19 @@ class BlueZEmulator:
             (defs.DEVICE_INTERFACE, "Disconnect"): self._disconnect,
             (defs.DEVICE_INTERFACE, "Pair"): self._pair,
             (defs.DEVICE_INTERFACE, "CancelPairing"): Message.new_method_return,
-            (defs.GATT_CHARACTERISTIC_INTERFACE, "ReadValue"): self._read_value,
-            (defs.GATT_CHARACTERISTIC_INTERFACE, "WriteValue"): self._write_value,
-            (defs.GATT_CHARACTERISTIC_INTERFACE, "StartNotify"): self._start_notify,
-            (defs.GATT_CHARACTERISTIC_INTERFACE, "StopNotify"): self._stop_notify,
-            (defs.GATT_CHARACTERISTIC_INTERFACE, "AcquireNotify"): self._acquire_notify,
-            (defs.GATT_CHARACTERISTIC_INTERFACE, "AcquireWrite"): self._acquire_write,
-            (defs.GATT_DESCRIPTOR_INTERFACE, "ReadValue"): self._read_value,
-            (defs.GATT_DESCRIPTOR_INTERFACE, "WriteValue"): self._write_value,
         }
-
-    def _introspect(self, path: str) -> str:
-        """Enough introspection XML for busctl/gdbus to walk the tree and list properties."""
-        prefix = path.rstrip("/") + "/"
-        children = sorted({p[len(prefix) :].split("/")[0] for p in self._objects if p.startswith(prefix)})
-        parts = [
-            '<!DOCTYPE node PUBLIC "-//freedesktop//DTD D-BUS Object Introspection 1.0//EN"',
-            ' "http://www.freedesktop.org/standards/dbus/1.0/introspect.dtd">',
-            "<node>",
-        ]
-        for interface, props in self._objects.get(path, {}).items():
-            parts.append(f'  <interface name="{interface}">')
-            methods = sorted(member for iface, member in self._handler_table if iface == interface and member)
-            parts.extend(f'    <method name="{member}"/>' for member in methods)
-            for name, variant in props.items():
-                writable = name in defs.ADAPTER_WRITABLE | defs.DEVICE_WRITABLE
-                access = "readwrite" if writable else "read"
-                parts.append(f'    <property name="{name}" type="{variant.signature}" access="{access}"/>')
-            parts.append("  </interface>")
-        parts.extend(f'  <node name="{child}"/>' for child in children)
-        parts.append("</node>")
-        return "\n".join(parts)
-
-    def _properties_call(self, msg: Message) -> Message:
-        path = msg.path or ""
-        member = msg.member
-        interface = msg.body[0] if msg.body else ""
-        props = self._objects[path].get(interface)
-        if props is None:
-            raise BluezError(defs.DBUS_ERROR_UNKNOWN_INTERFACE, f"No such interface '{interface}'")
-        if member == "GetAll" and msg.signature == "s":
-            return Message.new_method_return(msg, "a{sv}", [props])
-        if member == "Get" and msg.signature == "ss":
-            name = msg.body[1]
-            if name not in props:
-                raise BluezError(defs.DBUS_ERROR_INVALID_ARGS, f"No such property '{name}'")
-            return Message.new_method_return(msg, "v", [props[name]])
-        if member == "Set" and msg.signature == "ssv":
-            name, value = msg.body[1], msg.body[2]
-            self._set_property(path, interface, name, value)
-            return Message.new_method_return(msg)
-        raise BluezError(
-            defs.DBUS_ERROR_UNKNOWN_METHOD, f"Properties.{member} with signature {msg.signature}"
-        )
 
     def _set_property(self, path: str, interface: str, name: str, value: Variant) -> None:
-        writable = {
-            defs.ADAPTER_INTERFACE: defs.ADAPTER_WRITABLE,
-            defs.DEVICE_INTERFACE: defs.DEVICE_WRITABLE,
-        }
         if name not in defs.SIGNATURES.get(interface, {}):
             raise BluezError(defs.DBUS_ERROR_INVALID_ARGS, f"No such property '{name}'")
-        if name not in writable.get(interface, frozenset()):
+        if name not in self._writable.get(interface, frozenset()):
             raise BluezError(defs.DBUS_ERROR_PROPERTY_READ_ONLY, f"Property '{name}' is not writable")
         if value.signature != defs.SIGNATURES[interface][name]:
             raise BluezError(defs.ERROR_INVALID_ARGUMENTS, "Invalid arguments in method call")
         if interface == defs.ADAPTER_INTERFACE and name == "Powered":
             self._set_powered(bool(value.value))
             return
-        self._set_props(path, interface, **{name: value})
+        self._tree.set(path, interface, **{name: value})
 
     # ================================================================================================
     # Adapter
@@ -622,7 +462,7 @@ class BlueZEmulator:
             "Roles": ["central", "peripheral"],
             "ExperimentalFeatures": [],
         }
-        return {name: _variant(a, name, value) for name, value in values.items()}
+        return {name: variant(a, name, value) for name, value in values.items()}
 
     def _set_powered(self, powered: bool) -> None:
         self.powered = powered
@@ -630,8 +470,8 @@ class BlueZEmulator:
             for device in self._devices.values():
                 self._teardown_link(device, signal=True)
             self._discovering.clear()
-            self._set_props(defs.ADAPTER_PATH, defs.ADAPTER_INTERFACE, Discovering=False)
-        self._set_props(
+            self._tree.set(defs.ADAPTER_PATH, defs.ADAPTER_INTERFACE, Discovering=False)
+        self._tree.set(
             defs.ADAPTER_PATH, defs.ADAPTER_INTERFACE, Powered=powered, PowerState="on" if powered else "off"
         )
 
@@ -639,11 +479,11 @@ class BlueZEmulator:
         if msg.signature != "a{sv}":
             raise BluezError(defs.ERROR_INVALID_ARGUMENTS, "Invalid arguments in method call")
         parsed: dict[str, Any] = {}
-        for key, variant in msg.body[0].items():
+        for key, given in msg.body[0].items():
             expected = defs.DISCOVERY_FILTER_SIGNATURES.get(key)
-            if expected is None or variant.signature != expected:
+            if expected is None or given.signature != expected:
                 raise BluezError(defs.ERROR_INVALID_ARGUMENTS, "Invalid arguments in method call")
-            parsed[key] = variant.value
+            parsed[key] = given.value
         if "Transport" in parsed and parsed["Transport"] not in ("auto", "bredr", "le"):
             raise BluezError(defs.ERROR_INVALID_ARGUMENTS, "Invalid arguments in method call")
         sender = msg.sender or ""
@@ -664,7 +504,7 @@ class BlueZEmulator:
             # bluetoothd: every client can only start one discovery.
             raise BluezError(defs.ERROR_IN_PROGRESS, defs.TEXT_IN_PROGRESS)
         self._discovering.add(sender)
-        self._set_props(defs.ADAPTER_PATH, defs.ADAPTER_INTERFACE, Discovering=True)
+        self._tree.set(defs.ADAPTER_PATH, defs.ADAPTER_INTERFACE, Discovering=True)
         return Message.new_method_return(msg)
 
     def _stop_discovery(self, msg: Message) -> Message:
@@ -680,10 +520,10 @@ class BlueZEmulator:
         self._discovering.discard(sender)
         if self._discovering:
             return
-        self._set_props(defs.ADAPTER_PATH, defs.ADAPTER_INTERFACE, Discovering=False)
+        self._tree.set(defs.ADAPTER_PATH, defs.ADAPTER_INTERFACE, Discovering=False)
         for device in self._devices.values():
             if device.exported:
-                self._invalidate(device.path, defs.DEVICE_INTERFACE, defs.DISCOVERY_ONLY_PROPERTIES)
+                self._tree.invalidate(device.path, defs.DEVICE_INTERFACE, defs.DISCOVERY_ONLY_PROPERTIES)
 
     def _remove_device(self, msg: Message) -> Message:
         target = msg.body[0] if msg.signature == "o" else ""
@@ -699,10 +539,8 @@ class BlueZEmulator:
         if sender in self._discovering:
             self._end_discovery(sender)
         for device in self._devices.values():
-            for obj in device.gatt.values():
-                if sender in obj.notify_senders:
-                    obj.notify_senders.discard(sender)
-                    self._update_notifying(obj)
+            if device.gatt is not None:
+                device.gatt.client_gone(sender)
 
     # ================================================================================================
     # Advertising
@@ -754,12 +592,10 @@ class BlueZEmulator:
         if adv.tx_power is not None:
             values["TxPower"] = adv.tx_power
         if not device.exported:
-            self._export(device.path, d, self._device_props(device, values))
+            self._tree.export(device.path, {d: self._device_props(device, values)})
             device.exported = True
-        else:
-            if device.path not in self._objects:
-                return
-            self._set_props(device.path, d, **values)
+        elif device.path in self._tree:
+            self._tree.set(device.path, d, **values)
 
     def _device_props(self, device: _Device, adv_values: dict[str, Any]) -> dict[str, Variant]:
         w = device.wearable
@@ -779,7 +615,7 @@ class BlueZEmulator:
             "AdvertisingFlags": b"\x06",  # LE General Discoverable, BR/EDR not supported
             **adv_values,
         }
-        return {name: _variant(defs.DEVICE_INTERFACE, name, value) for name, value in values.items()}
+        return {name: variant(defs.DEVICE_INTERFACE, name, value) for name, value in values.items()}
 
     # ================================================================================================
     # Devices: add, range, connect, disconnect
@@ -811,7 +647,7 @@ class BlueZEmulator:
             device.connecting.cancel()
         self._teardown_link(device, signal=True)
         if device.exported:
-            self._unexport(device.path)
+            self._tree.unexport(device.path)
             device.exported = False
 
     def _device_for(self, wearable: SimulatedWearable) -> _Device:
@@ -885,123 +721,50 @@ class BlueZEmulator:
             device.connecting = None
         self._establish(device)
         if pair:
-            self._set_props(device.path, defs.DEVICE_INTERFACE, Paired=True, Bonded=True)
+            self._tree.set(device.path, defs.DEVICE_INTERFACE, Paired=True, Bonded=True)
         self._send(Message.new_method_return(msg))
 
     def _fail_connect(self, device: _Device, msg: Message, text: str) -> None:
         self._send(Message.new_error(msg, defs.ERROR_FAILED, text))
         # bluetoothd reports the aborted attempt as a Connected change; Bleak waits for it before retrying.
-        if device.path in self._objects:
-            self._send(
-                Message.new_signal(
-                    device.path,
-                    defs.PROPERTIES_INTERFACE,
-                    "PropertiesChanged",
-                    "sa{sv}as",
-                    [defs.DEVICE_INTERFACE, {"Connected": Variant("b", False)}, []],
-                )
-            )
+        if device.path in self._tree:
+            self._tree.announce(device.path, defs.DEVICE_INTERFACE, {"Connected": Variant("b", False)})
 
     def _establish(self, device: _Device) -> None:
         w = device.wearable
+        assert self._loop is not None
         device.connected = True
-        device.mtu = min(w.max_mtu, defs.CENTRAL_MAX_MTU)
+        mtu = min(w.max_mtu, defs.CENTRAL_MAX_MTU)
         w.connects += 1
-        self._set_props(device.path, defs.DEVICE_INTERFACE, Connected=True)
-        w.firmware.connected(device.mtu)
-        sink = _Sink(self, device)
-        handle = defs.FIRST_EXPORTED_HANDLE
-        uuids: list[str] = []
-        for service in w.firmware.services:
-            svc_path = defs.service_path(device.path, handle)
-            handle += 1
-            uuids.append(service.uuid)
-            device.gatt[svc_path] = _GattObject(svc_path, defs.GATT_SERVICE_INTERFACE, service=service)
-            self._export(
-                svc_path,
-                defs.GATT_SERVICE_INTERFACE,
-                {
-                    "UUID": Variant("s", service.uuid),
-                    "Device": Variant("o", device.path),
-                    "Primary": Variant("b", service.primary),
-                    "Includes": Variant("ao", []),
-                },
-            )
-            for char in service.characteristics:
-                char_path = defs.characteristic_path(svc_path, handle)
-                handle += 2  # declaration, then value
-                char.sink = sink
-                char.subscribed = False
-                device.char_paths[id(char)] = char_path
-                device.gatt[char_path] = _GattObject(char_path, defs.GATT_CHARACTERISTIC_INTERFACE, char=char)
-                props: dict[str, Variant] = {
-                    "UUID": Variant("s", char.uuid),
-                    "Service": Variant("o", svc_path),
-                    "Value": Variant("ay", b""),
-                    "Flags": Variant("as", list(char.flags)),
-                    "MTU": Variant("q", device.mtu),
-                }
-                if char.notifies:
-                    props["Notifying"] = Variant("b", False)
-                    props["NotifyAcquired"] = Variant("b", False)
-                if "write-without-response" in char.flags:
-                    props["WriteAcquired"] = Variant("b", False)
-                self._export(char_path, defs.GATT_CHARACTERISTIC_INTERFACE, props)
-                for desc in all_descriptors(char):
-                    desc_path = defs.descriptor_path(char_path, handle)
-                    handle += 1
-                    device.gatt[desc_path] = _GattObject(
-                        desc_path, defs.GATT_DESCRIPTOR_INTERFACE, char=char, desc=desc
-                    )
-                    self._export(
-                        desc_path,
-                        defs.GATT_DESCRIPTOR_INTERFACE,
-                        {
-                            "UUID": Variant("s", desc.uuid),
-                            "Characteristic": Variant("o", char_path),
-                            "Value": Variant("ay", b""),
-                        },
-                    )
-        adv_uuids = list(w.firmware.advertisement().service_uuids)
-        self._set_props(
+        self._tree.set(device.path, defs.DEVICE_INTERFACE, Connected=True)
+        w.firmware.connected(mtu)
+        device.gatt = GattDatabase(self._tree, device.path, mtu, self._loop)
+        uuids = device.gatt.export(w.firmware.services)
+        adv_uuids = w.firmware.advertisement().service_uuids
+        self._tree.set(
             device.path,
             defs.DEVICE_INTERFACE,
             UUIDs=sorted(set(adv_uuids) | set(uuids)),
             ServicesResolved=True,
         )
-        _LOGGER.info("%s connected (MTU %d)", w.address, device.mtu)
+        _LOGGER.info("%s connected (MTU %d)", w.address, mtu)
 
     def _teardown_link(self, device: _Device, signal: bool) -> None:
-        """Link gone: firmware told, sockets closed, then ServicesResolved/Connected False and the GATT
-        objects removed (only when ``signal``; a crashed daemon says nothing)."""
+        """Link gone: firmware told, then ServicesResolved/Connected False and the GATT objects
+        removed (only when ``signal``; a crashed daemon says nothing)."""
         if not device.connected:
             return
         device.connected = False
         if self._loop is not None:
             device.last_seen = self._loop.time()
         device.wearable.firmware.disconnected()
-        for obj in device.gatt.values():
-            for sock in (obj.notify_socket, obj.write_socket):
-                if sock is not None:
-                    self._close_socket(sock)
-            obj.notify_socket = obj.write_socket = None
         if signal:
-            self._set_props(device.path, defs.DEVICE_INTERFACE, ServicesResolved=False)
-            self._set_props(device.path, defs.DEVICE_INTERFACE, Connected=False)
-            for path in sorted(device.gatt, key=len, reverse=True):
-                self._unexport(path)
-        else:
-            for path in device.gatt:
-                self._objects.pop(path, None)
-        device.gatt.clear()
-        device.char_paths.clear()
+            self._tree.set(device.path, defs.DEVICE_INTERFACE, ServicesResolved=False)
+            self._tree.set(device.path, defs.DEVICE_INTERFACE, Connected=False)
+        if device.gatt is not None:
+            device.gatt.close(signal)
+            device.gatt = None
         _LOGGER.info("%s disconnected", device.wearable.address)
-
-    def _close_socket(self, sock: socket.socket) -> None:
-        if self._loop is not None:
-            with contextlib.suppress(Exception):
-                self._loop.remove_reader(sock.fileno())
-        sock.close()
 
     def _disconnect(self, msg: Message) -> Message | bool:
         device = self._device_at(msg.path or "")
@@ -1017,222 +780,15 @@ class BlueZEmulator:
     def _pair(self, msg: Message) -> Message | bool:
         """Pairing needs no agent here (Just Works); an unconnected device is connected first."""
         device = self._device_at(msg.path or "")
-        if self._objects[device.path][defs.DEVICE_INTERFACE]["Paired"].value:
+        if self._tree.value(device.path, defs.DEVICE_INTERFACE, "Paired", False):
             raise BluezError("org.bluez.Error.AlreadyExists", "Already Exists")
         if device.connected:
-            self._set_props(device.path, defs.DEVICE_INTERFACE, Paired=True, Bonded=True)
+            self._tree.set(device.path, defs.DEVICE_INTERFACE, Paired=True, Bonded=True)
             return Message.new_method_return(msg)
         if device.connecting is not None:
             raise BluezError(defs.ERROR_IN_PROGRESS, defs.TEXT_IN_PROGRESS)
         device.connecting = self._spawn(self._connect_flow(device, msg, pair=True))
         return True
-
-    # ================================================================================================
-    # GATT
-    # ================================================================================================
-    def _gatt_object(self, path: str) -> tuple[_Device, _GattObject]:
-        for device in self._devices.values():
-            obj = device.gatt.get(path)
-            if obj is not None:
-                return device, obj
-        raise BluezError(defs.DBUS_ERROR_UNKNOWN_OBJECT, f"No GATT object at {path}")
-
-    @staticmethod
-    def _options(msg: Message, index: int) -> dict[str, Any]:
-        if len(msg.body) <= index:
-            return {}
-        return {k: v.value for k, v in msg.body[index].items()}
-
-    def _read_value(self, msg: Message) -> Message:
-        device, obj = self._gatt_object(msg.path or "")
-        offset = int(self._options(msg, 0).get("offset", 0))
-        if obj.desc is not None:
-            value = obj.desc.value
-            if obj.desc.uuid == defs.CCCD_UUID and obj.char is not None:
-                value = self._cccd_value(obj.char, device)
-            self._set_props(obj.path, defs.GATT_DESCRIPTOR_INTERFACE, Value=value)
-        else:
-            assert obj.char is not None
-            if "read" not in obj.char.flags:
-                raise BluezError(defs.ERROR_NOT_PERMITTED, defs.TEXT_READ_NOT_PERMITTED)
-            try:
-                value = obj.char.read()
-            except AttError as exc:
-                raise BluezError(*defs.att_error(exc.code)) from exc
-            # bluetoothd caches a read value in the Value property and announces it.
-            self._set_props(obj.path, defs.GATT_CHARACTERISTIC_INTERFACE, Value=value)
-        if offset > len(value):
-            raise BluezError(defs.ERROR_INVALID_ARGUMENTS, "Invalid offset")
-        return Message.new_method_return(msg, "ay", [value[offset:]])
-
-    def _cccd_value(self, char: Characteristic, device: _Device) -> bytes:
-        if not char.subscribed:
-            return defs.CCCD_OFF
-        return defs.CCCD_NOTIFY if "notify" in char.flags else defs.CCCD_INDICATE
-
-    def _write_value(self, msg: Message) -> Message:
-        _device, obj = self._gatt_object(msg.path or "")
-        if msg.signature != "aya{sv}":
-            raise BluezError(defs.ERROR_INVALID_ARGUMENTS, "Invalid arguments in method call")
-        value = bytes(msg.body[0])
-        options = self._options(msg, 1)
-        if obj.desc is not None:
-            if obj.desc.uuid == defs.CCCD_UUID:
-                # bluetoothd owns the CCCD: clients use StartNotify/StopNotify.
-                raise BluezError(defs.ERROR_NOT_PERMITTED, defs.TEXT_WRITE_NOT_PERMITTED)
-            obj.desc.value = value
-            return Message.new_method_return(msg)
-        char = obj.char
-        assert char is not None
-        kind = options.get("type", "request" if "write" in char.flags else "command")
-        with_response = kind != "command"
-        allowed = "write" in char.flags if with_response else "write-without-response" in char.flags
-        if not allowed:
-            raise BluezError(defs.ERROR_NOT_PERMITTED, defs.TEXT_WRITE_NOT_PERMITTED)
-        if obj.write_socket is not None:
-            raise BluezError(defs.ERROR_NOT_PERMITTED, defs.TEXT_WRITE_ACQUIRED)
-        if len(value) > device_value_limit(_device.mtu):
-            raise BluezError(defs.ERROR_INVALID_ARGUMENTS, "Invalid Length")
-        self._deliver_write(char, value, with_response, obj.path)
-        return Message.new_method_return(msg)
-
-    def _deliver_write(self, char: Characteristic, value: bytes, with_response: bool, path: str) -> None:
-        try:
-            if char.on_write is not None:
-                char.on_write(value, with_response)
-            else:
-                char.value = value
-        except AttError as exc:
-            if with_response:
-                raise BluezError(*defs.att_error(exc.code)) from exc
-            _LOGGER.debug("write without response to %s refused: %s", path, exc)
-
-    def _start_notify(self, msg: Message) -> Message:
-        _device, obj = self._gatt_object(msg.path or "")
-        char = obj.char
-        assert char is not None
-        if not char.notifies:
-            raise BluezError(defs.ERROR_NOT_SUPPORTED, defs.TEXT_NOT_SUPPORTED)
-        if obj.notify_socket is not None:
-            raise BluezError(defs.ERROR_NOT_PERMITTED, defs.TEXT_NOTIFY_ACQUIRED)
-        obj.notify_senders.add(msg.sender or "")
-        self._update_notifying(obj)
-        return Message.new_method_return(msg)
-
-    def _stop_notify(self, msg: Message) -> Message:
-        _device, obj = self._gatt_object(msg.path or "")
-        sender = msg.sender or ""
-        if sender not in obj.notify_senders:
-            raise BluezError(defs.ERROR_FAILED, defs.TEXT_NO_NOTIFY_SESSION)
-        obj.notify_senders.discard(sender)
-        self._update_notifying(obj)
-        return Message.new_method_return(msg)
-
-    def _update_notifying(self, obj: _GattObject) -> None:
-        char = obj.char
-        if char is None or obj.path not in self._objects:
-            return
-        on = bool(obj.notify_senders) or obj.notify_socket is not None
-        self._set_props(
-            obj.path,
-            defs.GATT_CHARACTERISTIC_INTERFACE,
-            Notifying=on,
-            NotifyAcquired=obj.notify_socket is not None,
-        )
-        char.set_subscribed(on)
-
-    def _acquire_notify(self, msg: Message) -> Message | bool:
-        device, obj = self._gatt_object(msg.path or "")
-        char = obj.char
-        assert char is not None
-        if not char.notifies:
-            raise BluezError(defs.ERROR_NOT_SUPPORTED, defs.TEXT_NOT_SUPPORTED)
-        if obj.notify_socket is not None:
-            raise BluezError(defs.ERROR_NOT_PERMITTED, defs.TEXT_NOTIFY_ACQUIRED)
-        if obj.notify_senders:
-            raise BluezError(defs.ERROR_IN_PROGRESS, defs.TEXT_IN_PROGRESS)
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        ours.setblocking(False)
-        obj.notify_socket = ours
-        self._watch_hangup(obj, ours, lambda: self._release_notify(obj))
-        self._reply_with_fd(msg, theirs, device.mtu)
-        self._update_notifying(obj)
-        return True
-
-    def _release_notify(self, obj: _GattObject) -> None:
-        if obj.notify_socket is not None:
-            self._close_socket(obj.notify_socket)
-            obj.notify_socket = None
-            self._update_notifying(obj)
-
-    def _acquire_write(self, msg: Message) -> Message | bool:
-        device, obj = self._gatt_object(msg.path or "")
-        char = obj.char
-        assert char is not None
-        if "write-without-response" not in char.flags:
-            raise BluezError(defs.ERROR_NOT_SUPPORTED, defs.TEXT_NOT_SUPPORTED)
-        if obj.write_socket is not None:
-            raise BluezError(defs.ERROR_NOT_PERMITTED, defs.TEXT_WRITE_ACQUIRED)
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        ours.setblocking(False)
-        obj.write_socket = ours
-
-        def readable() -> None:
-            try:
-                data = ours.recv(defs.CENTRAL_MAX_MTU)
-            except BlockingIOError:
-                return
-            except OSError:
-                data = b""
-            if not data:
-                self._close_socket(ours)
-                obj.write_socket = None
-                self._set_props(obj.path, defs.GATT_CHARACTERISTIC_INTERFACE, WriteAcquired=False)
-                return
-            self._deliver_write(char, data, False, obj.path)
-
-        assert self._loop is not None
-        self._loop.add_reader(ours.fileno(), readable)
-        self._reply_with_fd(msg, theirs, device.mtu)
-        self._set_props(obj.path, defs.GATT_CHARACTERISTIC_INTERFACE, WriteAcquired=True)
-        return True
-
-    def _watch_hangup(self, obj: _GattObject, sock: socket.socket, on_hangup: Callable[[], None]) -> None:
-        def readable() -> None:
-            try:
-                data = sock.recv(1)
-            except BlockingIOError:
-                return
-            except OSError:
-                data = b""
-            if not data:
-                on_hangup()
-
-        assert self._loop is not None
-        self._loop.add_reader(sock.fileno(), readable)
-
-    def _reply_with_fd(self, msg: Message, theirs: socket.socket, mtu: int) -> None:
-        fd = theirs.detach()
-        fut = self._send(Message.new_method_return(msg, "hq", [0, mtu], unix_fds=[fd]))
-        if fut is None:
-            os.close(fd)
-        else:
-            fut.add_done_callback(lambda _f: os.close(fd))
-
-    def _notify(self, device: _Device, char: Characteristic, value: bytes) -> None:
-        path = device.char_paths.get(id(char))
-        if path is None or not device.connected:
-            return
-        obj = device.gatt[path]
-        if obj.notify_socket is not None:
-            try:
-                obj.notify_socket.send(value)
-            except (BlockingIOError, OSError):
-                _LOGGER.debug("AcquireNotify socket for %s full or closed: notification dropped", path)
-        if obj.notify_senders:
-            self._set_props(path, defs.GATT_CHARACTERISTIC_INTERFACE, Value=value)
-        elif path in self._objects:
-            self._objects[path][defs.GATT_CHARACTERISTIC_INTERFACE]["Value"] = Variant("ay", value)
 
     # ================================================================================================
     # Housekeeping
@@ -1258,11 +814,5 @@ class BlueZEmulator:
         """bluetoothd drops unpaired devices it has not heard from for TemporaryTimeout seconds."""
         if self.temporary_timeout_s is None or not device.exported or device.connecting is not None:
             return False
-        props = self._objects.get(device.path, {}).get(defs.DEVICE_INTERFACE, {})
-        paired = bool(props.get("Paired", Variant("b", False)).value)
+        paired = bool(self._tree.value(device.path, defs.DEVICE_INTERFACE, "Paired", False))
         return not paired and now - device.last_seen > self.temporary_timeout_s
-
-
-def device_value_limit(mtu: int) -> int:
-    """Longest value one ATT write request can carry (MTU minus opcode and handle)."""
-    return mtu - 3
