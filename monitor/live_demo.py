@@ -15,20 +15,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import shutil
+import subprocess
 import sys
+import time as time_module
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import TextIO
 
-from firmware_sim.bluez import BlueZEmulator
 from firmware_sim.bus import PrivateBus
-from firmware_sim.motion import MotionConfig, office_day
-from firmware_sim.source import motion_source
-from firmware_sim.wearable import Profile, SimulatedWearable
+from firmware_sim.motion import office_day
 from monitor.config import Config, WearableSettings
 from monitor.daemon import Daemon, DaemonOptions
 from monitor.demo_phone import ConsolePhone
@@ -80,6 +80,34 @@ def demo_day(tz: tzinfo) -> date:
     return day
 
 
+@dataclass
+class _EmulatorProcess:
+    process: subprocess.Popen[str]
+    hello: dict[str, object]
+
+    def stop(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+async def _start_emulator(bus_address: str, opts: DemoOptions) -> _EmulatorProcess:
+    """The BlueZ emulator and the wearable in a child process: the other core streams the data."""
+    cmd = [sys.executable, "-m", "monitor.demo_emulator", "--bus-address", bus_address]
+    cmd += ["--speed", str(opts.speed), "--seed", str(opts.seed)]
+    process = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    line = await asyncio.to_thread(process.stdout.readline)
+    if not line:
+        process.wait()
+        raise RuntimeError(f"the simulated wearable did not start (exit code {process.returncode})")
+    return _EmulatorProcess(process, json.loads(line))
+
+
 @contextlib.contextmanager
 def _environment(bus: PrivateBus) -> Iterator[None]:
     """Point Bleak at the private bus (and the fake bluetoothctl) for the length of the demo."""
@@ -129,15 +157,14 @@ async def run_live_demo(opts: DemoOptions, out: TextIO = sys.stdout) -> DemoResu
     say(f"sitbreak demo: {day:%A %d %B %Y}, {start:%H:%M}-{end:%H:%M}, simulated at {opts.speed:g}x")
     with PrivateBus() as bus, _environment(bus):
         say(f"  private D-Bus (dbus-daemon pid {bus.pid}) with the BlueZ emulator; Bleak talks to it")
-        source = motion_source(schedule, MotionConfig(placement="thigh", seed=opts.seed))
-        wearable = SimulatedWearable(Profile.SITSENSE, source=source, speed=opts.speed, seed=opts.seed)
+        emulator = await _start_emulator(bus.address, opts)
+        origin = float(str(emulator.hello["clock_origin_monotonic"]))
 
         def clock() -> float:
-            return start_t + wearable.clock.now_ms() / 1000.0
+            return start_t + (time_module.monotonic() - origin) * opts.speed
 
-        with BlueZEmulator(bus.address) as emulator:
-            emulator.add(wearable)
-            say(f"  simulated wearable {wearable.name} ({wearable.address}) on the thigh")
+        try:
+            say(f"  simulated wearable {emulator.hello['name']} ({emulator.hello['address']}) on the thigh")
             broker: EmbeddedBroker | None = None
             if opts.mqtt_host is None:
                 broker = EmbeddedBroker()
@@ -162,6 +189,8 @@ async def run_live_demo(opts: DemoOptions, out: TextIO = sys.stdout) -> DemoResu
                 phone.stop()
                 if broker is not None:
                     await broker.stop()
+        finally:
+            emulator.stop()
 
     with Store(StoreSettings(path=str(db_path))) as store:
         report = load_day_report(
