@@ -697,8 +697,7 @@ class BlueZEmulator:
     async def _connect_flow(self, device: _Device, msg: Message, pair: bool = False) -> None:
         w = device.wearable
         try:
-            if w.connect_failures > 0:
-                w.connect_failures -= 1
+            if w.take_connect_failure():
                 await asyncio.sleep(FAILED_CONNECT_LATENCY_S)
                 self._fail_connect(device, msg, w.connect_failure_text)
                 return

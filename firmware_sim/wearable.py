@@ -121,6 +121,7 @@ class SimulatedWearable:
         # radio state, owned by the emulator loop once added
         self.in_range = True
         self.connect_failures = 0
+        self.connect_failure_rate = 0.0
         self.connect_failure_text = defs.TEXT_LE_ABORT_BY_LOCAL
         self.connects = 0  # successful connections so far
         self._emulator: BlueZEmulator | None = None
@@ -179,6 +180,25 @@ class SimulatedWearable:
             self.connect_failure_text = text
 
         self._run(apply)
+
+    def set_connect_failure_rate(self, rate: float, text: str = defs.TEXT_LE_ABORT_BY_LOCAL) -> None:
+        """From now on each Connect fails with this probability, as on a Pi whose 2.4 GHz band is
+        busy (le-connection-abort-by-local is the commonest BlueZ connect error there)."""
+        if not 0.0 <= rate <= 1.0:
+            raise ValueError(f"connect failure rate must be in 0..1, got {rate}")
+
+        def apply() -> None:
+            self.connect_failure_rate = rate
+            self.connect_failure_text = text
+
+        self._run(apply)
+
+    def take_connect_failure(self) -> bool:
+        """Whether the Connect now being attempted fails (called by the emulator)."""
+        if self.connect_failures > 0:
+            self.connect_failures -= 1
+            return True
+        return self.connect_failure_rate > 0 and bool(self.faults.rng.random() < self.connect_failure_rate)
 
     def inject(self, kind: PacketFault | str, count: int = 1) -> None:
         """The next ``count`` data packets get this fault."""

@@ -28,8 +28,9 @@ Typical use from a test (no pytest-asyncio needed; every test runs its own loop)
         run(main())
 
 Fault switches live on the wearable (``drop_link``, ``go_out_of_range(seconds)``, ``come_back``,
-``fail_next_connects(n, text)``, ``inject(kind, count)``, ``set_fault_rates(lost=..., ...)``,
-``fifo_overflow(samples)``, ``set_battery(pct, drain)``, ``set_rssi(dbm)``; constructor options
+``fail_next_connects(n, text)``, ``set_connect_failure_rate(p)``, ``inject(kind, count)``,
+``set_fault_rates(lost=..., ...)``, ``fifo_overflow(samples)``, ``set_battery(pct, drain)``,
+``set_rssi(dbm)``; constructor options
 ``speed``, ``mtu``, ``rssi``, ``uptime_ms``, ``seed`` and the firmware's own) and on the emulator
 (``crash``, ``restart``, ``set_powered``, ``forget``, and the ``temporary_timeout_s`` attribute for
 bluetoothd's device expiry). To observe:

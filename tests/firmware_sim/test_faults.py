@@ -234,3 +234,21 @@ def test_unpaired_devices_expire_like_bluetoothds_temporary_timeout(
         await find(wearable.name or "")  # a new scan brings it back
 
     run(main())
+
+
+def test_random_connect_failures_make_bleak_retry_until_it_gets_through(add_wearable: AddWearable) -> None:
+    wearable = add_wearable()
+    wearable.set_connect_failure_rate(1.0)
+
+    async def main() -> None:
+        device = await find(wearable.name or "")
+        with pytest.raises(TimeoutError):  # every attempt aborted: Bleak retries until its timeout
+            await BleakClient(device, timeout=1.0).connect()
+        await asyncio.to_thread(wearable.set_connect_failure_rate, 0.5)
+        async with BleakClient(device, timeout=10.0) as client:
+            assert client.is_connected
+
+    run(main())
+    assert wearable.connects == 1
+    with pytest.raises(ValueError, match="connect failure rate"):
+        wearable.set_connect_failure_rate(1.5)
