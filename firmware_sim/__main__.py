@@ -37,6 +37,8 @@ examples:
       one wearable of each family (the Polar presents a Verity Sense)
   python -m firmware_sim --count 3 --fault lost=0.01 --fault duplicated=0.005
       three SitSense wearables whose packets are sometimes lost or duplicated
+  python -m firmware_sim --connect-failures 0.3
+      a wearable that refuses a third of connection attempts, as in a busy 2.4 GHz band
   python -m firmware_sim --bus-address unix:path=/run/my-bus
       serve org.bluez on a bus you already run instead of starting a private one
 
@@ -58,6 +60,7 @@ class Options:
     battery: float
     drain: float
     faults: dict[str, float]
+    connect_failure_rate: float
     connect_timeout: float
     bus_address: str | None
     verbose: bool
@@ -124,6 +127,13 @@ def build_parser() -> argparse.ArgumentParser:
         + ")",
     )
     parser.add_argument(
+        "--connect-failures",
+        type=float,
+        default=0.0,
+        metavar="RATE",
+        help="share of Connect attempts that fail with le-connection-abort-by-local (default: 0)",
+    )
+    parser.add_argument(
         "--connect-timeout",
         type=float,
         default=bluez.DEFAULT_CONNECT_TIMEOUT_S,
@@ -141,6 +151,8 @@ def options(argv: Sequence[str] | None) -> Options:
         parser.error("--count must be at least 1")
     if args.speed <= 0:
         parser.error("--speed must be > 0")
+    if not 0.0 <= args.connect_failures <= 1.0:
+        parser.error("--connect-failures must be in 0..1")
     return Options(
         profiles=tuple(Profile(p) for p in (args.profile or [Profile.SITSENSE.value])),
         count=args.count,
@@ -153,6 +165,7 @@ def options(argv: Sequence[str] | None) -> Options:
         battery=args.battery,
         drain=args.drain,
         faults=dict(args.fault),
+        connect_failure_rate=args.connect_failures,
         connect_timeout=args.connect_timeout,
         bus_address=args.bus_address,
         verbose=args.verbose,
@@ -181,6 +194,8 @@ def build_wearables(opts: Options) -> list[SimulatedWearable]:
             )
             if opts.faults:
                 wearable.set_fault_rates(**opts.faults)
+            if opts.connect_failure_rate:
+                wearable.set_connect_failure_rate(opts.connect_failure_rate)
             wearables.append(wearable)
     return wearables
 
