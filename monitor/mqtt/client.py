@@ -71,7 +71,8 @@ CONTENT_TYPE_JSON = "application/json"
 def read_password(settings: MqttSettings) -> str | None:
     """The broker password from `password_file` (first line) or `password_env`; None if neither set."""
     if settings.password_file:
-        path = Path(settings.password_file)
+        # "${CREDENTIALS_DIRECTORY}/mqtt-password" reads the systemd credential (LoadCredential=).
+        path = Path(os.path.expandvars(settings.password_file))
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as err:

@@ -60,7 +60,11 @@ class MqttSettings:
     username: str = field(default="", metadata={"doc": "Broker user name; empty connects anonymously."})
     password_file: str = field(
         default="",
-        metadata={"doc": "File holding the broker password (first line). Preferred over password_env."},
+        metadata={
+            "doc": "File holding the broker password (first line). Preferred over password_env. "
+            "Environment variables expand: under systemd use "
+            '"${CREDENTIALS_DIRECTORY}/mqtt-password" (the unit\'s LoadCredential=).'
+        },
     )
     password_env: str = field(
         default="",
