@@ -49,9 +49,12 @@ class PipelineSettings:
     move_sd_g: float = _f(
         0.1, "SD above which an upright thigh is moving rather than standing", "g", 0.02, 0.5
     )
-    # Acti4 bicycling: forward thigh tilt > 25 degrees with movement (direction threshold 40 - 15).
+    # Acti4 bicycling: forward thigh tilt > 25 deg with movement (direction threshold 40 - 15), but
+    # in its own frame: acti-motus's reference is the walking direction minus 6 deg, scaled by 0.725,
+    # minus 5.6 deg, so (as we read it) level walking itself sits ~10 deg forward there. Measured
+    # from the walking direction, as here, the same boundary is ~15-20 deg; we take 20.
     cycle_inclination_deg: float = _f(
-        25.0, "Thigh inclination above which movement is cycling", "deg", 10, 45
+        20.0, "Thigh inclination above which movement is cycling", "deg", 10, 45
     )
     # Acti4 lying: thigh rotated about its long axis by more than 65 degrees while horizontal.
     lie_rotation_deg: float = _f(65.0, "Thigh rotation about its long axis that hints lying", "deg", 30, 90)

@@ -4,11 +4,12 @@ Per epoch, before bout smoothing:
 - sit:   thigh inclination from upright > `sit_inclination_deg` (45)
 - lie:   sitting-like, and the thigh rolled about its long axis by > `lie_rotation_deg` (65) from the
          front-facing-up position (a hint only: lying on the back looks like sitting; both are sedentary)
-- cycle: inclination between `cycle_inclination_deg` (25) and 90 with movement along the thigh
-         (SD > `move_sd_g`): pedalling keeps the thigh tilted forward while it swings
+- cycle: inclination between `cycle_inclination_deg` (20) and 90 with movement along the thigh
+         (SD between `move_sd_g` and Acti4's running threshold 0.72 g): pedalling keeps the thigh
+         tilted forward while it swings
 - stand: upright and the largest SD < `move_sd_g` (0.1 g)
 - move:  upright and moving (walk, run, stairs, shuffling)
-Inclination above 25 degrees is taken as forward tilt: with movement, a thigh does not stay tilted
+Inclination above 20 degrees is taken as forward tilt: with movement, a thigh does not stay tilted
 backwards or sideways by that much.
 """
 
@@ -22,6 +23,8 @@ from .types import CodeArray, FloatArray, PostureCode
 
 # Upper bound of Acti4's bicycle rule: a thigh past horizontal is not pedalling.
 CYCLE_MAX_INCLINATION_DEG = 90.0
+# Acti4's running threshold (SD along the thigh): harder than that is running, not pedalling.
+CYCLE_MAX_SD_G = 0.72
 
 
 def thigh_codes(
@@ -55,6 +58,7 @@ def thigh_codes(
         (incl > settings.cycle_inclination_deg)
         & (incl < CYCLE_MAX_INCLINATION_DEG)
         & (sd_long > settings.move_sd_g)
+        & (sd_long < CYCLE_MAX_SD_G)
     )
     codes[cycling] = PostureCode.CYCLE
     codes[~stats.valid] = PostureCode.UNKNOWN

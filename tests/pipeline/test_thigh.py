@@ -19,7 +19,7 @@ def test_stand_move_sd_threshold(sd: float, expected: str) -> None:
     assert middle(out, 3, 27) == {expected}
 
 
-@pytest.mark.parametrize(("incl", "expected"), [(15.0, "move"), (35.0, "cycle")])
+@pytest.mark.parametrize(("incl", "expected"), [(14.0, "move"), (26.0, "cycle")])
 def test_cycling_needs_forward_tilt_with_movement(incl: float, expected: str) -> None:
     out = labels([Seg(60, incl=incl, sd=0.2, axis="long")])
     assert middle(out, 5, 55) == {expected}
@@ -45,3 +45,9 @@ def test_lying_hinted_by_thigh_roll_65_deg(roll: float, expected: str) -> None:
 def test_walking_is_move() -> None:
     out = labels([Seg(30, walk=True)])
     assert middle(out, 3, 27) == {"move"}
+
+
+def test_running_hard_with_forward_tilt_is_not_cycling() -> None:
+    """Movement along the thigh above Acti4's running threshold (0.72 g SD) is running, not pedalling."""
+    out = labels([Seg(60, incl=30.0, sd=0.8, axis="long")])
+    assert middle(out, 5, 55) == {"move"}
