@@ -30,6 +30,10 @@ pytest: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/throughput.py
+	$(BIN)/python bench/link_cpu.py
+	$(BIN)/python bench/nudge_latency.py
+	$(BIN)/python bench/service.py
+	$(BIN)/python bench/store_reports.py
 	$(BIN)/python bench/accuracy.py $${SITBREAK_DATA:-../shared/data}/hugadb --format hugadb
 	$(BIN)/python bench/accuracy.py $${SITBREAK_DATA:-../shared/data}/hapt --format hapt
 
