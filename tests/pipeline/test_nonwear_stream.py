@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 
 from monitor.pipeline.nonwear import NonWearDetector
@@ -25,7 +27,7 @@ def _decide(still: np.ndarray, flat: np.ndarray, cuts: list[int]) -> np.ndarray:
     det = NonWearDetector(flat_epochs=30, long_epochs=100, island_epochs=10)
     out = []
     bounds = [0, *cuts, still.shape[0]]
-    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+    for a, b in pairwise(bounds):
         out.append(det.push(still[a:b], flat[a:b]))
     out.append(det.push(np.zeros(0, bool), np.zeros(0, bool), final=True))
     return np.concatenate(out)
