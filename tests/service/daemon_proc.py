@@ -1,0 +1,38 @@
+"""The daemon alone in a process, on a simulated clock, so a test can SIGKILL it and start it again.
+
+usage: python -m tests.service.daemon_proc CONFIG STATE_DIR START_T ORIGIN_MONO SPEED
+
+`sitbreak run` maps device time onto the host's real clock. With a wearable running `SPEED` times
+faster than real time, a restart would map the device's clock onto a real time far *behind* the data
+already stored. Here the host clock is `START_T + (time.monotonic() - ORIGIN_MONO) * SPEED`, the
+same line the simulated device's clock follows (CLOCK_MONOTONIC is system-wide), so data time stays
+continuous across kills, as it does for a real wearable at 1x. Everything else is `sitbreak run`:
+the same Daemon, signal handlers, logging format and exit code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from pathlib import Path
+
+from monitor.cli import configure_logging
+from monitor.config import load_config
+from monitor.daemon import Daemon, DaemonOptions
+
+
+def main(argv: list[str]) -> int:
+    config_path, state_dir = Path(argv[0]), Path(argv[1])
+    start_t, origin, speed = float(argv[2]), float(argv[3]), float(argv[4])
+
+    def clock() -> float:
+        return start_t + (time.monotonic() - origin) * speed
+
+    configure_logging("INFO")
+    daemon = Daemon(load_config(config_path), DaemonOptions(config_path, state_dir, clock))
+    return asyncio.run(daemon.run())
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
