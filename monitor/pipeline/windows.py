@@ -112,13 +112,21 @@ class WindowAccumulator:
             self._next_epoch = int(np.floor(gt[0]))
             self._b0 = BINS_PER_S * self._next_epoch - 1  # bin 2k-1 of the first epoch (empty)
         if self._held_t.shape[0]:
-            gt = np.concatenate((self._held_t, gt))
-            filtered = np.concatenate((self._held, filtered), axis=1)
-        bins = np.floor(gt * BINS_PER_S).astype(np.int64)
-        last_bin = int(bins[-1])
-        split = int(np.searchsorted(bins, last_bin, side="left"))
-        self._held_t, self._held = gt[split:], filtered[:, split:]
-        self._add_bins(filtered[:, :split], bins[:split], last_bin)
+            # Only the held bin's own new samples join it, so a bin is always summed in one go.
+            held_bin = int(np.floor(self._held_t[0] * BINS_PER_S))
+            k = int(np.searchsorted(gt, (held_bin + 1) / BINS_PER_S, side="left"))
+            pre_t = np.concatenate((self._held_t, gt[:k]))
+            pre = np.concatenate((self._held, filtered[:, :k]), axis=1)
+            if k == gt.shape[0]:
+                self._held_t, self._held = pre_t, pre
+                return None
+            self._add_bins(pre_t, pre, held_bin + 1)
+            gt, filtered = gt[k:], filtered[:, k:]
+        last_bin = int(np.floor(gt[-1] * BINS_PER_S))
+        split = int(np.searchsorted(gt, last_bin / BINS_PER_S, side="left"))
+        # Copies: a view would keep the whole block alive until the next call.
+        self._held_t, self._held = gt[split:].copy(), filtered[:, split:].copy()
+        self._add_bins(gt[:split], filtered[:, :split], last_bin)
         return self._windows(final=False)
 
     def flush(self) -> WindowSums | None:
@@ -126,8 +134,7 @@ class WindowAccumulator:
         if self._b0 is None or self._next_epoch is None:
             return None
         if self._held_t.shape[0]:
-            bins = np.floor(self._held_t * BINS_PER_S).astype(np.int64)
-            self._add_bins(self._held, bins, int(bins[-1]) + 1)
+            self._add_bins(self._held_t, self._held, int(np.floor(self._held_t[-1] * BINS_PER_S)) + 1)
             self._held_t, self._held = _EMPTY_F, np.zeros((3, 0))
         return self._windows(final=True)
 
@@ -150,7 +157,7 @@ class WindowAccumulator:
             xyz = np.concatenate((self._raw_x, xyz))
         d = self.factor
         m = t.shape[0] // d
-        self._raw_t, self._raw_x = t[m * d :], xyz[m * d :]
+        self._raw_t, self._raw_x = t[m * d :].copy(), xyz[m * d :].copy()
         if d == 1:
             gt = t[:m]
             gx = np.array(xyz[:m].T, dtype=np.float64, order="C")
@@ -188,18 +195,27 @@ class WindowAccumulator:
             start = cut
         return out
 
-    def _add_bins(self, filtered: FloatArray, bins: np.ndarray, end_bin: int) -> None:
-        """Append dense sums for bins from the current end up to `end_bin` (exclusive)."""
+    def _add_bins(self, t: FloatArray, filtered: FloatArray, end_bin: int) -> None:
+        """Append dense sums for bins from the current end up to `end_bin` (exclusive).
+
+        Sample i is in bin floor(2 t_i); as t is sorted and halving is exact, bin b starts at the
+        first t >= b / 2, found by binary search instead of a pass over every sample.
+        """
         assert self._b0 is not None
         have_end = self._b0 + self._bins.shape[0]
         if end_bin <= have_end:
             return
         dense = np.zeros((end_bin - have_end, N_COLS))
-        if filtered.shape[1]:
-            starts = np.flatnonzero(np.concatenate(([True], bins[1:] != bins[:-1])))
+        n = t.shape[0]
+        if n:
+            first_bin = int(np.floor(t[0] * BINS_PER_S))
+            ids = np.arange(first_bin, int(np.floor(t[-1] * BINS_PER_S)) + 1)
+            edges = np.searchsorted(t, ids / BINS_PER_S, side="left")
+            occupied = np.diff(np.append(edges, n)) > 0
+            starts, ids = edges[occupied], ids[occupied]
             rows = np.zeros((starts.shape[0], N_COLS))
             _bin_sums(filtered, starts, self._magnitude, rows)
-            dense[bins[starts] - have_end] = rows
+            dense[ids - have_end] = rows
         self._bins = np.concatenate((self._bins, dense)) if self._bins.shape[0] else dense
 
     def _windows(self, final: bool) -> WindowSums | None:
