@@ -34,3 +34,30 @@ def test_waist_accuracy_on_hapt(shared_data: Path) -> None:
     assert m.seconds > 8_000
     assert m.balanced_accuracy >= 0.87, m
     assert len(ev.per_subject) == 21
+
+
+def test_streaming_equals_batch_on_real_recordings(shared_data: Path) -> None:
+    import numpy as np
+
+    from bench import datasets
+    from monitor.pipeline import EpochBlock, Placement, PostureStream, SampleBlock, classify_recording
+    from monitor.pipeline.settings import PipelineSettings
+
+    recs = [
+        (
+            datasets.read_hugadb(shared_data / "hugadb" / "S13" / "HuGaDB_v1_various_13_09.csv.gz"),
+            Placement.THIGH,
+        ),
+        (datasets.read_hapt(shared_data / "hapt" / "user05_exp09.csv.gz"), Placement.WAIST),
+    ]
+    rng = np.random.default_rng(5)
+    for rec, placement in recs:
+        batch = classify_recording(rec.t, rec.xyz, rec.rate_hz, placement)
+        stream = PostureStream(placement, rec.rate_hz, PipelineSettings(process_every_s=0))
+        out, i = [], 0
+        while i < rec.t.shape[0]:
+            n = int(rng.integers(3, 41))
+            out.append(stream.feed(SampleBlock(rec.t[i : i + n], rec.xyz[i : i + n])))
+            i += n
+        out.append(stream.flush())
+        np.testing.assert_array_equal(EpochBlock.concat(out).labels, batch.labels, err_msg=str(rec.path))
