@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.config import Config, load_config
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, UserError
 from monitor.reports.zone import resolve_zone
 from monitor.sdnotify import SystemdNotifier
 from monitor.service import WearableService
@@ -103,12 +103,16 @@ class Daemon:
         _LOGGER.info("stopped")
         return 0
 
-    async def _start(self) -> None:
-        if not self.config.wearables:
+    def _check_runnable(self, config: Config) -> None:
+        """What `load_config` accepts but a running service cannot do without."""
+        if not config.wearables:
             raise ConfigError(
                 f"{self.options.config_path or 'the configuration'}: no [[wearables]] configured; "
                 "add one (see config/sitbreak.example.toml) or try `sitbreak demo`"
             )
+
+    async def _start(self) -> None:
+        self._check_runnable(self.config)
         self.store = Store(self.store_settings(self.config))
         tz = resolve_zone(self.config.timezone)
         for wearable in self.config.wearables:
@@ -150,6 +154,7 @@ class Daemon:
         self.notifier.reloading()
         try:
             new = load_config(path)
+            self._check_runnable(new)
         except ConfigError as exc:
             _LOGGER.error("SIGHUP: %s; keeping the running configuration", exc)
             self.notifier.ready(self._status())
@@ -161,12 +166,31 @@ class Daemon:
         _LOGGER.info("SIGHUP: applying the new configuration from %s", path)
         # Each wearable saves its state on stop and resumes it on start, so a restart of the
         # services is a clean way to apply any change (placement, policy, broker, store path).
+        old = self.config
+        await self._restart_with(new)
+        if not self.services:
+            # Valid on paper but not startable (a store path it cannot open, a missing TLS file, ...):
+            # carry on with what was running rather than leave the wearables unwatched.
+            _LOGGER.error("SIGHUP: going back to the running configuration")
+            await self._restart_with(old)
+        self.notifier.ready(self._status())
+
+    async def _restart_with(self, config: Config) -> None:
+        """Stop every service and start them again on `config`; on a user error nothing runs."""
         await self._stop_services()
+        self._close_store()
+        self.config = config
+        try:
+            await self._start()
+        except (UserError, OSError) as exc:
+            _LOGGER.error("SIGHUP: cannot start with %s: %s", self.options.config_path, exc)
+            await self._stop_services()
+            self._close_store()
+
+    def _close_store(self) -> None:
         if self.store is not None:
             self.store.close()
-        self.config = new
-        await self._start()
-        self.notifier.ready(self._status())
+            self.store = None
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)

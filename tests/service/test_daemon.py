@@ -199,7 +199,31 @@ def test_sighup_keeps_the_running_config_when_broken_and_applies_a_valid_one(
         assert proc.returncode is None
         assert "applying the new configuration" not in proc.log()
 
-        # 2. A valid change (another MQTT prefix) is applied: the service comes back under it.
+        # 2. A file `load_config` accepts but `run` cannot use (no wearables): also kept out.
+        _write(config, good.split("[[wearables]]")[0] + "[mqtt]\n" + good.split("[mqtt]\n")[1])
+        mark = len(proc.log())
+        proc.signal(signal.SIGHUP)
+        line = proc.wait_log(r"ERROR monitor\.daemon: SIGHUP: .*", after=mark).group(0)
+        assert "no [[wearables]] configured" in line and "keeping the running configuration" in line
+
+        # 3. Valid but not startable (the MQTT CA file is missing): back to the running one.
+        _write(
+            config, good.replace("[mqtt]\n", f'[mqtt]\ntls = true\nca_file = "{tmp_path}/missing-ca.pem"\n')
+        )
+        mark = len(proc.log())
+        proc.signal(signal.SIGHUP)
+        proc.wait_log(r"ERROR monitor\.daemon: SIGHUP: going back to the running configuration", after=mark)
+        assert "missing-ca.pem" in proc.log()[mark:]
+        phone.clear()
+        wait_for(
+            "a connected state on the old configuration",
+            lambda: last_state(phone, f"sitbreak/{wid}/state", lambda s: s["link"] == "connected"),
+            CONNECT_TIMEOUT_S,
+            proc,
+        )
+        assert proc.returncode is None
+
+        # 4. A valid change (another MQTT prefix) is applied: the service comes back under it.
         _write(config, good.replace('prefix = "sitbreak"', 'prefix = "moved"'))
         mark = len(proc.log())
         proc.signal(signal.SIGHUP)
