@@ -108,12 +108,13 @@ class WearableService:
         self.store = store
         self.tz = tz
         self.report_dir = report_dir
+        self._clock = clock or time_module.time
         profile = make_profile(wearable.profile, StreamConfig(wearable.rate_hz, wearable.range_g))
         self.link = WearableLink(
             WearableTarget.from_config(wearable.address, wearable.name, wearable.service_uuid),
             profile,
             config.link,
-            wall_clock=clock or time_module.time,
+            wall_clock=self._clock,
         )
         self.rate_hz = profile.rate_hz
         library = ExerciseLibrary.default(config.exercises)
@@ -149,7 +150,7 @@ class WearableService:
     def data_now(self) -> float:
         """Current data time: the end of the newest sample seen, else the wall clock (nothing yet)."""
         if self._data_now is None:
-            return datetime.now().astimezone().timestamp()
+            return self._clock()
         return self._data_now
 
     async def start(self) -> None:
@@ -180,11 +181,14 @@ class WearableService:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        # Drain blocks that arrived before the stop so no received second is lost.
+        # Drain what arrived before the stop so no received second is lost, and keep the link's
+        # last events (its "lost: stopped" and the tallies it flushes on the way out).
         while self.link.queue.qsize():
             item = self.link.queue.get_nowait()
             if isinstance(item, SampleBlock):
                 self._on_block(item)
+            else:
+                self._on_link_event(item)
         if self.stream is not None:
             self._on_epochs(self.stream.flush())
         self._save_state(force=True)

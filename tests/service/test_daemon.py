@@ -155,6 +155,9 @@ def test_sigterm_under_systemd_flushes_publishes_offline_and_exits_0(
         assert open_bouts and open_bouts[0][0] == 1
         snapshots = db_query(db, "SELECT count(*) FROM policy_snapshots")
         assert snapshots and snapshots[0][0] >= 1
+        # The link's own record of the stop (and any tallies it flushed) reached the store.
+        kinds = [row[0] for row in db_query(db, "SELECT kind FROM link_events ORDER BY ts, id")]
+        assert kinds[-1] == "lost", kinds
         # Journald-friendly: "LEVEL logger: message", no timestamps of our own.
         for line in proc.log().splitlines():
             if line.startswith(("INFO ", "WARNING ", "ERROR ")):
