@@ -43,6 +43,9 @@ THIGH_WALK_SD_MAX = 0.6
 WAIST_WALK_SD_MIN = 0.1
 WAIST_WALK_SD_MAX = 0.5
 POWER_ITERATIONS = 20
+# Variance (g^2) given to a persisted front axis when a stream restarts: about a tenth of a walking
+# window's swing variance, so a few strides of new gait outweigh it.
+SWING_PRIOR_G2 = 0.01
 # A window's mean must look like gravity (1 g) to be trusted as a direction.
 GRAVITY_MIN_G = 0.8
 GRAVITY_MAX_G = 1.2
@@ -63,14 +66,17 @@ class UprightReference:
     up: Vec3
     walking_s: float
     forward: Vec3 = DEFAULT_FORWARD  # front of the limb (sign-free axis), from the gait swing
+    forward_learned: bool = False  # False: `forward` is the profile's guess, not yet seen in gait
 
     def to_dict(self) -> ReferenceDict:
-        return {
+        out: ReferenceDict = {
             "placement": str(self.placement),
             "up": list(self.up),
             "walking_s": self.walking_s,
-            "forward": list(self.forward),
         }
+        if self.forward_learned:
+            out["forward"] = list(self.forward)
+        return out
 
     @classmethod
     def from_dict(cls, data: ReferenceDict) -> UprightReference:
@@ -91,6 +97,7 @@ class UprightReference:
             up=(float(vec[0] / n), float(vec[1] / n), float(vec[2] / n)),
             walking_s=float(data["walking_s"]),
             forward=(float(fwd[0] / fn), float(fwd[1] / fn), float(fwd[2] / fn)),
+            forward_learned="forward" in data,
         )
 
 
@@ -150,13 +157,16 @@ class ReferenceLearner:
         self._forward: FloatArray = np.asarray(DEFAULT_FORWARD, dtype=np.float64)
         self._walking = 0.0
         self._learned = False
+        self._forward_learned = False
         if initial is not None:
             self._up = np.asarray(initial.up, dtype=np.float64)
             self._forward = np.asarray(initial.forward, dtype=np.float64)
-            # The swing covariance is rebuilt as a unit spread along the persisted front axis.
-            f = self._forward
+            self._forward_learned = initial.forward_learned
+            # The swing covariance restarts as a small spread along the persisted front axis (none
+            # when that axis is only the profile's guess), so new gait soon dominates it.
+            f = self._forward if self._forward_learned else np.zeros(3)
             cov = np.array([f[0] * f[0], f[1] * f[1], f[2] * f[2], f[0] * f[1], f[0] * f[2], f[1] * f[2]])
-            self._zi = (1.0 - alpha) * np.concatenate((self._up, 0.01 * cov))[None, :]
+            self._zi = (1.0 - alpha) * np.concatenate((self._up, SWING_PRIOR_G2 * cov))[None, :]
             self._walking = initial.walking_s
             self._learned = True
 
@@ -170,6 +180,7 @@ class ReferenceLearner:
             (float(u[0]), float(u[1]), float(u[2])),
             self._walking,
             (float(f[0]), float(f[1]), float(f[2])),
+            self._forward_learned,
         )
 
     @property
@@ -181,7 +192,8 @@ class ReferenceLearner:
         return np.asarray(DEFAULT_UP[self._placement], dtype=np.float64)
 
     def push(self, stats: WindowStats) -> tuple[FloatArray, FloatArray, np.ndarray]:
-        """Per epoch, after learning from it: up direction, front axis (sign-free), learned yet."""
+        """Per epoch, after learning from it: up direction, front axis (sign-free), and whether that
+        front axis was learned from gait (else it is the profile's guess)."""
         n = stats.mean.shape[0]
         cand = walking_candidates(stats, self._placement).astype(np.int64)
         if self._confirm > 1:
@@ -197,7 +209,7 @@ class ReferenceLearner:
             return (
                 np.broadcast_to(self._up, (n, 3)).copy(),
                 np.broadcast_to(self._forward, (n, 3)).copy(),
-                np.full(n, self._learned),
+                np.full(n, self._forward_learned),
             )
         w = np.concatenate((unit(stats.mean[idx]), stats.cov[idx]), axis=1)
         if self._zi is None:
@@ -210,8 +222,8 @@ class ReferenceLearner:
         pos = np.maximum.accumulate(pos) + 1
         ups = np.concatenate((self._up[None, :], up))[pos]
         fwds = np.concatenate((self._forward[None, :], fwd))[pos]
-        learned = (pos > 0) | self._learned
+        learned = (pos > 0) | self._forward_learned
         self._up, self._forward = up[-1].copy(), fwd[-1].copy()
         self._walking += float(idx.shape[0])
-        self._learned = True
+        self._learned = self._forward_learned = True
         return ups, fwds, learned

@@ -96,3 +96,32 @@ def test_reference_rejects_bad_persisted_values() -> None:
         PostureStream(
             Placement.WAIST, RATE, reference=UprightReference(Placement.THIGH, (-1.0, 0.0, 0.0), 10.0)
         )
+
+
+def test_front_axis_persists_so_a_pocket_rotation_is_not_lying() -> None:
+    """A device turned 90 deg about the thigh reads sitting like side-lying would on the profile's
+    axes; the front axis learned from gait (and persisted) keeps it sitting after a restart."""
+    angle = np.radians(90.0)
+    about_long_axis = np.array(
+        [[1.0, 0.0, 0.0], [0.0, np.cos(angle), -np.sin(angle)], [0.0, np.sin(angle), np.cos(angle)]]
+    )
+    t, xyz = render([Seg(60, walk=True)], seed=6)
+    learner = PostureStream(Placement.THIGH, RATE)
+    learner.feed(SampleBlock(t, (xyz.astype(np.float64) @ about_long_axis.T).astype(np.float32)))
+    learner.flush()
+    ref = learner.reference
+    assert ref is not None
+    assert ref.forward_learned
+    saved = ref.to_dict()
+    assert "forward" in saved
+
+    t2, xyz2 = render([Seg(60, incl=88)], seed=7)
+    rotated = (xyz2.astype(np.float64) @ about_long_axis.T).astype(np.float32)
+    restored = PostureStream(Placement.THIGH, RATE, reference=UprightReference.from_dict(saved))
+    out = EpochBlock.concat([restored.feed(SampleBlock(t2, rotated)), restored.flush()])
+    assert set(out.labels[2:58].tolist()) == {0}  # sit, not lie
+
+    # Without a learned front axis the profile's guess would call the same posture lying.
+    guess = PostureStream(Placement.THIGH, RATE)
+    out2 = EpochBlock.concat([guess.feed(SampleBlock(t2, rotated)), guess.flush()])
+    assert set(out2.labels[2:58].tolist()) == {1}
