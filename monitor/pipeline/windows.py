@@ -1,9 +1,10 @@
 """Samples -> per-second 2 s windows (1 s hop), as running sums, in a chunking-independent way.
 
-Time is cut into half-second bins aligned to whole data-time seconds. Each bin keeps the sums of the
-low-passed signal that the features need (x, y, z, their products, magnitude, ENMO). Epoch k (the second
-[k, k+1)) is described by the window [k - 0.5, k + 1.5), i.e. the four bins 2k-1 .. 2k+2, centred on the
-epoch so a label lines up with the second it names.
+Consecutive samples are first averaged in groups of `rate // 25` (pairs at 50 Hz), counted from the
+start of the stream, then low-passed. Time is cut into half-second bins aligned to whole data-time
+seconds. Each bin keeps the sums of the low-passed signal that the features need (x, y, z, their
+products, magnitude, ENMO). Epoch k (the second [k, k+1)) is described by the window [k - 0.5, k + 1.5),
+i.e. the four bins 2k-1 .. 2k+2, centred on the epoch so a label lines up with the second it names.
 
 A bin's sums are always computed in one `np.add.reduceat` over all of its samples (samples of a bin not
 yet complete are held back), and a window's sums are added bin by bin in a fixed order. So the numbers
@@ -25,11 +26,10 @@ BINS_PER_S = 2
 # Averaging pairs at 50 Hz (a 2-tap boxcar, first null at 25 Hz) keeps everything the 5 Hz low-pass
 # passes and halves the work of the filter and of every step after it.
 DECIMATED_MIN_HZ = 25.0
-# Columns of the per-sample product matrix and of bin / window sums.
+# Columns of bin / window sums: x, y, z, their products, magnitude, ENMO, sample count.
 SX, SY, SZ, SXX, SYY, SZZ, SXY, SXZ, SYZ, SMAG, SENMO, SN = range(12)
 N_COLS = 12
 _EMPTY_F = np.zeros(0, dtype=np.float64)
-_EMPTY_I = np.zeros(0, dtype=np.int64)
 
 
 @dataclass(frozen=True, slots=True)
