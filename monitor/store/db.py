@@ -113,7 +113,9 @@ class Database:
         if check:
             result = [row[0] for row in conn.execute("PRAGMA quick_check")]
             if result != ["ok"]:
-                raise sqlite3.DatabaseError("quick_check: " + "; ".join(str(r) for r in result[:3]))
+                # One line per problem from SQLite, some with embedded newlines: keep the error one line.
+                details = "; ".join(" ".join(str(r).split()) for r in result[:3])
+                raise sqlite3.DatabaseError("quick_check: " + details)
         app_id = conn.execute("PRAGMA application_id").fetchone()[0]
         tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
         if app_id == 0 and tables == 0:
