@@ -23,6 +23,7 @@ from monitor.pipeline.types import CodeArray, Placement, Posture, PostureCode
 from monitor.reports.daily import BIN_LABELS, PROLONGED_S, SittingBout, bin_counts, runs, sitting_bouts
 from monitor.reports.records import LabelSpan
 from monitor.reports.settings import DEFAULT_MIN_BREAK_S
+from monitor.reports.wording import posture_name
 
 # The order postures are listed in.
 _ORDER: tuple[Posture, ...] = (
@@ -34,17 +35,6 @@ _ORDER: tuple[Posture, ...] = (
     Posture.NON_WEAR,
     Posture.UNKNOWN,
 )
-_NAMES: dict[Posture, str] = {
-    Posture.SIT: "sitting",
-    Posture.LIE: "lying",
-    Posture.STAND: "standing",
-    Posture.MOVE: "moving",
-    Posture.CYCLE: "cycling",
-    Posture.NON_WEAR: "not worn",
-    Posture.UNKNOWN: "no data",
-}
-# What a wrist can tell: its SIT label means "inactive", MOVE "active".
-_WRIST_NAMES: dict[Posture, str] = {**_NAMES, Posture.SIT: "inactive", Posture.MOVE: "active"}
 WRIST_NOTE = "wrist placement: this measures inactivity, not sitting"
 
 
@@ -130,7 +120,7 @@ def _clock(t: float) -> str:
 def format_summary(s: RecordingSummary, name: str) -> str:
     """The summary as aligned text lines."""
     wrist = s.placement is Placement.WRIST
-    names = _WRIST_NAMES if wrist else _NAMES
+    names = {p: posture_name(p, s.placement) for p in Posture}
     sit = names[Posture.SIT]
     span = f"{duration_text(s.length_s)} from {_clock(s.start)} to {_clock(s.end)}"
     lines = [f"{name}: {span}, {s.placement} placement"]

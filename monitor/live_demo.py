@@ -14,14 +14,11 @@ daily report see an ordinary working day.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import os
 import shutil
 import subprocess
 import sys
 import time as time_module
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
@@ -108,23 +105,6 @@ async def _start_emulator(bus_address: str, opts: DemoOptions) -> _EmulatorProce
     return _EmulatorProcess(process, json.loads(line))
 
 
-@contextlib.contextmanager
-def _environment(bus: PrivateBus) -> Iterator[None]:
-    """Point Bleak at the private bus (and the fake bluetoothctl) for the length of the demo."""
-    saved = {k: os.environ.get(k) for k in ("DBUS_SYSTEM_BUS_ADDRESS", "PATH")}
-    os.environ["DBUS_SYSTEM_BUS_ADDRESS"] = bus.address
-    if bus.bin_dir is not None:
-        os.environ["PATH"] = f"{bus.bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 def demo_config(db_path: Path, host: str, port: int, day_end: datetime) -> Config:
     report_at = (day_end - REPORT_BEFORE_END).strftime("%H:%M")
     return Config(
@@ -155,7 +135,7 @@ async def run_live_demo(opts: DemoOptions, out: TextIO = sys.stdout) -> DemoResu
         out.flush()
 
     say(f"sitbreak demo: {day:%A %d %B %Y}, {start:%H:%M}-{end:%H:%M}, simulated at {opts.speed:g}x")
-    with PrivateBus() as bus, _environment(bus):
+    with PrivateBus() as bus, bus.activated():
         say(f"  private D-Bus (dbus-daemon pid {bus.pid}) with the BlueZ emulator; Bleak talks to it")
         emulator = await _start_emulator(bus.address, opts)
         origin = float(str(emulator.hello["clock_origin_monotonic"]))

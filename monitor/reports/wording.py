@@ -20,11 +20,14 @@ _NAMES: dict[Posture, str] = {
     Posture.UNKNOWN: "no data",
 }
 
+_WRIST_NAMES: dict[Posture, str] = {Posture.SIT: "inactive", Posture.MOVE: "active"}
+
 
 def posture_name(posture: Posture, placement: Placement) -> str:
-    """What to call a label. From the wrist only activity is seen, so `sit` reads 'inactive'."""
-    if placement is Placement.WRIST and posture is Posture.SIT:
-        return "inactive"
+    """What to call a label. From the wrist only activity is seen: `sit` reads 'inactive' and `move`
+    'active'."""
+    if placement is Placement.WRIST:
+        return _WRIST_NAMES.get(posture, _NAMES[posture])
     return _NAMES[posture]
 
 
