@@ -44,6 +44,7 @@ def config_text(
     policy: str = "",
     timezone: str = "UTC",
     link: str = "",
+    silence_s: float = 20.0,
 ) -> str:
     return f"""\
 timezone = "{timezone}"
@@ -67,7 +68,7 @@ discovery = false
 
 [link]
 # A loaded machine must not turn a slow moment into a reconnect the test did not ask for.
-silence_timeout_s = 20.0
+silence_timeout_s = {silence_s}
 backoff_max_s = 2.0
 {link}
 """
