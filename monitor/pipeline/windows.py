@@ -83,7 +83,9 @@ class WindowAccumulator:
     def __init__(self, rate_hz: float, lowpass_hz: float, gap_s: float, magnitude: bool = False) -> None:
         self._magnitude = magnitude  # sums of |a| and ENMO (wrist) cost two more passes
         self.factor = decimation_factor(rate_hz)
-        self._filter = StreamingLowPass(design_lowpass(rate_hz / self.factor, lowpass_hz))
+        sos = design_lowpass(rate_hz / self.factor, lowpass_hz)
+        sos[0, :3] /= self.factor  # groups are summed, not averaged: the filter divides (it is linear)
+        self._filter = StreamingLowPass(sos)
         self._gap_s = gap_s
         self._last_t: float | None = None
         self._raw_t: FloatArray = _EMPTY_F
@@ -148,7 +150,10 @@ class WindowAccumulator:
         """
         t = np.asarray(t, dtype=np.float64)
         n_in = t.shape[0]
-        if not (np.isfinite(xyz).all() and np.isfinite(t).all()):
+        # One reduction each: a sum is finite only if every term is (values are bounded, no overflow).
+        if not (
+            np.isfinite(np.add.reduce(xyz, axis=None, dtype=np.float64)) and np.isfinite(np.add.reduce(t))
+        ):
             ok = np.isfinite(t) & np.isfinite(xyz).all(axis=1)
             t, xyz = t[ok], xyz[ok]
             self.dropped += n_in - t.shape[0]
@@ -169,7 +174,7 @@ class WindowAccumulator:
                 np.add(xyz[0 : m * d : d, axis], xyz[1 : m * d : d, axis], out=row, dtype=np.float64)
                 for j in range(2, d):
                     row += xyz[j : m * d : d, axis]
-            gx *= 1.0 / d
+            # The 1/d of the average is folded into the filter's gain (see __init__).
         floor = self._last_t if self._last_t is not None else -np.inf
         if m and (gt[0] < floor or bool(np.any(gt[1:] < gt[:-1]))):
             before = np.maximum.accumulate(np.concatenate(([floor], gt)))[:-1]
