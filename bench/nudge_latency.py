@@ -42,12 +42,12 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from monitor.mqtt.client import MqttLink
 from monitor.mqtt.convert import nudge_payload
-from monitor.mqtt.outbox import SqliteOutbox
 from monitor.mqtt.settings import MqttSettings
 from monitor.nudges.exercises import ExerciseLibrary
 from monitor.nudges.policy import NudgePolicy
 from monitor.nudges.settings import PolicySettings
 from monitor.pipeline.types import Epoch, Posture
+from monitor.store import Store
 
 TARGET_P99_S = 1.5
 WEARABLE = "bench"
@@ -150,7 +150,8 @@ async def run(host: str, port: int, count: int, folder: Path) -> dict[str, objec
     settings = policy_settings()
     library = ExerciseLibrary.default()
     threshold_s = int(settings.nudge_after * 60)
-    outbox = SqliteOutbox(folder / "outbox.db")
+    store = Store.open(folder / "outbox.db")
+    outbox = store.outbox
     link = MqttLink(MqttSettings(host=host, port=port, discovery=False), WEARABLE, outbox)
     phone = PhoneClock(host, port, link.topics.nudge)
     crossing: list[float] = []
@@ -184,7 +185,7 @@ async def run(host: str, port: int, count: int, folder: Path) -> dict[str, objec
     finally:
         await link.stop()
         phone.close()
-        outbox.close()
+        store.close()
     result: dict[str, object] = {
         "nudges": count,
         "epoch_s": 1.0,

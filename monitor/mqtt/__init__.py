@@ -4,7 +4,7 @@ from monitor.mqtt.client import MqttLink, read_password
 from monitor.mqtt.commands import CommandError, CommandLimits, RejectReason, parse_command
 from monitor.mqtt.discovery import DeviceDescription, discovery_messages
 from monitor.mqtt.errors import MqttCodeError, MqttConnectError, MqttError, MqttTlsError
-from monitor.mqtt.outbox import Outbox, OutboxEntry, OutboxKind, OutboxStatus, SqliteOutbox
+from monitor.mqtt.outbox import Outbox, OutboxEntry, OutboxKind, OutboxStatus
 from monitor.mqtt.payloads import (
     DailyReportPayload,
     EventPayload,
@@ -33,7 +33,6 @@ __all__ = [
     "OutboxKind",
     "OutboxStatus",
     "RejectReason",
-    "SqliteOutbox",
     "StatePayload",
     "Topics",
     "discovery_messages",

@@ -1,8 +1,8 @@
 """The MQTT outbox inside the service database: `monitor.mqtt.outbox.Outbox` over the store's
 connection, so that a nudge, the epochs around it and its outcome commit to one file.
 
-The table is the one `monitor.mqtt.outbox.SqliteOutbox` defines (same name, columns and rules),
-created here by a named migration instead of `CREATE IF NOT EXISTS` at open.
+The table is created by a named migration like every other; this is the only implementation of
+the Protocol.
 """
 
 from __future__ import annotations

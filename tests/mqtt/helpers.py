@@ -1,4 +1,4 @@
-"""Shared helpers for the MQTT tests: settings for a test broker, a link with a real SQLite outbox."""
+"""Shared helpers for the MQTT tests: settings for a test broker, a link with a real outbox file."""
 
 from __future__ import annotations
 
@@ -7,15 +7,28 @@ import time
 from pathlib import Path
 
 from monitor.mqtt.client import MqttLink
-from monitor.mqtt.outbox import SqliteOutbox
 from monitor.mqtt.payloads import NudgePayload, iso_time, nudge_actions
 from monitor.mqtt.settings import MqttSettings
+from monitor.store import Store
+from monitor.store.outbox import StoreOutbox
 
 
 def settings_for(port: int, **overrides: object) -> MqttSettings:
     """Fast reconnects so broker restarts heal within a second or two."""
     base = MqttSettings(host="127.0.0.1", port=port, reconnect_min_s=1, reconnect_max_s=1, keepalive_s=10)
     return dataclasses.replace(base, **overrides)  # type: ignore[arg-type]
+
+
+class FileOutbox(StoreOutbox):
+    """The service's own outbox (a `Store`'s table) over a file of its own, closable like an exit."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._store = Store.open(path)
+        super().__init__(self._store.db)
+
+    def close(self) -> None:
+        self._store.close()
 
 
 class Clock:
@@ -30,8 +43,8 @@ class Clock:
 
 def make_link(
     tmp_path: Path, settings: MqttSettings, wearable: str = "w1", clock: Clock | None = None
-) -> tuple[MqttLink, SqliteOutbox]:
-    outbox = SqliteOutbox(tmp_path / f"outbox-{wearable}.db")
+) -> tuple[MqttLink, FileOutbox]:
+    outbox = FileOutbox(tmp_path / f"outbox-{wearable}.db")
     link = MqttLink(settings, wearable, outbox, data_now=clock or time.time)
     return link, outbox
 

@@ -11,12 +11,11 @@ import sys
 from pathlib import Path
 
 from monitor.mqtt.client import MqttLink
-from monitor.mqtt.outbox import SqliteOutbox
-from tests.mqtt.helpers import settings_for
+from tests.mqtt.helpers import FileOutbox, settings_for
 
 
 async def main(port: int, wearable: str, outbox_path: Path) -> None:
-    link = MqttLink(settings_for(port), wearable, SqliteOutbox(outbox_path))
+    link = MqttLink(settings_for(port), wearable, FileOutbox(outbox_path))
     await link.start()
     await link.wait_connected(10)
     print("ready", flush=True)

@@ -16,9 +16,8 @@ import pytest
 from monitor.errors import ConfigError
 from monitor.mqtt.client import MqttLink
 from monitor.mqtt.errors import MqttConnectError, MqttTlsError
-from monitor.mqtt.outbox import SqliteOutbox
 from tests.conftest import REPO
-from tests.mqtt.helpers import make_link, settings_for
+from tests.mqtt.helpers import FileOutbox, make_link, settings_for
 from tests.mqtt_fixtures import (
     PHONE_PASSWORD,
     PHONE_USER,
@@ -252,6 +251,6 @@ def test_bad_topic_prefix_is_rejected_naming_the_key(prefix: str) -> None:
 
 
 def test_bad_wearable_id_is_rejected_at_link_creation(tmp_path: Path) -> None:
-    outbox = SqliteOutbox(tmp_path / "o.db")
+    outbox = FileOutbox(tmp_path / "o.db")
     with pytest.raises(ValueError, match="Invalid wearable id 'a/b'"):
         MqttLink(settings_for(1883), "a/b", outbox)

@@ -1,21 +1,22 @@
-"""SqliteOutbox: the reference implementation of the Outbox Protocol, on a real file."""
+"""The outbox (the store's `mqtt_outbox` table) against the Outbox Protocol, on a real file."""
 
 from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
 
-from monitor.mqtt.outbox import Outbox, OutboxKind, OutboxStatus, SqliteOutbox
+from monitor.mqtt.outbox import Outbox, OutboxKind, OutboxStatus
+from tests.mqtt.helpers import FileOutbox
 
 
 def test_entries_survive_reopen_in_order(tmp_path: Path) -> None:
     path = tmp_path / "outbox.db"
-    box = SqliteOutbox(path)
+    box = FileOutbox(path)
     a = box.enqueue("t/nudge", b'{"id":"a"}', 1, False, OutboxKind.NUDGE, 100.0)
     b = box.enqueue("t/report/daily", b"{}", 1, True, OutboxKind.REPORT, 200.0)
     box.close()
 
-    reopened = SqliteOutbox(path)
+    reopened = FileOutbox(path)
     pending = reopened.pending()
     assert [e.id for e in pending] == [a, b]
     assert pending[0].payload == b'{"id":"a"}' and pending[0].kind is OutboxKind.NUDGE
@@ -25,7 +26,7 @@ def test_entries_survive_reopen_in_order(tmp_path: Path) -> None:
 
 
 def test_mark_sent_removes_from_pending_and_ignores_unknown_ids(tmp_path: Path) -> None:
-    box = SqliteOutbox(tmp_path / "o.db")
+    box = FileOutbox(tmp_path / "o.db")
     a = box.enqueue("t/event", b"1", 1, False, OutboxKind.EVENT, 1.0)
     b = box.enqueue("t/event", b"2", 1, False, OutboxKind.EVENT, 2.0)
     box.mark_sent(a, 5.0)
@@ -36,7 +37,7 @@ def test_mark_sent_removes_from_pending_and_ignores_unknown_ids(tmp_path: Path) 
 
 
 def test_expire_only_touches_the_given_kind_and_age(tmp_path: Path) -> None:
-    box = SqliteOutbox(tmp_path / "o.db")
+    box = FileOutbox(tmp_path / "o.db")
     old_nudge = box.enqueue("t/nudge", b"old", 1, False, OutboxKind.NUDGE, 100.0)
     new_nudge = box.enqueue("t/nudge", b"new", 1, False, OutboxKind.NUDGE, 1000.0)
     old_event = box.enqueue("t/event", b"ev", 1, False, OutboxKind.EVENT, 50.0)
@@ -50,7 +51,7 @@ def test_expire_only_touches_the_given_kind_and_age(tmp_path: Path) -> None:
 
 
 def test_purge_keeps_pending(tmp_path: Path) -> None:
-    box = SqliteOutbox(tmp_path / "o.db")
+    box = FileOutbox(tmp_path / "o.db")
     a = box.enqueue("t/event", b"1", 1, False, OutboxKind.EVENT, 1.0)
     b = box.enqueue("t/event", b"2", 1, False, OutboxKind.EVENT, 2.0)
     box.mark_sent(a, 10.0)
@@ -60,5 +61,5 @@ def test_purge_keeps_pending(tmp_path: Path) -> None:
 
 
 def test_sqlite_outbox_satisfies_the_protocol(tmp_path: Path) -> None:
-    box: Outbox = SqliteOutbox(tmp_path / "o.db")
+    box: Outbox = FileOutbox(tmp_path / "o.db")
     assert box.pending() == []
