@@ -25,6 +25,7 @@ from monitor.nudges import (
     NudgePolicy,
     Pause,
     PolicySettings,
+    Reason,
     Resume,
     Snooze,
 )
@@ -47,10 +48,8 @@ TRUTH_CODES: dict[Activity, PostureCode] = {
 TRANSITION_MARGIN_S = 5
 # Decisions that follow from the labels (prompts and episode outcomes), compared with the truth replay.
 DECISIONS = frozenset({EventKind.NUDGE, EventKind.ESCALATION, EventKind.FOLLOWED, EventKind.IGNORED})
-# Decisions a phone command makes.
-COMMAND_KINDS = frozenset(
-    {EventKind.SNOOZED, EventKind.ACKED, EventKind.PAUSED, EventKind.RESUMED, EventKind.COMMAND_REJECTED}
-)
+# How far the live policy's epochs may trail the data time a command is stamped with.
+MAX_EPOCH_LAG_S = 120
 _ASKED = re.compile(r"asked ([0-9.]+) min")
 
 
@@ -93,6 +92,21 @@ class Decision:
     kind: EventKind
     t: float
     nudge_id: str | None
+    reason: str = ""
+
+    @property
+    def from_command(self) -> bool:
+        """Made by a phone command (a pause that runs out also says `resumed`, on its own)."""
+        return self.reason == str(Reason.COMMAND) or self.kind is EventKind.COMMAND_REJECTED
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedCommand:
+    """A command as the service's policy applied it: at data time `command.ts`, but to a policy
+    whose epochs lag that by the pipeline's latency, when its sitting timer read `sitting_s`."""
+
+    command: Command
+    sitting_s: float
 
 
 def stored_labels(store: Store, wearable: str, start: int, end: int) -> np.ndarray:
@@ -102,43 +116,63 @@ def stored_labels(store: Store, wearable: str, start: int, end: int) -> np.ndarr
 
 def stored_decisions(store: Store, wearable: str, start: float, end: float) -> list[Decision]:
     return [
-        Decision(EventKind(r.kind), float(r.ts), r.detail.get("nudge_id"))
+        Decision(EventKind(r.kind), float(r.ts), r.detail.get("nudge_id"), r.reason)
         for r in store.policy_events.between(wearable, start, end)
     ]
 
 
-def stored_commands(store: Store, wearable: str, start: float, end: float) -> list[Command]:
+def stored_commands(store: Store, wearable: str, start: float, end: float) -> list[AppliedCommand]:
     """The phone's commands as the policy applied them (rejected ones are left out)."""
-    out: list[Command] = []
+    out: list[AppliedCommand] = []
     for r in store.policy_events.between(wearable, start, end):
+        if r.reason != str(Reason.COMMAND):
+            continue
         kind = EventKind(r.kind)
+        command: Command
         if kind is EventKind.SNOOZED:
             asked = _ASKED.search(str(r.detail.get("note", "")))
             minutes = float(asked.group(1)) if asked else float(r.detail["minutes"])
-            out.append(Snooze(r.ts, minutes))
+            command = Snooze(r.ts, minutes)
         elif kind is EventKind.ACKED:
-            out.append(Ack(r.ts))
+            command = Ack(r.ts)
         elif kind is EventKind.PAUSED:
-            out.append(Pause(r.ts, float(r.detail["until"])))
+            command = Pause(r.ts, float(r.detail["until"]))
         elif kind is EventKind.RESUMED:
-            out.append(Resume(r.ts))
+            command = Resume(r.ts)
+        else:
+            continue
+        out.append(AppliedCommand(command, float(r.detail.get("sitting_s", 0.0))))
     return out
 
 
 def replay_truth(
-    truth: Truth, start: int, end: int, commands: Sequence[Command], *, tz: tzinfo, wearable: str
+    truth: Truth, start: int, end: int, commands: Sequence[AppliedCommand], *, tz: tzinfo, wearable: str
 ) -> list[Decision]:
-    """The pure policy fed the schedule's labels for [start, end) with the commands at their times."""
+    """The pure policy fed the schedule's labels for [start, end), with the phone's commands.
+
+    Snooze and ack count from the sitting timer, so they are applied where the service's policy
+    applied them: when the replay's timer reaches the value recorded with the decision (the live
+    policy sees epochs up to ~45 s of data after the samples, so that is before `ts`). A pause ends
+    at a stated time and is applied at `ts`.
+    """
     policy = NudgePolicy(PolicySettings(), ExerciseLibrary.default(), tz, wearable_id=wearable)
-    pending = sorted(commands, key=lambda c: c.ts)
+    pending = sorted(commands, key=lambda c: c.command.ts)
     codes, _ = truth.window(start, end)
     events = []
     for i, code in enumerate(codes.tolist()):
         t = start + i
-        while pending and pending[0].ts <= t + 1:
-            events.extend(policy.command(pending.pop(0)))
+        while pending and _due(pending[0], t, policy.sitting_s):
+            events.extend(policy.command(pending.pop(0).command))
         events.extend(policy.feed_epoch(Epoch(float(t), Posture.from_code(code))))
-    return [Decision(e.kind, e.t, e.nudge_id) for e in events if e.kind in DECISIONS]
+    return [Decision(e.kind, e.t, e.nudge_id, str(e.reason)) for e in events if e.kind in DECISIONS]
+
+
+def _due(applied: AppliedCommand, t: float, sitting_s: float) -> bool:
+    cmd = applied.command
+    if t + 1 > cmd.ts:
+        return True
+    timer_based = isinstance(cmd, (Snooze, Ack))
+    return timer_based and t >= cmd.ts - MAX_EPOCH_LAG_S and sitting_s >= applied.sitting_s
 
 
 def match_decisions(
