@@ -10,8 +10,10 @@ known.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
+import logging
 import re
 import signal
 import time
@@ -26,7 +28,10 @@ from firmware_sim.device import PacketFault
 from firmware_sim.motion import Activity, MotionConfig, Segment
 from firmware_sim.source import motion_source
 from firmware_sim.wearable import SimulatedWearable
+from monitor.config import load_config
+from monitor.daemon import WATCHDOG_MAX_LAG_S, Daemon, DaemonOptions
 from monitor.pipeline.types import PostureCode
+from monitor.sdnotify import SystemdNotifier
 from tests.ble_fixtures import AddWearable
 from tests.mqtt_fixtures import Broker, Phone
 from tests.service.procs import (
@@ -47,7 +52,7 @@ pytestmark = pytest.mark.timeout(180)
 
 # Walk first: the pipeline learns the upright thigh from walking, then the wearer sits for hours.
 # A restarted service should be streaming again well within this (scan, connect, first data).
-STALE_TAKEOVER_S = 20.0
+STALE_TAKEOVER_S = 12.0
 # A Wednesday morning for the simulated clock (policy active hours are all day anyway).
 START_T = datetime(2026, 11, 25, 9, 0, tzinfo=UTC).timestamp()
 WALK_THEN_SIT = [Segment(Activity.WALK, 90.0), Segment(Activity.SIT, 6 * 3600.0)]
@@ -477,3 +482,55 @@ def test_restart_after_sigkill_takes_over_the_connection_bluez_still_holds(
         if second is not None:
             second.stop()
         phone.close()
+
+
+@pytest.mark.usefixtures("bluez")
+def test_watchdog_ping_is_withheld_after_the_loop_stalls(
+    tmp_path: Path,
+    add_wearable: AddWearable,
+    mosquitto: Broker,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """In process (the stall is a callback that blocks the loop): pings at half WATCHDOG_USEC while
+    healthy; the tick that runs late by WATCHDOG_MAX_LAG_S or more sends none and says why, and pings
+    resume after. systemd, which would have restarted us meanwhile, is not told all is well."""
+    wearable = _wearable(add_wearable, speed=1.0)
+    path = _write(
+        tmp_path / "sitbreak.toml",
+        config_text(wearable="watchdog", address=wearable.address, mqtt_port=mosquitto.port),
+    )
+    notify = NotifySocket(tmp_path / "notify")
+    monkeypatch.setenv("WATCHDOG_USEC", "1000000")
+    monkeypatch.delenv("WATCHDOG_PID", raising=False)
+    caplog.set_level(logging.INFO)
+    notifier = SystemdNotifier(str(notify.path))
+    daemon = Daemon(load_config(path), DaemonOptions(path, tmp_path / "state"), notifier=notifier)
+    stall_s = WATCHDOG_MAX_LAG_S + 1.0
+
+    async def main() -> tuple[int, float, float]:
+        run = asyncio.create_task(daemon.run())
+        deadline = time.monotonic() + CONNECT_TIMEOUT_S
+        while len(notify.fields("WATCHDOG")) < 2:
+            assert time.monotonic() < deadline, "no watchdog pings"
+            await asyncio.sleep(0.05)
+        stalled = time.monotonic()
+        time.sleep(stall_s)  # a stuck callback: nothing else runs on the loop meanwhile
+        resumed = time.monotonic()
+        while not [at for at, _ in notify.fields("WATCHDOG") if at > resumed]:
+            assert time.monotonic() < resumed + 10, "pings did not resume"
+            await asyncio.sleep(0.05)
+        daemon.request_stop()
+        return await run, stalled, resumed
+
+    try:
+        rc, stalled, resumed = asyncio.run(main())
+    finally:
+        notifier.close()
+        notify.close()
+    assert rc == 0
+    pings = [at for at, _ in notify.fields("WATCHDOG")]
+    # The first tick after the stall is the late one: no ping from it, a warning instead.
+    after = [at for at in pings if at > stalled]
+    assert after and after[0] - resumed >= 0.4, (after[:3], resumed)
+    assert any("event loop ran" in r.getMessage() and "withholding" in r.getMessage() for r in caplog.records)
