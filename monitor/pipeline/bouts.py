@@ -151,3 +151,87 @@ class BoutTracker:
         """End of data: return the open bout (if any) and forget it."""
         bout, self._open = self._open, None
         return bout
+
+
+class WindowSumStream:
+    """Moving sums over [i - before, i + after] of a 0/1 stream, zero-padded at both ends.
+
+    Output i is ready once input i + after has arrived; integer cumulative sums keep it exact.
+    """
+
+    __slots__ = ("_after", "_before", "_buf")
+
+    def __init__(self, before: int, after: int) -> None:
+        self._before, self._after = before, after
+        self._buf = np.zeros(before, dtype=np.int32)
+
+    def push(self, x: np.ndarray, final: bool = False) -> np.ndarray:
+        span = self._before + self._after
+        parts = [self._buf, x.astype(np.int32)]
+        if final:
+            parts.append(np.zeros(self._after, dtype=np.int32))
+        buf = np.concatenate(parts)
+        m = buf.shape[0] - span
+        if m <= 0:
+            self._buf = buf
+            return np.zeros(0, dtype=np.int32)
+        csum = np.zeros(buf.shape[0] + 1, dtype=np.int32)
+        np.cumsum(buf, out=csum[1:])
+        self._buf = buf[m:]
+        out: np.ndarray = csum[span + 1 :] - csum[:m]
+        return out
+
+
+class ShortSitPadder:
+    """Lengthens short sedentary runs to the sitting minimum instead of letting smoothing delete them.
+
+    A thigh held past the sitting angle for `keep` epochs (longer than one 2 s window, so a single
+    transition cannot do it) is a real sit, however brief: HuGaDB's sit-stand drills hold sitting for
+    1-3 s. Runs of sit/lie of at least `keep` but fewer than `target` epochs grow by
+    ceil((target - keep) / 2) epochs on each side (over the sit-down / stand-up transition), so the
+    minimum bout keeps them; shorter runs are left to the smoother, longer ones are untouched.
+    Morphological opening and dilation, all as exact moving sums; delay 2 (keep - 1) + 2 (target - 1)
+    + the padding.
+    """
+
+    def __init__(self, keep: int, target: int) -> None:
+        self._active = 1 <= keep < target
+        self._keep, self._target = keep, target
+        self._pad = max(0, -(-(target - keep) // 2))
+        keep, target = max(1, keep), max(1, target)
+        self._erode_keep = WindowSumStream(0, keep - 1)
+        self._dilate_keep = WindowSumStream(keep - 1, 0)
+        self._erode_target = WindowSumStream(0, target - 1)
+        self._dilate_target = WindowSumStream(target - 1, 0)
+        self._grow = WindowSumStream(self._pad, self._pad)
+        self._opened = np.zeros(0, dtype=bool)
+        self._raw = _EMPTY_CODES
+
+    @property
+    def held(self) -> int:
+        return int(self._raw.shape[0])
+
+    def push(self, codes: CodeArray, final: bool = False) -> CodeArray:
+        if not self._active:
+            return codes
+        self._raw = np.concatenate((self._raw, codes)) if self._raw.shape[0] else codes
+        sed = (codes == PostureCode.SIT) | (codes == PostureCode.LIE)
+        # Runs of at least `keep`: erosion then dilation with a `keep`-long element.
+        opened = self._dilate_keep.push(self._erode_keep.push(sed, final) == self._keep, final) > 0
+        self._opened = np.concatenate((self._opened, opened))
+        # Of those, the runs of at least `target` epochs.
+        long_runs = (
+            self._dilate_target.push(self._erode_target.push(opened, final) == self._target, final) > 0
+        )
+        n_short = long_runs.shape[0]
+        short = self._opened[:n_short] & ~long_runs
+        self._opened = self._opened[n_short:]
+        grown = self._grow.push(short, final) > 0
+        n = grown.shape[0]
+        raw = self._raw[:n]
+        self._raw = self._raw[n:]
+        out = raw.copy()
+        out[
+            grown & (raw != PostureCode.UNKNOWN) & (raw != PostureCode.NON_WEAR) & (raw != PostureCode.LIE)
+        ] = PostureCode.SIT
+        return out

@@ -23,6 +23,11 @@ class PipelineSettings:
         5.0, "Shortest sitting bout kept; shorter ones are absorbed by neighbours", "s", 1, 60
     )
     min_lie_s: float = _f(5.0, "Shortest lying bout kept", "s", 1, 60)
+    # A thigh held past the sitting angle for 3 s (longer than one 2 s window, so one sit-to-stand
+    # transition cannot do it) is a real sit: it is lengthened to min_sit_s rather than absorbed.
+    sit_keep_s: float = _f(
+        3.0, "Sitting at least this long is lengthened to min_sit_s instead of absorbed", "s", 1, 60
+    )
     min_stand_s: float = _f(2.0, "Shortest standing bout kept", "s", 1, 60)
     min_move_s: float = _f(2.0, "Shortest moving (walk/run/stairs) bout kept", "s", 1, 60)
     # Acti4 uses 15 s for bicycling: pedalling must be sustained to be told from a few odd steps.

@@ -2,7 +2,8 @@
 
 samples -> low-pass (state carried) -> half-second bin sums -> 2 s windows per epoch -> features ->
 upright reference (learned from walking) -> raw label per epoch -> non-wear (lookahead only while
-the device is still) -> bout smoothing (fixed lookahead) -> finalised epochs.
+the device is still) -> short real sits lengthened to the minimum -> bout smoothing (fixed lookahead)
+-> finalised epochs.
 
 Every stage keeps only what its lookahead needs, and every computation is arranged so that its result
 does not depend on where the block boundaries fall: feeding a recording in chunks of any size gives
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .bouts import BoutSmoother
+from .bouts import BoutSmoother, ShortSitPadder
 from .features import WindowStats, total_var, window_stats
 from .nonwear import NonWearDetector
 from .reference import DEFAULT_FORWARD, FORWARD_TRUST_DEG, ReferenceLearner, UprightReference
@@ -92,6 +93,7 @@ class PostureStream:
             },
             _PRIORITY[self.placement],
         )
+        self._padder = ShortSitPadder(_epochs(s.sit_keep_s), _epochs(s.min_sit_s))
         self._nonwear = NonWearDetector(
             _epochs(s.nonwear_flat_s), _epochs(s.nonwear_long_s), round(s.wear_island_s)
         )
@@ -121,7 +123,7 @@ class PostureStream:
     @property
     def held_epochs(self) -> int:
         """Epochs computed but not yet final (lookahead), for diagnostics."""
-        return self._nonwear.held + self._smoother.held
+        return self._nonwear.held + self._padder.held + self._smoother.held
 
     def feed(self, block: SampleBlock) -> EpochBlock:
         if self._finished:
@@ -185,7 +187,7 @@ class PostureStream:
         decided = self._raw[:n].copy()
         decided[nonwear & (decided != PostureCode.UNKNOWN)] = PostureCode.NON_WEAR
         self._raw = self._raw[n:]
-        labels = self._smoother.push(decided, final)
+        labels = self._smoother.push(self._padder.push(decided, final), final)
         if labels.shape[0] == 0 or self._next_out is None:
             return self._empty()
         t0 = self._next_out
