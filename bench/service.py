@@ -17,7 +17,10 @@ The daemon's CPU (user + system, all threads) is read from /proc/PID/stat and it
 own database (read-only): the window opens once `--warmup` seconds of data are stored (start-up,
 imports and the connection are excluded) and closes after `--seconds` of wall time.
 
-Baselines in the same run, on the same schedule and seed, in this process (no I/O): the pipeline alone
+The memory floor: a fresh interpreter that only imports `monitor.daemon` (numpy, scipy.signal,
+Bleak, dbus-fast, paho), so the RSS can be split into imports and what streaming adds.
+
+CPU baselines in the same run, on the same schedule and seed, in this process (no I/O): the pipeline alone
 (PostureStream fed 39-sample blocks, the SitSense notification size) and the pipeline with the bout
 tracker and the nudge policy. The ratios say how much the I/O edges (Bluetooth over D-Bus, SQLite,
 MQTT, the event loop) cost on top of the pure core.
@@ -106,6 +109,7 @@ class Result(TypedDict):
     rss_mib_max_sampled: float
     rss_mib_at_end: float
     vm_hwm_mib: float
+    import_rss_mib: float
     pipeline_cpu_s_per_data_hour: float
     core_cpu_s_per_data_hour: float
     ratio_to_pipeline: float
@@ -133,6 +137,24 @@ def memory_mib(pid: int) -> tuple[float, float]:
         if key in ("VmRSS", "VmHWM"):
             values[key] = int(rest.split()[0]) / 1024.0
     return values.get("VmRSS", 0.0), values.get("VmHWM", 0.0)
+
+
+def import_rss_mib() -> float:
+    """RSS of a fresh interpreter that has only imported the daemon: the floor under the service."""
+    code = (
+        "import monitor.daemon, pathlib; "
+        "print(next(l.split()[1] for l in pathlib.Path('/proc/self/status').read_text().splitlines() "
+        "if l.startswith('VmRSS:')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(out.stdout.strip()) / 1024.0
 
 
 def stored_data(db: Path) -> tuple[int, float]:
@@ -342,6 +364,7 @@ def measure(  # noqa: PLR0917 - one call site, all of them needed
         rss_mib_max_sampled=round(max(rss_max, rss), 1),
         rss_mib_at_end=round(rss, 1),
         vm_hwm_mib=round(hwm, 1),
+        import_rss_mib=round(import_rss_mib(), 1),
         pipeline_cpu_s_per_data_hour=round(pipeline, 3),
         core_cpu_s_per_data_hour=round(core, 3),
         ratio_to_pipeline=round(per_hour / pipeline, 1) if pipeline else 0.0,
@@ -396,6 +419,7 @@ def main(argv: list[str] | None = None) -> int:
         f"  memory            RSS {r['rss_mib_at_end']:.1f} MiB at the end, "
         f"peak {r['vm_hwm_mib']:.1f} MiB ({rss_mark})"
     )
+    print(f"  of which imports  {r['import_rss_mib']:.1f} MiB (python -c 'import monitor.daemon')")
     print(
         f"  baseline          pipeline alone {r['pipeline_cpu_s_per_data_hour']:.3f}, "
         f"+ bouts + policy {r['core_cpu_s_per_data_hour']:.3f} CPU s per data hour"
