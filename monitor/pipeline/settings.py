@@ -97,11 +97,11 @@ class PipelineSettings:
     )
 
     # --- streaming cost ---
-    # Work happens once this much data has queued. One pass costs about half a millisecond whatever
-    # its size, so processing every 1 s BLE chunk would cost ~30x the CPU for no benefit to
+    # Work happens once this much data has queued. One pass costs 1-2 ms on a Pi-class core whatever
+    # its size, so processing every 1 s BLE chunk would cost ~50x the CPU for no benefit to
     # 30-minute sitting nudges; the labels are identical, only later (by up to this much).
     process_every_s: float = _f(
-        30.0, "Queued data (seconds) that triggers processing in live use", "s", 0, 300
+        60.0, "Queued data (seconds) that triggers processing in live use", "s", 0, 300
     )
 
     def __post_init__(self) -> None:

@@ -198,12 +198,14 @@ class PostureStream:
         s = self.settings
         if self.placement is Placement.THIGH:
             up, forward, learned = self._learner.push(stats)
-            # Before any walking, the profile's front axis holds if the device sits as expected.
-            profile_fwd, profile_ok = profile_forward(
-                up, self._learner.default_up, self._default_forward, FORWARD_TRUST_DEG
-            )
-            forward = np.where(learned[:, None], forward, profile_fwd)
-            forward_ok = learned | profile_ok
+            forward_ok = learned
+            if not learned.all():
+                # Before any walking, the profile's front axis holds if the device sits as expected.
+                profile_fwd, profile_ok = profile_forward(
+                    up, self._learner.default_up, self._default_forward, FORWARD_TRUST_DEG
+                )
+                forward = np.where(learned[:, None], forward, profile_fwd)
+                forward_ok = learned | profile_ok
             codes = thigh_codes(stats, up, forward, forward_ok, s)
         elif self.placement is Placement.WAIST:
             codes = waist_codes(stats, self._learner.push(stats)[0], s)

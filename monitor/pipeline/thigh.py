@@ -42,18 +42,19 @@ def thigh_codes(
     codes[~moving] = PostureCode.STAND
     sitting = incl > settings.sit_inclination_deg
     codes[sitting] = PostureCode.SIT
-    if forward_ok.any():
+    candidates = np.flatnonzero(sitting & forward_ok)
+    if candidates.shape[0]:
         # Roll about the long axis: angle of the across-thigh gravity component from the front axis.
-        g = stats.mean
-        across = g - np.einsum("ij,ij->i", g, up)[:, None] * up
-        lateral = np.cross(up, forward)
+        g, u, f = stats.mean[candidates], up[candidates], forward[candidates]
+        across = g - np.einsum("ij,ij->i", g, u)[:, None] * u
+        lateral = np.cross(u, f)
         roll = np.degrees(
             np.arctan2(
                 np.abs(np.einsum("ij,ij->i", across, lateral)),
-                np.abs(np.einsum("ij,ij->i", across, forward)),
+                np.abs(np.einsum("ij,ij->i", across, f)),
             )
         )
-        codes[sitting & forward_ok & (roll > settings.lie_rotation_deg)] = PostureCode.LIE
+        codes[candidates[roll > settings.lie_rotation_deg]] = PostureCode.LIE
     cycling = (
         (incl > settings.cycle_inclination_deg)
         & (incl < CYCLE_MAX_INCLINATION_DEG)
