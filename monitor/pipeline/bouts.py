@@ -27,15 +27,12 @@ class MedianMaskStream:
     waits for the slowest class anyway), which lets one cumulative sum serve every class.
     """
 
-    __slots__ = ("_buf", "_cols", "_h", "_hi", "_hmax", "_lo")
+    __slots__ = ("_buf", "_h", "_hmax")
 
     def __init__(self, half_widths: Sequence[int]) -> None:
         self._h = np.maximum(np.asarray(half_widths, dtype=np.int64), 0)
         self._hmax = int(self._h.max()) if self._h.shape[0] else 0
         self._buf = np.zeros((self._hmax, self._h.shape[0]), dtype=np.int32)
-        self._hi = self._h + 1
-        self._lo = -self._h
-        self._cols = np.arange(self._h.shape[0])[None, :]
 
     def push(self, x: np.ndarray, final: bool = False) -> np.ndarray:
         """x: (n, classes) bool. Returns the filtered rows that are now complete."""
@@ -50,11 +47,11 @@ class MedianMaskStream:
             return np.zeros((0, self._h.shape[0]), dtype=bool)
         csum = np.zeros((buf.shape[0] + 1, buf.shape[1]), dtype=np.int32)
         np.cumsum(buf, axis=0, out=csum[1:])
-        centre = (hm + np.arange(m))[:, None]
-        cols = self._cols
-        window = csum[centre + self._hi, cols] - csum[centre + self._lo, cols]
+        out = np.empty((m, buf.shape[1]), dtype=bool)
+        for c, h in enumerate(self._h.tolist()):
+            hi, lo = csum[hm + h + 1 : hm + h + 1 + m, c], csum[hm - h : hm - h + m, c]
+            np.greater_equal(hi - lo, h + 1, out=out[:, c])
         self._buf = buf[m:]
-        out: np.ndarray = window >= self._hi
         return out
 
 

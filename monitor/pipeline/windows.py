@@ -143,45 +143,46 @@ class WindowAccumulator:
     # -- internals --
 
     def _groups(self, t: FloatArray, xyz: npt.NDArray[np.floating[Any]]) -> tuple[FloatArray, FloatArray]:
-        """Average consecutive samples in groups of `factor` (counted from the stream start).
+        """Sum consecutive samples in groups of `factor` (counted from the stream start).
 
-        Returns group times (the last sample's time) and values (3, m), dropping non-finite samples and
+        Returns group times (the last sample's time) and sums (3, m), dropping non-finite samples and
         groups older than the newest one already seen (reordered or duplicated packets).
         """
         t = np.asarray(t, dtype=np.float64)
-        n_in = t.shape[0]
-        # One reduction each: a sum is finite only if every term is (values are bounded, no overflow).
-        if not (
-            np.isfinite(np.add.reduce(xyz, axis=None, dtype=np.float64)) and np.isfinite(np.add.reduce(t))
-        ):
-            ok = np.isfinite(t) & np.isfinite(xyz).all(axis=1)
-            t, xyz = t[ok], xyz[ok]
-            self.dropped += n_in - t.shape[0]
         if self._raw_t.shape[0]:
             t = np.concatenate((self._raw_t, t))
             xyz = np.concatenate((self._raw_x, xyz))
-        d = self.factor
-        m = t.shape[0] // d
-        self._raw_t, self._raw_x = t[m * d :].copy(), xyz[m * d :].copy()
-        if d == 1:
-            gt = t[:m]
-            gx = np.array(xyz[:m].T, dtype=np.float64, order="C")
-        else:
-            gt = t[d - 1 : m * d : d]
-            gx = np.empty((3, m))  # one contiguous row per axis
-            for axis in range(3):
-                row = gx[axis]
-                np.add(xyz[0 : m * d : d, axis], xyz[1 : m * d : d, axis], out=row, dtype=np.float64)
-                for j in range(2, d):
-                    row += xyz[j : m * d : d, axis]
-            # The 1/d of the average is folded into the filter's gain (see __init__).
+        gt, gx = self._sum_groups(t, xyz)
+        # A non-finite sample makes its group's sum non-finite, so one reduction over the groups finds
+        # it; then the bad samples are dropped and the groups rebuilt (the rare path).
+        if not (np.isfinite(np.add.reduce(gx, axis=None)) and np.isfinite(np.add.reduce(gt))):
+            ok = np.isfinite(t) & np.isfinite(xyz).all(axis=1)
+            self.dropped += int(t.shape[0] - np.count_nonzero(ok))
+            gt, gx = self._sum_groups(t[ok], xyz[ok])
+        m = gt.shape[0]
         floor = self._last_t if self._last_t is not None else -np.inf
         if m and (gt[0] < floor or bool(np.any(gt[1:] < gt[:-1]))):
             before = np.maximum.accumulate(np.concatenate(([floor], gt)))[:-1]
             keep = gt >= before
-            self.dropped += d * int(m - np.count_nonzero(keep))
+            self.dropped += self.factor * int(m - np.count_nonzero(keep))
             gt, gx = gt[keep], gx[:, keep]
         return gt, gx
+
+    def _sum_groups(self, t: FloatArray, xyz: npt.NDArray[np.floating[Any]]) -> tuple[FloatArray, FloatArray]:
+        """Whole groups as (times, sums (3, m)); the samples after the last whole group are kept."""
+        d = self.factor
+        m = t.shape[0] // d
+        self._raw_t, self._raw_x = t[m * d :].copy(), xyz[m * d :].copy()
+        if d == 1:
+            return t[:m], np.array(xyz[:m].T, dtype=np.float64, order="C")
+        gx = np.empty((3, m))  # one contiguous row per axis
+        for axis in range(3):
+            row = gx[axis]
+            np.add(xyz[0 : m * d : d, axis], xyz[1 : m * d : d, axis], out=row, dtype=np.float64)
+            for j in range(2, d):
+                row += xyz[j : m * d : d, axis]
+        # The 1/d of the average is folded into the filter's gain (see __init__).
+        return t[d - 1 : m * d : d], gx
 
     def _filter_with_gaps(self, t: FloatArray, x: FloatArray) -> FloatArray:
         prev = self._last_t

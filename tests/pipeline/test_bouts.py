@@ -80,3 +80,26 @@ def test_bout_tracker_joins_blocks_and_splits_at_time_jumps() -> None:
     assert tracker.feed(_block([m], 10.0)) == [Bout(3.0, 4.0, Posture.MOVE)]
     assert tracker.close() == Bout(10.0, 11.0, Posture.MOVE)
     assert tracker.current is None
+
+
+def test_streaming_median_equals_scipy_medfilt_in_any_chunking() -> None:
+    """The per-class median is acti-motus's `medfilt(mask, 2 * bout - 1)`, zero-padded at the ends."""
+    from scipy.signal import medfilt
+
+    from monitor.pipeline.bouts import MedianMaskStream
+
+    rng = np.random.default_rng(9)
+    for _ in range(40):
+        halves = rng.integers(0, 8, size=4)
+        x = rng.random((150, 4)) < 0.5
+        expected = np.stack(
+            [medfilt(x[:, c].astype(int), 2 * int(h) + 1).astype(bool) for c, h in enumerate(halves)], axis=1
+        )
+        stream = MedianMaskStream(halves.tolist())
+        out, i = [], 0
+        while i < x.shape[0]:
+            n = int(rng.integers(1, 20))
+            out.append(stream.push(x[i : i + n]))
+            i += n
+        out.append(stream.push(np.zeros((0, 4), dtype=bool), final=True))
+        np.testing.assert_array_equal(np.concatenate(out), expected)
