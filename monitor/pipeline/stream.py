@@ -22,7 +22,7 @@ from .settings import PipelineSettings
 from .thigh import profile_forward, thigh_codes
 from .types import CodeArray, EpochBlock, Float32Array, FloatArray, Placement, PostureCode, SampleBlock
 from .waist import waist_codes
-from .windows import WindowAccumulator
+from .windows import EpochGap, WindowAccumulator, WindowSums
 from .wrist import wrist_codes
 
 _PRIORITY: dict[Placement, tuple[PostureCode, ...]] = {
@@ -47,6 +47,8 @@ _PRIORITY: dict[Placement, tuple[PostureCode, ...]] = {
 # Chunk size used by classify_recording: bounds memory whatever the recording length.
 BATCH_CHUNK_SAMPLES = 1 << 19
 _EMPTY_CODES = np.zeros(0, dtype=np.uint8)
+# Epochs of a long silence are pushed through the later stages in slices of this many (one hour).
+GAP_SLICE_EPOCHS = 3600
 
 
 def _epochs(seconds: float) -> int:
@@ -160,39 +162,47 @@ class PostureStream:
         return t, xyz
 
     def _run(self, final: bool) -> EpochBlock:
+        pieces: list[WindowSums | EpochGap] = []
         if self._pending_t:
             t, xyz = self._take_pending()
-            ws = self._acc.push(t, xyz)
-        else:
-            ws = None
-        codes, still, flat = _EMPTY_CODES, np.zeros(0, dtype=bool), np.zeros(0, dtype=bool)
-        if ws is not None:
-            if self._next_out is None:
-                self._next_out = ws.k0
-            codes, still, flat = self._classify(window_stats(ws, self._min_samples))
+            pieces = self._acc.push(t, xyz)
         if final:
             tail = self._acc.flush()
             if tail is not None:
-                if self._next_out is None:
-                    self._next_out = tail.k0
-                c2, s2, f2 = self._classify(window_stats(tail, self._min_samples))
-                codes = np.concatenate((codes, c2))
-                still = np.concatenate((still, s2))
-                flat = np.concatenate((flat, f2))
-        # Non-wear is decided first (it may hold still epochs for a while), so that bout smoothing
-        # never stretches a posture over time the device was off the body.
-        self._raw = np.concatenate((self._raw, codes))
-        nonwear = self._nonwear.push(still, flat, final)
-        n = nonwear.shape[0]
-        decided = self._raw[:n].copy()
-        decided[nonwear & (decided != PostureCode.UNKNOWN)] = PostureCode.NON_WEAR
-        self._raw = self._raw[n:]
-        labels = self._smoother.push(self._padder.push(decided, final), final)
+                pieces.append(tail)
+        out: list[CodeArray] = []
+        for piece in pieces:
+            if self._next_out is None:
+                self._next_out = piece.k0
+            if isinstance(piece, EpochGap):
+                # Epochs without data, in bounded slices: a week away costs no more memory than an hour.
+                for start in range(0, piece.n, GAP_SLICE_EPOCHS):
+                    n = min(GAP_SLICE_EPOCHS, piece.n - start)
+                    no = np.zeros(n, dtype=bool)
+                    out.append(self._finish(np.full(n, PostureCode.UNKNOWN, dtype=np.uint8), no, no, False))
+            else:
+                codes, still, flat = self._classify(window_stats(piece, self._min_samples))
+                out.append(self._finish(codes, still, flat, False))
+        if final:
+            out.append(self._finish(_EMPTY_CODES, np.zeros(0, dtype=bool), np.zeros(0, dtype=bool), True))
+        labels = np.concatenate(out) if len(out) > 1 else (out[0] if out else _EMPTY_CODES)
         if labels.shape[0] == 0 or self._next_out is None:
             return self._empty()
         t0 = self._next_out
         self._next_out = t0 + labels.shape[0]
         return EpochBlock(float(t0), labels)
+
+    def _finish(self, codes: CodeArray, still: np.ndarray, flat: np.ndarray, final: bool) -> CodeArray:
+        """Raw codes -> non-wear (decided first, so bout smoothing never stretches a posture over
+        off-body time) -> short sits lengthened -> bout smoothing. Returns the epochs now final."""
+        self._raw = np.concatenate((self._raw, codes)) if self._raw.shape[0] else codes
+        nonwear = self._nonwear.push(still, flat, final)
+        n = nonwear.shape[0]
+        decided = self._raw[:n].copy()
+        decided[nonwear & (decided != PostureCode.UNKNOWN)] = PostureCode.NON_WEAR
+        self._raw = self._raw[n:]
+        out: CodeArray = self._smoother.push(self._padder.push(decided, final), final)
+        return out
 
     def _classify(self, stats: WindowStats) -> tuple[CodeArray, np.ndarray, np.ndarray]:
         s = self.settings

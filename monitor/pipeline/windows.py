@@ -14,6 +14,7 @@ do not depend on how the samples were chunked, which is what makes live == offli
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -26,10 +27,20 @@ BINS_PER_S = 2
 # Averaging pairs at 50 Hz (a 2-tap boxcar, first null at 25 Hz) keeps everything the 5 Hz low-pass
 # passes and halves the work of the filter and of every step after it.
 DECIMATED_MIN_HZ = 25.0
+# A silence longer than this is handed on as an EpochGap instead of empty bins (bounded memory).
+LONG_GAP_S = 600.0
 # Columns of bin / window sums: x, y, z, their products, magnitude, ENMO, sample count.
 SX, SY, SZ, SXX, SYY, SZZ, SXY, SXZ, SYZ, SMAG, SENMO, SN = range(12)
 N_COLS = 12
 _EMPTY_F = np.zeros(0, dtype=np.float64)
+
+
+@dataclass(frozen=True, slots=True)
+class EpochGap:
+    """`n` consecutive epochs from `k0` on without any sample (a long silence of the device)."""
+
+    k0: int
+    n: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,11 +115,38 @@ class WindowAccumulator:
         """The first epoch not yet returned (None before any sample)."""
         return self._next_epoch
 
-    def push(self, t: FloatArray, xyz: npt.NDArray[np.floating[Any]]) -> WindowSums | None:
-        """Add samples; return sums of the windows that are now complete (or None)."""
+    def push(self, t: FloatArray, xyz: npt.NDArray[np.floating[Any]]) -> list[WindowSums | EpochGap]:
+        """Add samples; return, in order, the windows now complete and any long gaps.
+
+        Across a gap longer than LONG_GAP_S the data before it is closed like a flush and the gap comes
+        back as an `EpochGap` (epochs without data), so no memory is spent on the empty time. The
+        labels are the same as if the empty bins had been summed: those epochs have no samples.
+        """
         gt, gx = self._groups(t, xyz)
+        out: list[WindowSums | EpochGap] = []
         if gt.shape[0] == 0:
-            return None
+            return out
+        starts = np.flatnonzero(np.diff(gt) > LONG_GAP_S) + 1
+        if self._last_t is not None and gt[0] - self._last_t > LONG_GAP_S:
+            starts = np.concatenate(([0], starts))
+        bounds = [*starts.tolist(), gt.shape[0]]
+        if bounds[0] != 0:
+            bounds.insert(0, 0)
+        for a, b in pairwise(bounds):
+            if a in starts and self._next_epoch is not None:
+                closing = self.flush()
+                if closing is not None:
+                    out.append(closing)
+                assert self._next_epoch is not None
+                first = int(np.floor(gt[a]))
+                out.append(EpochGap(self._next_epoch, first - self._next_epoch))
+                self._bins, self._b0, self._next_epoch = np.zeros((0, N_COLS)), None, None
+            ws = self._push_segment(gt[a:b], gx[:, a:b])
+            if ws is not None:
+                out.append(ws)
+        return out
+
+    def _push_segment(self, gt: FloatArray, gx: FloatArray) -> WindowSums | None:
         filtered = self._filter_with_gaps(gt, gx)
         if self._b0 is None:
             self._next_epoch = int(np.floor(gt[0]))

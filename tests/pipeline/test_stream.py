@@ -121,3 +121,25 @@ def test_epochs_align_to_whole_seconds_of_data_time() -> None:
     block = classify_recording(t, xyz, RATE, Placement.THIGH)
     assert block.t0 == T0
     assert [e.t for e in block.epochs()][:2] == [T0, T0 + 1]
+
+
+def test_long_silence_is_unknown_and_labels_match_dense_processing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A silence of hours comes through as `unknown` epochs without summing empty bins; the labels are
+    exactly those of processing the empty time densely, in any chunking."""
+    from monitor.pipeline import windows
+
+    t1, x1 = render([Seg(90, incl=85), Seg(30, walk=True)], seed=1)
+    t2, x2 = render([Seg(40, walk=True), Seg(60, incl=5)], seed=2, t0=float(t1[-1]) + 3 * 3600 + 0.3)
+    t3, x3 = render([Seg(60, incl=85)], seed=3, t0=float(t2[-1]) + 1500.7)
+    t = np.concatenate((t1, t2, t3))
+    xyz = np.concatenate((x1, x2, x3))
+    sparse = classify_recording(t, xyz, RATE, Placement.THIGH)
+    gap = slice(int(t1[-1] - sparse.t0) + 2, int(t2[0] - sparse.t0) - 1)
+    assert set(sparse.labels[gap].tolist()) == {6}  # unknown
+    assert len(sparse) == int(np.floor(t[-1]) - np.floor(t[0])) + 1
+    rng = np.random.default_rng(4)
+    live = _stream(t, xyz, Placement.THIGH, rng.integers(3, 41, size=t.shape[0] // 3), 0.0)
+    np.testing.assert_array_equal(live.labels, sparse.labels)
+    monkeypatch.setattr(windows, "LONG_GAP_S", 1e12)
+    dense = classify_recording(t, xyz, RATE, Placement.THIGH)
+    np.testing.assert_array_equal(dense.labels, sparse.labels)
