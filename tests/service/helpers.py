@@ -49,7 +49,7 @@ TRANSITION_MARGIN_S = 5
 # Decisions that follow from the labels (prompts and episode outcomes), compared with the truth replay.
 DECISIONS = frozenset({EventKind.NUDGE, EventKind.ESCALATION, EventKind.FOLLOWED, EventKind.IGNORED})
 # How far the live policy's epochs may trail the data time a command is stamped with.
-MAX_EPOCH_LAG_S = 120
+MAX_EPOCH_LAG_S = 300
 _ASKED = re.compile(r"asked ([0-9.]+) min")
 
 
@@ -152,7 +152,7 @@ def replay_truth(
 
     Snooze and ack count from the sitting timer, so they are applied where the service's policy
     applied them: when the replay's timer reaches the value recorded with the decision (the live
-    policy sees epochs up to ~45 s of data after the samples, so that is before `ts`). A pause ends
+    policy sees epochs a minute or two of data after the samples, so that is before `ts`). A pause ends
     at a stated time and is applied at `ts`.
     """
     policy = NudgePolicy(PolicySettings(), ExerciseLibrary.default(), tz, wearable_id=wearable)
