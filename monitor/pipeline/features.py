@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .types import FloatArray
-from .windows import SENMO, SMAG, SN, SX, SXX, SXY, SXZ, SYY, SYZ, SZ, SZZ, WindowSums
+from .windows import SENMO, SN, SX, SXX, SXY, SXZ, SYY, SYZ, SZ, SZZ, WindowSums
 
 BoolArray = np.ndarray
 
@@ -21,8 +21,7 @@ class WindowStats:
 
     mean: FloatArray  # (n, 3) mean acceleration = gravity direction when still [g]
     cov: FloatArray  # (n, 6) covariance xx, yy, zz, xy, xz, yz [g^2]
-    sd_mag: FloatArray  # (n,) SD of the magnitude [g]
-    enmo: FloatArray  # (n,) mean of max(|a| - 1, 0) [g]
+    enmo: FloatArray  # (n,) mean of max(|a| - 1, 0) [g]; only summed for wrist streams, else 0
     count: FloatArray  # (n,) samples in the window
     valid: BoolArray  # (n,) enough samples in the epoch itself
 
@@ -43,12 +42,9 @@ def window_stats(ws: WindowSums, min_epoch_samples: float) -> WindowStats:
     cov[:, 5] = s[:, SYZ] - safe_n * mean[:, 1] * mean[:, 2]
     cov /= dof[:, None]
     cov[:, :3] = np.maximum(cov[:, :3], 0.0)
-    mean_mag = s[:, SMAG] / safe_n
-    var_mag = (s[:, SXX] + s[:, SYY] + s[:, SZZ] - safe_n * mean_mag * mean_mag) / dof
-    sd_mag = np.sqrt(np.maximum(var_mag, 0.0))
     enmo = s[:, SENMO] / safe_n
     valid = has & (ws.epoch_counts >= min_epoch_samples)
-    return WindowStats(mean=mean, cov=cov, sd_mag=sd_mag, enmo=enmo, count=n, valid=valid)
+    return WindowStats(mean=mean, cov=cov, enmo=enmo, count=n, valid=valid)
 
 
 def norm(v: FloatArray) -> FloatArray:

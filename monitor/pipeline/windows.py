@@ -3,7 +3,7 @@
 Consecutive samples are first averaged in groups of `rate // 25` (pairs at 50 Hz), counted from the
 start of the stream, then low-passed. Time is cut into half-second bins aligned to whole data-time
 seconds. Each bin keeps the sums of the low-passed signal that the features need (x, y, z, their
-products, magnitude, ENMO). Epoch k (the second [k, k+1)) is described by the window [k - 0.5, k + 1.5),
+products, ENMO). Epoch k (the second [k, k+1)) is described by the window [k - 0.5, k + 1.5),
 i.e. the four bins 2k-1 .. 2k+2, centred on the epoch so a label lines up with the second it names.
 
 A bin's sums are always computed in one `np.add.reduceat` over all of its samples (samples of a bin not
@@ -29,9 +29,9 @@ BINS_PER_S = 2
 DECIMATED_MIN_HZ = 25.0
 # A silence longer than this is handed on as an EpochGap instead of empty bins (bounded memory).
 LONG_GAP_S = 600.0
-# Columns of bin / window sums: x, y, z, their products, magnitude, ENMO, sample count.
-SX, SY, SZ, SXX, SYY, SZZ, SXY, SXZ, SYZ, SMAG, SENMO, SN = range(12)
-N_COLS = 12
+# Columns of bin / window sums: x, y, z, their products, ENMO (wrist only), sample count.
+SX, SY, SZ, SXX, SYY, SZZ, SXY, SXZ, SYZ, SENMO, SN = range(11)
+N_COLS = 11
 _EMPTY_F = np.zeros(0, dtype=np.float64)
 
 
@@ -72,7 +72,6 @@ def _bin_sums(f: FloatArray, starts: np.ndarray, magnitude: bool, out: FloatArra
         mag += y * y
         mag += z * z
         np.sqrt(mag, out=mag)
-        out[:, SMAG] = np.add.reduceat(mag, starts)
         mag -= 1.0
         np.maximum(mag, 0.0, out=mag)
         out[:, SENMO] = np.add.reduceat(mag, starts)
@@ -92,7 +91,7 @@ class WindowAccumulator:
     """
 
     def __init__(self, rate_hz: float, lowpass_hz: float, gap_s: float, magnitude: bool = False) -> None:
-        self._magnitude = magnitude  # sums of |a| and ENMO (wrist) cost two more passes
+        self._magnitude = magnitude  # ENMO (wrist) costs three more passes
         self.factor = decimation_factor(rate_hz)
         sos = design_lowpass(rate_hz / self.factor, lowpass_hz)
         sos[0, :3] /= self.factor  # groups are summed, not averaged: the filter divides (it is linear)
