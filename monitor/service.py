@@ -9,7 +9,6 @@ the store does not hold, and the outbox re-sends what was stored but not yet ack
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import math
@@ -19,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
+from typing import cast
 
 from monitor.config import Config, WearableSettings
 from monitor.mqtt import DailyReportPayload, EventPayload, MqttError, MqttLink, StatePayload, iso_time
@@ -35,6 +35,7 @@ from monitor.pipeline import (
     SampleBlock,
     UprightReference,
 )
+from monitor.pipeline.reference import ReferenceDict
 from monitor.pipeline.types import Posture, PostureCode
 from monitor.reports import html as report_html
 from monitor.reports.days import day_bounds, local_date
@@ -245,16 +246,7 @@ class WearableService:
         """First data since start: record the downtime as unknown and pick up saved state."""
         self._resumed = True
         state = self.store.resume(self.id, first_t)
-        reference: UprightReference | None = None
-        if state.calibration is not None:
-            with contextlib.suppress(KeyError, ValueError, TypeError):
-                reference = UprightReference.from_dict(
-                    {
-                        "placement": str(self.wearable.placement),
-                        "up": list(state.calibration.vector),
-                        "walking_s": float(state.calibration.detail.get("walking_s", 0.0)),
-                    }
-                )
+        reference = _reference_from(state.calibration)
         if reference is not None and reference.placement != self.wearable.placement:
             reference = None  # the wearable moved to another placement: learn afresh
         self.stream = PostureStream(
@@ -392,9 +384,10 @@ class WearableService:
             self.store.snapshots.save(self.id, StoredSnapshot(now, snapshot))
             reference = self.stream.reference if self.stream is not None else None
             if reference is not None:
+                # The whole reference (with the front axis once gait taught it), not just "up":
+                # without the front axis a device turned in its pocket could read sitting as lying.
                 self.store.calibration.save(
-                    self.id,
-                    Calibration(now, reference.up, {"walking_s": reference.walking_s}),
+                    self.id, Calibration(now, reference.up, dict(reference.to_dict()))
                 )
 
     def _publish_state(self) -> None:
@@ -483,6 +476,17 @@ def _count_codes(labels: object) -> list[tuple[int, int]]:
     arr = np.asarray(labels, dtype=np.uint8)
     counts = np.bincount(arr, minlength=len(PostureCode))
     return [(code, int(n)) for code, n in enumerate(counts) if n]
+
+
+def _reference_from(calibration: Calibration | None) -> UprightReference | None:
+    """The saved upright reference, or None when there is none or it is unreadable (learn afresh)."""
+    if calibration is None:
+        return None
+    try:
+        return UprightReference.from_dict(cast(ReferenceDict, dict(calibration.detail)))
+    except (KeyError, ValueError, TypeError) as exc:
+        _LOGGER.warning("saved upright reference unusable (%s); learning it again from walking", exc)
+        return None
 
 
 def _exercise_id(event: PolicyEvent) -> str | None:
