@@ -50,7 +50,7 @@ PROGRESS_EVERY_S = 0.5
 
 @dataclass(frozen=True, slots=True)
 class DemoOptions:
-    speed: float = 300.0
+    speed: float = 400.0
     seed: int = 0
     state_dir: Path = Path("sitbreak-demo")
     mqtt_host: str | None = None

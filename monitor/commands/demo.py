@@ -86,7 +86,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--speed",
         type=float,
-        default=300.0,
+        default=400.0,
         help="live demo: the simulated day runs this many times faster than real time; "
         "1 runs in real time for watching with your own MQTT client (default: %(default)g)",
     )
