@@ -34,7 +34,11 @@ from typing import TypedDict
 import numpy as np
 from bleak.backends.characteristic import BleakGATTCharacteristic
 from bleak.backends.device import BLEDevice
-from bleak_retry_connector import BleakClientWithServiceCache, establish_connection
+from bleak_retry_connector import (
+    BleakClientWithServiceCache,
+    close_stale_connections_by_address,
+    establish_connection,
+)
 
 from monitor.pipeline.types import SampleBlock
 from monitor.wearables.backoff import backoff_delay
@@ -268,6 +272,7 @@ class WearableLink:
         self._streaming_this_cycle = False
         if not self._unavailable_logged:
             self._set_state(LinkState.SCANNING, f"looking for {self.target.describe()}")
+        await self._release_stale_connection()
         found = await self._scanner.find(self.settings.scan_timeout_s)
         if self._unavailable_logged:
             self._unavailable_logged = False
@@ -287,6 +292,18 @@ class WearableLink:
         self.queue.wearable = device.address
         self._name = adv.local_name or device.name or self._name
         return device
+
+    async def _release_stale_connection(self) -> None:
+        """A wearable bluetoothd still holds connected for nobody (this service was killed, or crashed
+        and was restarted by systemd) does not advertise, so scanning would never find it: disconnect
+        it first. Only possible when the address is known (configured, or seen earlier)."""
+        address = self.target.address or (self._address if self._ever_streamed else "")
+        if not address or self._client is not None:
+            return
+        try:
+            await close_stale_connections_by_address(address)
+        except Exception as exc:  # no bus / no BlueZ: the scan that follows reports it properly
+            _LOGGER.debug("%s - %s: could not check for a stale connection: %s", self._name, address, exc)
 
     async def _connect_and_stream(self, device: BLEDevice) -> None:
         assert self._loop is not None and self._watchdog is not None

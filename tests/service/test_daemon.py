@@ -438,11 +438,6 @@ def test_bad_packets_and_commands_do_not_crash_and_state_follows_the_link(
         phone.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="monitor/wearables/link.py only scans; a device bluetoothd still holds connected for the "
-    "killed process never advertises, so the restarted service never finds it",
-)
 def test_restart_after_sigkill_takes_over_the_connection_bluez_still_holds(
     tmp_path: Path, bluez: BlueZEmulator, add_wearable: AddWearable, mosquitto: Broker
 ) -> None:
