@@ -20,6 +20,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from firmware_sim.bus import DBusDaemonMissingError
 from firmware_sim.motion import SCHEDULES, Activity, MotionConfig, MotionModel
 from monitor.analysis import RecordingSummary, duration_text, format_summary, summarize
 from monitor.errors import UserError
@@ -133,7 +134,10 @@ def run(args: argparse.Namespace) -> int:
         if args.log_level == "INFO":
             # The phone's lines tell the story; the service's own INFO lines would drown them.
             logging.getLogger("monitor").setLevel(logging.WARNING)
-        asyncio.run(run_live_demo(opts))
+        try:
+            asyncio.run(run_live_demo(opts))
+        except DBusDaemonMissingError as exc:
+            raise UserError(f"{exc} (or run `sitbreak demo --offline`, which needs no D-Bus)") from None
         return 0
     result = run_offline_demo(
         schedule=args.schedule,
