@@ -287,10 +287,8 @@ def test_sigkill_then_restart_resumes_the_sitting_timer(
         first.signal(signal.SIGKILL)
         assert first.wait(10) == -signal.SIGKILL
         killed_at = before["sitting_timer_s"]
-        # bluetoothd keeps the connection of a client that died, and a connected device does not
-        # advertise; the link does not yet take over such a connection (see the xfail test below),
-        # so the wearable drops it here, as its supervision timeout eventually would.
-        wearable.drop_link()
+        # bluetoothd still holds the dead process's connection: the restarted service must clear it.
+        assert wearable.connected
         time.sleep(2.0)  # two minutes of data while nothing runs
         phone.clear()
         second = start(2)
