@@ -19,6 +19,8 @@ from firmware_sim.motion import MotionConfig, office_day
 from firmware_sim.source import motion_source
 from firmware_sim.wearable import Profile, SimulatedWearable
 
+DRAIN_PCT_PER_H = 0.2
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m monitor.demo_emulator", description=__doc__)
@@ -27,7 +29,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     source = motion_source(office_day(), MotionConfig(placement="thigh", seed=args.seed))
-    wearable = SimulatedWearable(Profile.SITSENSE, source=source, speed=args.speed, seed=args.seed)
+    # A battery that lasts (0.2 %/device hour): a demo slowed down by a busy machine must not find
+    # the wearable switched off before the simulated day is over.
+    wearable = SimulatedWearable(
+        Profile.SITSENSE, source=source, speed=args.speed, seed=args.seed, drain_pct_per_h=DRAIN_PCT_PER_H
+    )
     with BlueZEmulator(args.bus_address) as emulator:
         emulator.add(wearable)
         origin = time.monotonic() - wearable.clock.now_ms() / 1000.0 / args.speed

@@ -83,13 +83,14 @@ class _EmulatorProcess:
     hello: dict[str, object]
 
     def stop(self) -> None:
-        assert self.process.stdin is not None
+        assert self.process.stdin is not None and self.process.stdout is not None
         self.process.stdin.close()
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        self.process.stdout.close()
 
 
 async def _start_emulator(bus_address: str, opts: DemoOptions) -> _EmulatorProcess:

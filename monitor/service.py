@@ -129,10 +129,11 @@ class WearableService:
                 config.mqtt,
                 self.id,
                 store.outbox,
-                data_now=self.data_now,
+                data_now=self.policy_now,
                 device=DeviceDescription(name=f"sitbreak {self.id}", model=profile.title),
             )
         self._data_now: float | None = None
+        self._epochs_end: float | None = None
         self._posture = Posture.UNKNOWN
         self._posture_since: float | None = None
         self._battery: int | None = None
@@ -147,6 +148,14 @@ class WearableService:
         self.counts: Counter[str] = Counter()
 
     # ------------------------------------------------------------------ lifecycle
+
+    def policy_now(self) -> float:
+        """Data time the policy has reached: the end of the last epoch it was fed.
+
+        Commands from the phone are stamped with it, and nudge staleness is judged on it, because the
+        pipeline emits epochs a while after their samples arrive (bout smoothing, batched passes): a
+        snooze must count from where the sitting timer is, not from the newest sample."""
+        return self._epochs_end if self._epochs_end is not None else self.data_now()
 
     def data_now(self) -> float:
         """Current data time: the end of the newest sample seen, else the wall clock (nothing yet)."""
@@ -309,6 +318,7 @@ class WearableService:
             return
         closed = self.bouts.feed(epochs)
         events = self.policy.feed(epochs)
+        self._epochs_end = epochs.t_end
         with self.store.atomic():
             self.store.epochs.write_block(self.id, epochs)
             if closed:

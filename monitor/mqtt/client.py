@@ -68,6 +68,18 @@ STOP_TIMEOUT_S = 3.0
 CONTENT_TYPE_JSON = "application/json"
 
 
+class _QuietPahoFilter(logging.Filter):
+    """paho logs "Client is not connected" at ERROR when a publish or disconnect meets a dropped
+    connection; the link already logs each outage once (and queues in the outbox), so this is noise."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Client is not connected")
+
+
+_PAHO_LOGGER = logging.getLogger(f"{__name__}.paho")
+_PAHO_LOGGER.addFilter(_QuietPahoFilter())
+
+
 def read_password(settings: MqttSettings) -> str | None:
     """The broker password from `password_file` (first line) or `password_env`; None if neither set."""
     if settings.password_file:
@@ -181,7 +193,7 @@ class MqttLink:
             client_id=self.client_id,
             protocol=MQTTProtocolVersion.MQTTv5,
         )
-        client.enable_logger(logging.getLogger(f"{__name__}.paho"))
+        client.enable_logger(_PAHO_LOGGER)
         if s.username:
             client.username_pw_set(s.username, read_password(s))
         elif s.password_file or s.password_env:

@@ -57,13 +57,6 @@ from tests.service.helpers import (
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.timeout(900),
-    # Known leak, reported to the demo's owner: monitor/live_demo.py `_EmulatorProcess.stop()` never
-    # closes the child's stdout pipe. Only that file object's finaliser warning is ignored; remove
-    # these two lines once it is closed.
-    pytest.mark.filterwarnings("ignore:unclosed file <_io.TextIOWrapper:ResourceWarning"),
-    pytest.mark.filterwarnings(
-        "ignore:Exception ignored in. <_io.FileIO:pytest.PytestUnraisableExceptionWarning"
-    ),
 ]
 
 SPEED = 300.0
