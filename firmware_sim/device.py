@@ -180,6 +180,13 @@ class Firmware(ABC):
         """This profile's idea of a packet with the right size but invalid content."""
         return bytes(len(payload))
 
+    def stream_while_subscribed(self, on: bool) -> None:
+        """The usual data characteristic: streaming runs exactly while the host is subscribed."""
+        if on:
+            self.start_stream()
+        else:
+            self.stop_stream()
+
     # ---- link life cycle (called by the emulator) ----------------------------------------------
     def connected(self, mtu: int) -> None:
         self.mtu = mtu

@@ -66,6 +66,12 @@ _MICROBIT_CODEBOOK: Final = ("zvgpt", "uoiea", "zvgpt", "uoiea", "zvgpt")
 _XYZ = struct.Struct("<3h")
 
 
+def _headerless_malformed(payload: bytes) -> bytes:
+    # Formats with no header to break (micro:bit, Thingy raw data): a wrong length is the only
+    # invalid packet they can send.
+    return payload + b"\x00"
+
+
 class MicrobitFirmware(Firmware):
     profile = "microbit"
 
@@ -80,7 +86,9 @@ class MicrobitFirmware(Firmware):
         period_ms: int = MICROBIT_DEFAULT_PERIOD_MS,
     ) -> None:
         self.period_ms = period_ms
-        self._data = Characteristic(MICROBIT_DATA_UUID, ("read", "notify"), on_subscribe=self._on_subscribe)
+        self._data = Characteristic(
+            MICROBIT_DATA_UUID, ("read", "notify"), on_subscribe=self.stream_while_subscribed
+        )
         self._period = Characteristic(
             MICROBIT_PERIOD_UUID, ("read", "write"), on_read=self._read_period, on_write=self._write_period
         )
@@ -120,14 +128,7 @@ class MicrobitFirmware(Firmware):
         return value
 
     def malformed(self, payload: bytes) -> bytes:
-        # The format has no header to break: a wrong length is the only invalid packet.
-        return payload + b"\x00"
-
-    def _on_subscribe(self, on: bool) -> None:
-        if on:
-            self.start_stream()
-        else:
-            self.stop_stream()
+        return _headerless_malformed(payload)
 
     def _read_period(self) -> bytes:
         return struct.pack("<H", self.period_ms)
@@ -402,7 +403,7 @@ class ThingyFirmware(Firmware):
         motion_freq_hz: int = 10,
     ) -> None:
         self.config = (1000, 500, 500, motion_freq_hz, 1)
-        self._raw = Characteristic(THINGY_RAW_UUID, ("notify",), on_subscribe=self._on_subscribe)
+        self._raw = Characteristic(THINGY_RAW_UUID, ("notify",), on_subscribe=self.stream_while_subscribed)
         self._config = Characteristic(
             THINGY_MOTION_CONFIG_UUID,
             ("read", "write"),
@@ -438,14 +439,7 @@ class ThingyFirmware(Firmware):
         return _THINGY_RAW.pack(*accel, 0, 0, 0, *compass)
 
     def malformed(self, payload: bytes) -> bytes:
-        # No header to break: a wrong length is the only invalid packet.
-        return payload + b"\x00"
-
-    def _on_subscribe(self, on: bool) -> None:
-        if on:
-            self.start_stream()
-        else:
-            self.stop_stream()
+        return _headerless_malformed(payload)
 
     def _write_config(self, value: bytes, with_response: bool) -> None:
         if len(value) != _THINGY_CONFIG.size:
