@@ -15,7 +15,7 @@ import numpy as np
 
 from monitor.pipeline.types import Posture, PostureCode
 from monitor.reports.daily import BIN_LABELS, PROLONGED_S, DayStats, Run, runs
-from monitor.reports.days import clock, iso_local
+from monitor.reports.days import clock, iso_local, local_date
 from monitor.reports.trend import MIN_VALID_WEAR_S, DayReport, DaySummary, WeekReport
 from monitor.reports.wording import duration, long_date, percent, plural, posture_name, sitting_word, summary
 
@@ -454,6 +454,12 @@ def _footer(stats: DayStats) -> str:
     )
 
 
+def _day_label(report: DayReport) -> str | None:
+    """'Today' under the report's own bar only when the report is about the day it was made on."""
+    stats = report.stats
+    return "Today" if local_date(report.as_of, stats.tz) == stats.day else None
+
+
 def render_day(report: DayReport) -> str:
     stats = report.stats
     word = sitting_word(stats.placement)
@@ -471,7 +477,7 @@ def render_day(report: DayReport) -> str:
         f'<section class="card"><h2>{escape(word.capitalize())} minutes per hour</h2>'
         f"{hourly_svg(stats)}</section>",
         f'<section class="card"><h2>{escape(word.capitalize())} time, {_days_title(len(week))}</h2>'
-        f"{trend_svg(week, stats.day, report.trend.mean_sit_s, word)}"
+        f"{trend_svg(week, stats.day, report.trend.mean_sit_s, word, highlight_label=_day_label(report))}"
         f"{trend_note(report.trend.mean_sit_s, 'average of the previous days')}</section>",
         f'<div class="grid2">{_postures_table(stats)}{_bouts_card(stats)}</div>',
         _nudges_card(stats),
