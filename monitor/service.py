@@ -326,13 +326,15 @@ class WearableService:
             self.store.bouts.set_open(self.id, self.bouts.current)
             for event in events:
                 self.store.record_policy_event(self.id, event, _exercise_id(event))
+            # Into the outbox in the same transaction: a crash cannot keep a decision and lose its
+            # message (at worst the message goes out twice, with the same id).
+            self._publish_events(events)
         self._count_today(epochs, events)
         current = self.bouts.current
         if current is not None and current.label != self._posture:
             self._posture = current.label
             self._posture_since = current.start
             self._next_state = -math.inf  # publish the change now
-        self._publish_events(events)
 
     def _handle_events(self, events: list[PolicyEvent]) -> None:
         """Decisions made outside an epoch block (commands): store, then publish."""
@@ -341,15 +343,15 @@ class WearableService:
         with self.store.atomic():
             for event in events:
                 self.store.record_policy_event(self.id, event, _exercise_id(event))
-        self._publish_events(events)
+            self._publish_events(events)
         self._publish_state()
 
     def _publish_events(self, events: list[PolicyEvent]) -> None:
+        self.counts["nudges"] += sum(1 for event in events if event.is_prompt)
         if self.mqtt is None:
             return
         for event in events:
             if event.is_prompt:
-                self.counts["nudges"] += 1
                 _LOGGER.info(
                     "%s: %s after %d min sitting: %s",
                     self.id,
