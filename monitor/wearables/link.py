@@ -440,6 +440,10 @@ class WearableLink:
 
     def _on_data(self, _char: BleakGATTCharacteristic, data: bytearray) -> None:
         assert self._loop is not None and self._watchdog is not None
+        if self._client is None:
+            # The stream has ended (LOST already emitted); packets still in flight while the link is
+            # torn down must not start a new "connected" stream after it.
+            return
         now = self._loop.time()
         self._watchdog.last_feed = now  # SilenceWatchdog.feed, inlined: this runs per packet
         self._packets += 1

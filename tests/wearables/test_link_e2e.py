@@ -61,6 +61,9 @@ def test_ten_minute_stream_decodes_to_exactly_the_samples_sent(add_wearable: Add
     np.testing.assert_allclose(np.diff(got.t()), P, atol=1e-6)
     assert got.kinds()[0] is LinkEventKind.CONNECTED
     assert not got.events(LinkEventKind.GAP) and not got.events(LinkEventKind.MALFORMED)
+    # A clean stop ends with LOST (stopped): packets in flight during teardown start no new stream.
+    streaming_kinds = (LinkEventKind.CONNECTED, LinkEventKind.RECONNECTED, LinkEventKind.LOST)
+    assert [k for k in got.kinds() if k in streaming_kinds] == [LinkEventKind.CONNECTED, LinkEventKind.LOST]
     diag = link.diagnostics()
     assert diag["wearable"] == wearable.address
     assert diag["gaps"] == 0 and diag["duplicates"] == 0 and diag["malformed"] == {}
