@@ -45,7 +45,6 @@ from monitor.store import Store
 from monitor.store.calibration import Calibration
 from monitor.store.calibration import PolicySnapshot as StoredSnapshot
 from monitor.store.events import LinkEvent as StoredLinkEvent
-from monitor.store.events import LinkEventKind as StoredKind
 from monitor.wearables.events import LinkEvent, LinkEventKind
 from monitor.wearables.link import WearableLink
 from monitor.wearables.profiles import StreamConfig, make_profile
@@ -62,16 +61,6 @@ SNAPSHOT_EVERY_S = 60.0
 # Retention pruning runs once per this much data time.
 PRUNE_EVERY_S = 6 * 3600.0
 
-_LINK_TO_STORE: dict[LinkEventKind, StoredKind] = {
-    LinkEventKind.CONNECTED: StoredKind.CONNECTED,
-    LinkEventKind.RECONNECTED: StoredKind.CONNECTED,
-    LinkEventKind.LOST: StoredKind.LOST,
-    LinkEventKind.GAP: StoredKind.GAP,
-    LinkEventKind.MALFORMED: StoredKind.MALFORMED,
-    LinkEventKind.DUPLICATE: StoredKind.MALFORMED,
-    LinkEventKind.OUT_OF_ORDER: StoredKind.MALFORMED,
-    LinkEventKind.BATTERY: StoredKind.BATTERY,
-}
 # Link events worth a line on the `event` topic (the phone or Home Assistant may act on them).
 _PUBLISHED_LINK_EVENTS = frozenset(
     {LinkEventKind.CONNECTED, LinkEventKind.RECONNECTED, LinkEventKind.LOST, LinkEventKind.GAP}
@@ -289,15 +278,10 @@ class WearableService:
             self._link_up = False
         elif event.kind is LinkEventKind.BATTERY:
             self._battery = event.level
-        kind = _LINK_TO_STORE.get(event.kind)
-        if kind is not None:
-            value: float | None = event.seconds if event.kind is LinkEventKind.GAP else None
-            if event.count is not None:
-                value = float(event.count)
-            if event.level is not None:
-                value = float(event.level)
-            detail = event.detail or event.reason or str(event.kind)
-            self.store.links.add(self.id, StoredLinkEvent(event.t, kind, value, detail))
+        # One number per kind (GAP seconds, packet counts, BATTERY percent); each kind sets at most one.
+        value = next((float(v) for v in (event.seconds, event.count, event.level) if v is not None), None)
+        detail = event.detail or event.reason or str(event.kind)
+        self.store.links.add(self.id, StoredLinkEvent(event.t, event.kind, value, detail))
         if event.kind in _PUBLISHED_LINK_EVENTS:
             payload = EventPayload(
                 ts=iso_time(event.t, self.tz),

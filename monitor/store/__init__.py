@@ -6,10 +6,11 @@ with Store.open("/var/lib/sitbreak/sitbreak.db") as store:
 
 from monitor.store.calibration import Calibration, PolicySnapshot
 from monitor.store.db import Database, Migration, StoreError, TransactionError
-from monitor.store.events import LinkEvent, LinkEventKind, PolicyEventRecord
+from monitor.store.events import LinkEvent, PolicyEventRecord
 from monitor.store.settings import StoreSettings
 from monitor.store.store import PruneCounts, ResumeState, Store
 from monitor.store.writer import StoreWriter
+from monitor.wearables.events import LinkEventKind
 
 __all__ = [
     "Calibration",

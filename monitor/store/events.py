@@ -5,23 +5,20 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 from monitor.store.db import Database
 from monitor.store.wearables import WearableIds
-
-
-class LinkEventKind(StrEnum):
-    CONNECTED = "connected"
-    LOST = "lost"
-    GAP = "gap"  # value: seconds without data
-    MALFORMED = "malformed"  # value: packets dropped since the last report
-    BATTERY = "battery"  # value: percent
+from monitor.wearables.events import LinkEventKind
 
 
 @dataclass(frozen=True, slots=True)
 class LinkEvent:
+    """A link event as stored; `kind` is the link's own vocabulary (monitor.wearables.events).
+
+    value: GAP seconds without data; MALFORMED / DUPLICATE / OUT_OF_ORDER packets dropped since the
+    last report; BATTERY percent."""
+
     ts: float
     kind: LinkEventKind
     value: float | None = None

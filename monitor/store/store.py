@@ -19,7 +19,6 @@ from monitor.store.db import Database
 from monitor.store.epochs import EpochTable
 from monitor.store.events import (
     LinkEvent,
-    LinkEventKind,
     LinkEventTable,
     PolicyEventRecord,
     PolicyEventTable,
@@ -29,6 +28,7 @@ from monitor.store.nudges import NudgeTable
 from monitor.store.outbox import OUTBOX_MIGRATION, StoreOutbox
 from monitor.store.settings import StoreSettings
 from monitor.store.wearables import WearableIds
+from monitor.wearables.events import LinkEventKind
 
 log = logging.getLogger(__name__)
 
