@@ -20,6 +20,8 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import cast
 
+import numpy as np
+
 from monitor.config import Config, WearableSettings
 from monitor.mqtt import DailyReportPayload, EventPayload, MqttError, MqttLink, StatePayload, iso_time
 from monitor.mqtt.convert import event_payload, nudge_payload
@@ -36,7 +38,7 @@ from monitor.pipeline import (
     UprightReference,
 )
 from monitor.pipeline.reference import ReferenceDict
-from monitor.pipeline.types import Posture, PostureCode
+from monitor.pipeline.types import CodeArray, Posture, PostureCode
 from monitor.reports import html as report_html
 from monitor.reports.days import day_bounds, local_date
 from monitor.reports.loader import load_day_report
@@ -268,7 +270,7 @@ class WearableService:
         day = local_date(now_t, self.tz)
         start, _ = day_bounds(day, self.tz)
         span = self.store.epochs.read(self.id, start, math.floor(now_t))
-        self._today = _Today(day=day, seconds=Counter({int(k): int(v) for k, v in _count_codes(span.labels)}))
+        self._today = _Today(day=day, seconds=Counter(dict(_count_codes(span.labels))))
 
     def _on_link_event(self, event: LinkEvent) -> None:
         self.counts[f"link_{event.kind}"] += 1
@@ -466,11 +468,9 @@ class WearableService:
         return path
 
 
-def _count_codes(labels: object) -> list[tuple[int, int]]:
-    import numpy as np  # noqa: PLC0415 - keep the import local to the counting helper
-
-    arr = np.asarray(labels, dtype=np.uint8)
-    counts = np.bincount(arr, minlength=len(PostureCode))
+def _count_codes(labels: CodeArray) -> list[tuple[int, int]]:
+    """(posture code, seconds) for each code present in a run of epoch labels."""
+    counts = np.bincount(labels, minlength=len(PostureCode))
     return [(code, int(n)) for code, n in enumerate(counts) if n]
 
 
