@@ -8,6 +8,7 @@ firmware, `firmware_sim.vendors` for micro:bit, Polar and Thingy:52).
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import math
 import time
@@ -61,22 +62,120 @@ class Advertisement:
     tx_power: int | None = None
 
 
-class DeviceClock:
-    """Device time in ms since boot, advancing ``speed`` times faster than the monotonic wall clock."""
+@dataclass(frozen=True, slots=True)
+class SpeedSchedule:
+    """How fast simulated time runs against the monotonic wall clock, as a piecewise-linear function.
 
-    def __init__(self, speed: float = 1.0, boot_ms: float = 0.0) -> None:
-        if speed <= 0:
-            raise ValueError(f"speed={speed} must be > 0")
-        self.speed = speed
+    ``phases``: (data seconds, speed) pairs in order: the first ``phases[0][0]`` seconds of data time
+    run at ``phases[0][1]`` times real time, and so on; after the last phase time runs at ``speed``.
+    A soak test runs the hours a wearable is worn at a few hundred times real time and the nights it
+    spends switched off at tens of thousands: a day of data costs wall seconds only for what is
+    worn. Every party to the simulation (the device, the service under test) evaluates the same
+    schedule from the same monotonic origin, so they agree on the data time at every wall instant.
+
+    >>> s = SpeedSchedule(((60.0, 10.0),), speed=100.0)
+    >>> s.data_s(6.0), s.data_s(7.0), s.wall_s(160.0)
+    (60.0, 160.0, 7.0)
+    """
+
+    phases: tuple[tuple[float, float], ...] = ()
+    speed: float = 1.0
+
+    def __post_init__(self) -> None:
+        for data_s, speed in self.phases:
+            if not data_s > 0 or not math.isfinite(data_s):
+                raise ValueError(f"phase length {data_s!r} s must be finite and > 0")
+            if not speed > 0 or not math.isfinite(speed):
+                raise ValueError(f"phase speed {speed!r} must be finite and > 0")
+        if not self.speed > 0 or not math.isfinite(self.speed):
+            raise ValueError(f"speed={self.speed!r} must be finite and > 0")
+
+    def data_s(self, wall_s: float) -> float:
+        """Data seconds elapsed after ``wall_s`` wall seconds (before the origin: the first speed)."""
+        if wall_s < 0:
+            return wall_s * self._first_speed()
+        done = 0.0
+        for length, speed in self.phases:
+            span = length / speed
+            if wall_s <= span:
+                return done + wall_s * speed
+            wall_s -= span
+            done += length
+        return done + wall_s * self.speed
+
+    def wall_s(self, data_s: float) -> float:
+        """Wall seconds until ``data_s`` data seconds have elapsed: the inverse of `data_s`."""
+        if data_s < 0:
+            return data_s / self._first_speed()
+        wall = 0.0
+        for length, speed in self.phases:
+            if data_s <= length:
+                return wall + data_s / speed
+            data_s -= length
+            wall += length / speed
+        return wall + data_s / self.speed
+
+    def _first_speed(self) -> float:
+        return self.phases[0][1] if self.phases else self.speed
+
+    def speed_at(self, data_s: float) -> float:
+        """The speed at ``data_s`` data seconds (a boundary belongs to the phase it starts)."""
+        for length, speed in self.phases:
+            if data_s < length:
+                return speed
+            data_s -= length
+        return self.speed
+
+    def to_json(self) -> str:
+        return json.dumps({"phases": [list(p) for p in self.phases], "speed": self.speed})
+
+    @classmethod
+    def from_json(cls, text: str) -> SpeedSchedule:
+        """The schedule `to_json` wrote; ValueError (naming the problem) for anything else."""
+        try:
+            raw = json.loads(text)
+            phases = tuple((float(a), float(b)) for a, b in raw["phases"])
+            return cls(phases, float(raw["speed"]))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"not a speed schedule ({exc}): {text[:80]!r}") from exc
+
+
+class DeviceClock:
+    """Device time in ms since boot, advancing ``speed`` times faster than the monotonic wall clock.
+
+    ``speed`` is a constant or a `SpeedSchedule` (device time 0 of the schedule is ``boot_ms``).
+    ``origin``: the `time.monotonic()` instant at which the clock reads ``boot_ms`` (default: now);
+    give it to start several clocks on one time line."""
+
+    def __init__(
+        self, speed: float | SpeedSchedule = 1.0, boot_ms: float = 0.0, origin: float | None = None
+    ) -> None:
+        if isinstance(speed, SpeedSchedule):
+            self.schedule = speed
+        else:
+            if speed <= 0:
+                raise ValueError(f"speed={speed} must be > 0")
+            self.schedule = SpeedSchedule(speed=float(speed))
         self._boot_ms = boot_ms
-        self._wall0 = time.monotonic()
+        self._wall0 = time.monotonic() if origin is None else origin
+
+    @property
+    def origin(self) -> float:
+        """The monotonic instant at which the clock read its boot value."""
+        return self._wall0
+
+    @property
+    def speed(self) -> float:
+        """How many device seconds pass per wall second right now."""
+        return self.schedule.speed_at(self.schedule.data_s(time.monotonic() - self._wall0))
 
     def now_ms(self) -> float:
-        return self._boot_ms + (time.monotonic() - self._wall0) * self.speed * 1000.0
+        return self._boot_ms + self.schedule.data_s(time.monotonic() - self._wall0) * 1000.0
 
     def wall_delay_s(self, device_ms: float) -> float:
         """Wall seconds until the device clock reads ``device_ms`` (0 when already past)."""
-        return max(0.0, (device_ms - self.now_ms()) / (self.speed * 1000.0))
+        at = self._wall0 + self.schedule.wall_s((device_ms - self._boot_ms) / 1000.0)
+        return max(0.0, at - time.monotonic())
 
 
 class Battery:

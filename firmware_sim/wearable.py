@@ -4,6 +4,7 @@
     emulator.add(wearable)           # starts advertising on the emulated adapter
     wearable.drop_link()             # link loss now
     wearable.go_out_of_range(3.0)    # silent for 3 wall seconds; Connect hangs, then fails
+    wearable.power_off()             # switched off to charge overnight; `power_on()` in the morning
     wearable.fail_next_connects(2)   # the next two Connect calls fail (le-connection-abort-by-local)
     wearable.inject("truncated")     # the next data packet arrives cut short
     wearable.set_fault_rates(lost=0.01, duplicated=0.01)
@@ -22,7 +23,15 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from firmware_sim import bluez_defs as defs
-from firmware_sim.device import Battery, DeviceClock, Faults, Firmware, PacketFault, SentPacket
+from firmware_sim.device import (
+    Battery,
+    DeviceClock,
+    Faults,
+    Firmware,
+    PacketFault,
+    SentPacket,
+    SpeedSchedule,
+)
 from firmware_sim.source import SampleSource, WaveSource
 
 if TYPE_CHECKING:
@@ -77,12 +86,12 @@ def make_firmware(
 
 
 class SimulatedWearable:
-    """One simulated device. ``speed``: device time runs this many times faster than wall time, and
-    packets go out at the pace that implies. ``mtu``: the largest ATT MTU the device accepts.
-    ``uptime_ms``: how long the device has been on when the simulation starts (e.g. just short of
-    2**32 ms to see its uint32 clock wrap). Extra keyword arguments go to the firmware (SitSense:
-    ``rate_hz``, ``range_g``; micro:bit: ``period_ms``; Polar: ``model``, ``frame_type``,
-    ``clock_origin_ns``; Thingy: ``motion_freq_hz``)."""
+    """One simulated device. ``speed``: device time runs this many times faster than wall time (or
+    as a `SpeedSchedule` says), and packets go out at the pace that implies. ``mtu``: the largest ATT
+    MTU the device accepts. ``uptime_ms``: how long the device has been on when the simulation starts
+    (e.g. just short of 2**32 ms to see its uint32 clock wrap). Extra keyword arguments go to the
+    firmware (SitSense: ``rate_hz``, ``range_g``; micro:bit: ``period_ms``; Polar: ``model``,
+    ``frame_type``, ``clock_origin_ns``; Thingy: ``motion_freq_hz``)."""
 
     def __init__(
         self,
@@ -90,7 +99,7 @@ class SimulatedWearable:
         address: str | None = None,
         source: SampleSource | None = None,
         *,
-        speed: float = 1.0,
+        speed: float | SpeedSchedule = 1.0,
         mtu: int | None = None,
         rssi: int = DEFAULT_RSSI_DBM,
         battery_pct: float = 100.0,
@@ -171,6 +180,18 @@ class SimulatedWearable:
                 self.in_range = True
 
         self._run(apply)
+
+    def power_off(self) -> None:
+        """Switched off (or charging with the radio off): the link drops and advertising stops, as
+        out of range looks to the host. The device clock runs on, as a real one's RTC does, so the
+        host sees the night as a gap of exactly the time that passed."""
+        self.go_out_of_range(None)
+
+    def power_on(self, battery_pct: float | None = None) -> None:
+        """Switched on again, advertising; ``battery_pct``: charged to this level meanwhile."""
+        if battery_pct is not None:
+            self.set_battery(battery_pct)
+        self.come_back()
 
     def fail_next_connects(self, count: int, text: str = defs.TEXT_LE_ABORT_BY_LOCAL) -> None:
         """The next ``count`` Connect calls fail with org.bluez.Error.Failed and this text."""

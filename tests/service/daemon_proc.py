@@ -4,10 +4,12 @@ usage: python -m tests.service.daemon_proc CONFIG STATE_DIR START_T ORIGIN_MONO 
 
 `sitbreak run` maps device time onto the host's real clock. With a wearable running `SPEED` times
 faster than real time, a restart would map the device's clock onto a real time far *behind* the data
-already stored. Here the host clock is `START_T + (time.monotonic() - ORIGIN_MONO) * SPEED`, the
-same line the simulated device's clock follows (CLOCK_MONOTONIC is system-wide), so data time stays
-continuous across kills, as it does for a real wearable at 1x. Everything else is `sitbreak run`:
-the same Daemon, signal handlers, logging format and exit code.
+already stored. Here the host clock is `START_T + data_s(time.monotonic() - ORIGIN_MONO)`, the same
+line the simulated device's clock follows (CLOCK_MONOTONIC is system-wide), so data time stays
+continuous across kills, as it does for a real wearable at 1x. SPEED is a number (a constant speed)
+or a `firmware_sim.device.SpeedSchedule` as JSON (`SpeedSchedule.to_json()`: fast nights, slower
+days). Everything else is `sitbreak run`: the same Daemon, signal handlers, logging format and exit
+code.
 """
 
 from __future__ import annotations
@@ -17,17 +19,25 @@ import sys
 import time
 from pathlib import Path
 
+from firmware_sim.device import SpeedSchedule
 from monitor.cli import configure_logging
 from monitor.config import load_config
 from monitor.daemon import Daemon, DaemonOptions
 
 
+def parse_speed(text: str) -> SpeedSchedule:
+    """A constant speed ("200") or a schedule's JSON."""
+    if text.lstrip().startswith("{"):
+        return SpeedSchedule.from_json(text)
+    return SpeedSchedule(speed=float(text))
+
+
 def main(argv: list[str]) -> int:
     config_path, state_dir = Path(argv[0]), Path(argv[1])
-    start_t, origin, speed = float(argv[2]), float(argv[3]), float(argv[4])
+    start_t, origin, schedule = float(argv[2]), float(argv[3]), parse_speed(argv[4])
 
     def clock() -> float:
-        return start_t + (time.monotonic() - origin) * speed
+        return start_t + schedule.data_s(time.monotonic() - origin)
 
     configure_logging("INFO")
     daemon = Daemon(load_config(config_path), DaemonOptions(config_path, state_dir, clock))
