@@ -21,6 +21,9 @@ class LinkState(StrEnum):
     STREAMING = "streaming"
     BACKOFF = "backoff"
     STOPPED = "stopped"
+    # connected, but the data's time is at or before data already handed on or stored (the host clock
+    # is behind): samples are dropped until the clock passes it
+    HOLDING = "holding"
 
 
 class LinkEventKind(StrEnum):
@@ -33,6 +36,8 @@ class LinkEventKind(StrEnum):
     OUT_OF_ORDER = "out_of_order"  # packets dropped because they were older than data already used
     BATTERY = "battery"  # battery level, %
     UNAVAILABLE = "unavailable"  # Bluetooth itself is not there (retried)
+    CLOCK_STEP = "clock_step"  # the host clock stepped (seconds, signed); data is re-timed from here
+    HELD = "held"  # samples dropped while their time was at or before data already used (count)
 
 
 class GapReason(StrEnum):
@@ -40,6 +45,7 @@ class GapReason(StrEnum):
     LINK_LOST = "link_lost"  # the time between a loss and the first data after reconnecting
     DEVICE_OVERFLOW = "device_overflow"  # the wearable itself reported dropping samples
     CONSUMER_SLOW = "consumer_slow"  # the queue was full; the oldest block was dropped here
+    CLOCK_STEP = "clock_step"  # the host clock stepped forward: the time it skipped has no data
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,8 +54,9 @@ class LinkEvent:
 
     t:        data time (UTC seconds) it refers to; for a gap, where the missing time starts.
     wearable: the wearable's address.
-    seconds:  GAP: missing time. count: MALFORMED / DUPLICATE / OUT_OF_ORDER: packets since the last
-    such event. level: BATTERY: percent. detail: words for the log and the store.
+    seconds:  GAP: missing time; CLOCK_STEP: the step, negative when the clock went back.
+    count:    MALFORMED / DUPLICATE / OUT_OF_ORDER: packets since the last such event; HELD: samples
+              dropped by one hold. level: BATTERY: percent. detail: words for the log and the store.
     """
 
     kind: LinkEventKind

@@ -18,6 +18,14 @@ The notification callback is the hot path: decode, place on the timeline, append
 block. Blocks are handed on when they span `block_max_s` of data, when a gap starts, or after
 `block_max_s` of wall time, through a queue that never blocks the callback (see `queue`).
 Every state change is one log line, "name - address: what (why)", with %-args.
+
+The host clock is checked for steps at each connection and about once a second while data flows
+(wall clock minus the loop's monotonic clock: NTP slews move both alike, only a step changes the
+difference). A step beyond `CLOCK_STEP_TOLERANCE_S` is logged once, recorded as a CLOCK_STEP event,
+and moves the timeline's mapping (see `timeline`: forward = a gap, backward = samples dropped until
+the corrected time passes the data already handed on). `hold_until` lets the service keep the link
+from handing on data timed at or before what the store already holds (a restart with the clock
+behind); meanwhile the link is HOLDING, says why once, and reports how much it dropped.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import random
 import time
 from collections import Counter
@@ -40,6 +49,7 @@ from bleak_retry_connector import (
     establish_connection,
 )
 
+from monitor.hostclock import behind_cause, clock_synchronised, step_cause
 from monitor.pipeline.types import SampleBlock
 from monitor.wearables.backoff import backoff_delay
 from monitor.wearables.events import GapReason, LinkEvent, LinkEventKind, LinkState
@@ -52,10 +62,18 @@ from monitor.wearables.scanner import (
     bluetooth_unavailable,
 )
 from monitor.wearables.settings import LinkSettings
-from monitor.wearables.timeline import PacketTimeline, Verdict
+from monitor.wearables.timeline import PacketTimeline, Placement, Verdict
 from monitor.wearables.watchdog import SilenceWatchdog
 
 _LOGGER = logging.getLogger(__name__)
+
+# The host clock is compared with the monotonic clock this often (loop seconds) while data flows: a
+# step is noticed within a second, at the cost of one clock read per second.
+CLOCK_CHECK_EVERY_S = 1.0
+# A change of (wall - monotonic) beyond this is a step. NTP slews small errors (both clocks alike);
+# timesyncd and chrony step only for larger ones, and a second or two of data time does not matter
+# for posture. Smaller changes add up until they pass it, then count in full.
+CLOCK_STEP_TOLERANCE_S = 2.0
 
 
 class LinkLostError(Exception):
@@ -91,6 +109,9 @@ class LinkDiagnostics(TypedDict):
     queued: int
     battery: int | None
     last_error: str | None
+    clock_steps: int
+    held_samples: int
+    holding_until: float | None
 
 
 class _Tally:
@@ -110,6 +131,17 @@ class _Tally:
             self.last_detail = detail
 
 
+class _Hold:
+    """The samples dropped by the current hold (see `PacketTimeline.hold_until`)."""
+
+    def __init__(self) -> None:
+        self.first_t: float | None = None  # data time of the first sample held, None when not holding
+        self.until = 0.0
+        self.samples = 0
+        self.noted = False  # worth a state change and a HELD event (more than clock jitter)
+        self.after_step = False  # the step's own warning already said why
+
+
 class WearableLink:
     """One wearable, one stream. Create inside or outside a loop; `run()` inside one."""
 
@@ -120,12 +152,17 @@ class WearableLink:
         settings: LinkSettings | None = None,
         *,
         wall_clock: Callable[[], float] = time.time,
+        clock_steps: bool | None = None,
         rng: random.Random | None = None,
     ) -> None:
+        """`wall_clock` is the host's UTC clock. `clock_steps` turns step detection on or off; by
+        default it is on for the system clock and off for any other (the demo's simulated clock runs
+        faster than the monotonic one it would be compared with, and has no steps)."""
         self.target = target
         self.profile = profile
         self.settings = settings or LinkSettings()
         self._wall_clock = wall_clock
+        self._detect_steps = wall_clock is time.time if clock_steps is None else clock_steps
         self._rng = rng or random.Random()
         self._address = target.address or target.describe()
         self._name = target.name or profile.title
@@ -141,6 +178,10 @@ class WearableLink:
         self._rssi = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._mono_to_utc = 0.0
+        self._clock_ref: float | None = None  # wall - monotonic when last checked without a step
+        self._next_clock_check = math.inf
+        self._clock_steps = 0
+        self._step_gap = False  # a forward step since the last accepted packet: its gap's reason
         self._stopping = False
         self._wake: asyncio.Event | None = None
         self._lost: asyncio.Future[str] | None = None
@@ -170,6 +211,8 @@ class WearableLink:
         self._battery: int | None = None
         self._battery_reported: int | None = None
         self._last_error: str | None = None
+        self._held_samples = 0
+        self._hold = _Hold()
         self._malformed = _Tally(LinkEventKind.MALFORMED)
         self._duplicates = _Tally(LinkEventKind.DUPLICATE)
         self._reordered = _Tally(LinkEventKind.OUT_OF_ORDER)
@@ -223,7 +266,16 @@ class WearableLink:
             queued=self.queue.qsize(),
             battery=self._battery,
             last_error=self._last_error,
+            clock_steps=self._clock_steps,
+            held_samples=self._held_samples,
+            holding_until=self._timeline.hold_floor,
         )
+
+    def hold_until(self, t: float) -> None:
+        """Hand on no data timed at or before `t` (UTC): the service passes the end of the data the
+        store already holds, so a restart with the host clock behind overwrites nothing. Samples
+        before it are dropped and counted; the first one after it ends the hold."""
+        self._timeline.hold_until(t)
 
     async def stop(self) -> None:
         """End the stream (pausing the wearable when it supports it) and make `run()` return."""
@@ -325,7 +377,7 @@ class WearableLink:
                 self._connect_failures += 1
                 raise
             self._client = client
-            self._mono_to_utc = self._wall_clock() - self._loop.time()
+            self._sync_clock()
             self._timeline.new_session()
             async with asyncio.timeout(self.settings.connect_timeout_s):
                 await self._start_stream(client)
@@ -453,17 +505,31 @@ class WearableLink:
             self._malformed.add(exc.kind.value, str(exc))
             self._report_tallies()
             return
+        if now >= self._next_clock_check:
+            self._check_clock(now)
         placed = self._timeline.push(packet, now + self._mono_to_utc)
         if placed.verdict is not Verdict.ACCEPTED:
+            if placed.verdict is Verdict.HELD:
+                self._on_held(placed)
+                return
             tally = self._duplicates if placed.verdict is Verdict.DUPLICATE else self._reordered
             tally.add(placed.verdict.value, f"seq {packet.seq}" if packet.seq is not None else "")
             self._report_tallies()
             return
         t = placed.t
         assert t is not None
+        xyz = packet.xyz
+        if placed.skip:
+            xyz = xyz[placed.skip :]
+            self._held_samples += placed.skip
+            self._hold.samples += placed.skip
+        if self._hold.first_t is not None:
+            self._end_hold()
         first_of_connection = not self._streaming
         if first_of_connection:
             self._begin_streaming(float(t[0]))
+        elif self._state is LinkState.HOLDING:
+            self._set_state(LinkState.STREAMING, "data time has passed the data already recorded")
         if placed.gap_s > 0:
             self._flush()
             self._gaps += 1
@@ -475,24 +541,130 @@ class WearableLink:
                     self._address,
                     seconds=placed.gap_s,
                     count=placed.lost_packets or None,
-                    reason=self._gap_reason(first_of_connection, packet.device_dropped),
+                    reason=self._gap_reason(first_of_connection, packet.device_dropped, self._step_gap),
                 )
             )
+        self._step_gap = False
         if not self._pend_t:
             self._pend_seq = packet.seq
             self._pend_start = float(t[0])
             self._flush_handle = self._loop.call_later(self.settings.block_max_s, self._flush)
         self._pend_t.append(t)
-        self._pend_xyz.append(packet.xyz)
+        self._pend_xyz.append(xyz)
         self._samples += len(t)
         if t[-1] - self._pend_start >= self.settings.block_max_s:
             self._flush()
 
     @staticmethod
-    def _gap_reason(first_of_connection: bool, device_dropped: bool) -> GapReason:
+    def _gap_reason(first_of_connection: bool, device_dropped: bool, clock_step: bool) -> GapReason:
         if first_of_connection:  # the first data of a connection closes the time the link was down
             return GapReason.LINK_LOST
+        if clock_step:
+            return GapReason.CLOCK_STEP
         return GapReason.DEVICE_OVERFLOW if device_dropped else GapReason.PACKETS_LOST
+
+    # ------------------------------------------------------------------ host clock
+
+    def _sync_clock(self) -> None:
+        """At each connection: the arrival mapping, checked for a step since the last one."""
+        assert self._loop is not None
+        now = self._loop.time()
+        if not self._detect_steps:
+            self._mono_to_utc = self._wall_clock() - now
+            return
+        self._check_clock(now)
+
+    def _check_clock(self, now: float) -> None:
+        self._next_clock_check = now + CLOCK_CHECK_EVERY_S
+        offset = self._wall_clock() - now
+        if self._clock_ref is None:
+            self._clock_ref = self._mono_to_utc = offset
+            return
+        step = offset - self._clock_ref
+        if abs(step) <= CLOCK_STEP_TOLERANCE_S:
+            return
+        self._clock_ref = self._mono_to_utc = offset
+        self._on_clock_step(step)
+
+    def _on_clock_step(self, step: float) -> None:
+        self._flush()  # data timed before the step goes out first: the queue stays in data order
+        at = self._data_now()
+        self._clock_steps += 1
+        cause = step_cause(step, clock_synchronised())
+        self._timeline.shift_clock(step)
+        if step > 0:
+            self._step_gap = True
+            then = "data continues at the corrected time; the time skipped is a gap"
+        elif self._timeline.hold_floor is not None:
+            self._hold.after_step = True
+            then = (
+                f"data time does not go back: samples are dropped until the clock passes {_utc(at)}, "
+                "nothing recorded is overwritten"
+            )
+        else:
+            then = "no data handed on yet, so nothing to hold back"
+        _LOGGER.warning(
+            "%s - %s: system clock stepped by %+.0f s (%s); %s", self._name, self._address, step, cause, then
+        )
+        self._emit(LinkEvent(LinkEventKind.CLOCK_STEP, at, self._address, seconds=step, detail=cause))
+
+    def _on_held(self, placed: Placement) -> None:
+        """Samples timed at or before the hold floor: dropped and counted; the first says why."""
+        assert placed.t is not None
+        hold = self._hold
+        hold.samples += placed.skip
+        self._held_samples += placed.skip
+        floor = self._timeline.hold_floor
+        assert floor is not None
+        hold.until = floor
+        if hold.first_t is None:
+            hold.first_t = float(placed.t[0])
+            behind = floor - hold.first_t
+            hold.noted = behind > CLOCK_STEP_TOLERANCE_S or hold.after_step
+            if hold.noted and not hold.after_step:
+                _LOGGER.warning(
+                    "%s - %s: the wearable's data is timed %s, %.0f s before data already recorded up to "
+                    "%s; dropping it (counted, nothing recorded is overwritten) until the clock passes "
+                    "that. Likely cause: %s",
+                    self._name,
+                    self._address,
+                    _utc(hold.first_t),
+                    behind,
+                    _utc(floor),
+                    behind_cause(clock_synchronised()),
+                )
+            elif not hold.noted:
+                _LOGGER.debug(
+                    "%s - %s: %.2f s of data overlap what is recorded; dropped",
+                    self._name,
+                    self._address,
+                    behind,
+                )
+        if hold.noted:
+            self._set_state(LinkState.HOLDING, f"data held back until the clock passes {_utc(floor)}")
+
+    def _end_hold(self) -> None:
+        hold = self._hold
+        self._hold = _Hold()
+        if not hold.noted:
+            return
+        _LOGGER.info(
+            "%s - %s: data time has passed %s; %d samples (%.0f s) timed before it were dropped",
+            self._name,
+            self._address,
+            _utc(hold.until),
+            hold.samples,
+            hold.samples * self.profile.period_s,
+        )
+        self._emit(
+            LinkEvent(
+                LinkEventKind.HELD,
+                hold.until,
+                self._address,
+                count=hold.samples,
+                detail=f"timed {_utc(hold.first_t or hold.until)} .. {_utc(hold.until)}",
+            )
+        )
 
     def _begin_streaming(self, t0: float) -> None:
         self._streaming = True
@@ -569,9 +741,13 @@ class WearableLink:
         self.queue.put(event)
 
     def _data_now(self) -> float:
-        """Data time for an event: the end of the data so far, else the wall clock."""
+        """Data time for an event: the end of the data so far (or the hold it must pass), else the
+        wall clock."""
         last = self._timeline.last_t
-        return last if last is not None else self._wall_clock()
+        floor = self._timeline.hold_floor
+        if last is None:
+            return floor if floor is not None else self._wall_clock()
+        return last if floor is None else max(last, floor)
 
     def _set_state(self, state: LinkState, why: str) -> None:
         if state is self._state:
@@ -599,3 +775,8 @@ class WearableLink:
             self._emit(LinkEvent(tally.kind, self._data_now(), self._address, count=count, detail=kinds))
             tally.pending.clear()
             tally.next_report = now + self.settings.malformed_log_interval_s
+
+
+def _utc(t: float) -> str:
+    """A data time for a log line (UTC: the host's local zone may itself be what is wrong)."""
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(t))

@@ -19,6 +19,13 @@ Rules, in the order they are applied:
   accumulate; a sample later than `arrival_gap_s` past its expected time starts a gap.
 - Times handed on never go backwards; a gap is any jump of more than half a sample period and is
   reported with where it starts and how long it is, so the pipeline can mark it unknown.
+- The host clock is not trusted to be continuous (a Raspberry Pi has no real-time clock and NTP
+  steps it after boot). When the link sees it step, `shift_clock` moves the mapping by the step:
+  a forward step continues the data at the corrected time and the jump is a gap (unknown, never
+  invented data); a backward step never takes data back: samples that would land at or before
+  the last time handed on are held (dropped, counted by the caller) until the corrected time
+  passes it. `hold_until` sets the same floor from outside, e.g. the end of the data already
+  stored when the service restarts with its clock behind.
 """
 
 from __future__ import annotations
@@ -49,12 +56,18 @@ class Verdict(StrEnum):
     ACCEPTED = "accepted"
     DUPLICATE = "duplicate"
     OUT_OF_ORDER = "out_of_order"
+    HELD = "held"  # every sample lands at or before the hold floor (see `hold_until`)
 
 
 @dataclass(frozen=True, slots=True)
 class Placement:
-    """Where one packet's samples go. `t` is None unless accepted; `gap_s` > 0 when data is missing
-    between the previous accepted sample and this packet's first (`gap_start` is where it starts)."""
+    """Where one packet's samples go.
+
+    `t`: the data times of the samples handed on (the packet's samples from `skip` on) when
+    accepted; when held, the times all its samples would have had; None for duplicates and
+    reordered packets. `skip`: samples at the start of the packet dropped because they land at or
+    before the hold floor (all of them when held). `gap_s` > 0 when data is missing between the
+    previous accepted sample and this packet's first (`gap_start` is where it starts)."""
 
     verdict: Verdict
     t: FloatArray | None = None
@@ -62,6 +75,7 @@ class Placement:
     gap_s: float = 0.0
     lost_packets: int = 0
     reanchored: bool = False
+    skip: int = 0
 
 
 _DUPLICATE = Placement(Verdict.DUPLICATE)
@@ -93,16 +107,45 @@ class PacketTimeline:
         self._expected_seq: int | None = None
         self._last_seq: int | None = None
         self._fresh = True
+        self._floor: float | None = None  # nothing is handed on at or before this data time
+        self._rearrive = False  # arrival-timed: anchor the next packet afresh on its arrival
 
     @property
     def last_t(self) -> float | None:
         """Data time of the last sample handed on."""
         return self._last_t
 
+    @property
+    def hold_floor(self) -> float | None:
+        """While samples are being held: the data time they must pass (else None)."""
+        return self._floor
+
     def new_session(self) -> None:
         """A new connection: sequence numbers may restart; the device clock may have restarted."""
         self._fresh = True
         self._expected_seq = None
+
+    def hold_until(self, t: float) -> None:
+        """Hand on no sample at or before data time `t` (e.g. data already stored up to there).
+
+        Held samples are dropped, not delayed: their time is taken, and they are not invented
+        elsewhere. The hold ends by itself with the first sample after `t`."""
+        if self._last_t is not None and t < self._last_t:
+            return  # already past it
+        self._floor = t if self._floor is None else max(self._floor, t)
+
+    def shift_clock(self, step_s: float) -> None:
+        """The host clock stepped by `step_s` seconds: place data from now on that much later.
+
+        With a device clock, its mapping to UTC moves by the step; without one, the next packet is
+        anchored on its arrival (the caller's arrival times already include the step). Forward, the
+        jump shows as a gap at the next packet. Backward, samples are held (see `hold_until`) until
+        the corrected time passes the last one handed on, so data time never goes back."""
+        if self._offset is not None:
+            self._offset += step_s
+        self._rearrive = True
+        if step_s < 0 and self._last_t is not None:
+            self.hold_until(self._last_t)
 
     def push(self, packet: DecodedPacket, arrival_utc: float) -> Placement:
         n = len(packet)
@@ -180,13 +223,20 @@ class PacketTimeline:
             self._offset = arrival - dev_last
         assert self._offset is not None
         t = self._offset + first + np.arange(n, dtype=np.float64) * spacing
-        t, gap_start, gap_s = self._no_backwards(t, spacing)
-        self._offset = float(t[0]) - first
+        # The device clock moved on whether or not its samples are wanted: track it either way.
         self._prev_raw = raw
         self._wraps = wraps
         self._prev_dev_last = dev_last
+        skip = self._below_floor(t)
+        if skip == n:
+            return Placement(Verdict.HELD, t, lost_packets=lost, skip=n)
+        if skip:
+            t = t[skip:]
+            first += skip * spacing
+        t, gap_start, gap_s = self._no_backwards(t, spacing)
+        self._offset = float(t[0]) - first
         self._last_t = float(t[-1])
-        return Placement(Verdict.ACCEPTED, t, gap_start, gap_s, lost, remapped)
+        return Placement(Verdict.ACCEPTED, t, gap_start, gap_s, lost, remapped, skip)
 
     def _is_repeat(self, packet: DecodedPacket, n: int, period: float) -> bool:
         """A dropped packet whose last sample lands on the last one already used is a repeat."""
@@ -202,7 +252,7 @@ class PacketTimeline:
     def _place_by_arrival(self, n: int, period: float, lost: int, arrival: float) -> Placement:
         threshold = max(self.arrival_gap_s, ARRIVAL_GAP_MIN_PERIODS * period)
         tail = (n - 1) * period
-        if self._last_t is None:
+        if self._last_t is None or self._rearrive:
             first = arrival - tail
         else:
             expected = self._last_t + (1 + lost * n) * period
@@ -212,11 +262,28 @@ class PacketTimeline:
             else:
                 first = max(expected + ARRIVAL_GAIN * lag, self._last_t + MIN_STEP_PERIODS * period)
         t = first + np.arange(n, dtype=np.float64) * period
+        skip = self._below_floor(t)
+        if skip == n:
+            return Placement(Verdict.HELD, t, lost_packets=lost, skip=n)
+        self._rearrive = False
+        if skip:
+            t = t[skip:]
         t, gap_start, gap_s = self._no_backwards(t, period)
         self._last_t = float(t[-1])
-        return Placement(Verdict.ACCEPTED, t, gap_start, gap_s, lost)
+        return Placement(Verdict.ACCEPTED, t, gap_start, gap_s, lost, skip=skip)
 
     # -- shared
+
+    def _below_floor(self, t: FloatArray) -> int:
+        """How many leading samples of `t` land at or before the hold floor; ends the hold once
+        some sample is past it."""
+        floor = self._floor
+        if floor is None:
+            return 0
+        if t[-1] <= floor:
+            return len(t)
+        self._floor = None
+        return int(np.searchsorted(t, floor, side="right"))
 
     def _no_backwards(self, t: FloatArray, spacing: float) -> tuple[FloatArray, float, float]:
         """Shift `t` so it never starts before the last sample handed on; measure any gap."""
