@@ -155,6 +155,11 @@ class WearableService:
         return self._data_now
 
     async def start(self) -> None:
+        # Data timed at or before what is stored (a restart with the host clock behind: no real-time
+        # clock, NTP not synced yet) would overwrite it: the link holds it back until the clock passes.
+        stored = self.store.stored_until(self.id)
+        if stored is not None:
+            self.link.hold_until(stored)
         coros = [self.link.run(), self._consume()]
         if self.mqtt is not None:
             await self.mqtt.start()
