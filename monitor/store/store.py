@@ -6,6 +6,7 @@ import logging
 import math
 import os
 import sqlite3
+import time
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from types import TracebackType
@@ -55,6 +56,10 @@ class ResumeState:
                   saved end (data stopped) and is returned for information; with no gap it is still open
                   and the pipeline may continue it.
     open_bout_continues: True when `open_bout` is still open.
+    policy:       the saved policy state, unless it is newer than the data resuming (then None).
+    behind_s:     how far the data resuming is timed before data already stored (0 when it is not).
+                  The caller must not write over that: `WearableService` makes the link hold such data
+                  back (see `stored_until`), so it is 0 there.
     """
 
     last_end: int | None
@@ -63,6 +68,7 @@ class ResumeState:
     open_bout_continues: bool
     policy: PolicySnapshot | None
     calibration: Calibration | None
+    behind_s: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,13 +115,40 @@ class Store:
     def wearables(self) -> list[str]:
         return self.wearable_ids.names()
 
+    def stored_until(self, wearable: str) -> float | None:
+        """The newest data time anything stored for `wearable` refers to, or None before any: the end
+        of its last epoch, or its policy snapshot or upright reference when newer (they are saved at
+        the newest sample, which epochs trail). Data timed at or before it would overwrite or
+        interleave with what is stored (a restart with the host clock behind)."""
+        last_end = self.epochs.last_end(wearable)
+        snapshot = self.snapshots.load(wearable)
+        calibration = self.calibration.load(wearable)
+        known = [float(r.ts) for r in (snapshot, calibration) if r is not None]
+        if last_end is not None:
+            known.append(float(last_end))
+        return max(known) if known else None
+
     def resume(self, wearable: str, now_t: float) -> ResumeState:
         """Pick up after a restart: the time data resumes is `now_t` (data time).
 
         The span since the last stored epoch becomes `unknown` epochs, an `unknown` bout and a `gap`
-        link event, in one transaction, so calling this twice records the gap once.
+        link event, in one transaction, so calling this twice records the gap once. Data resuming
+        before what is stored (the host clock behind) records nothing, restores no policy state from
+        its future and continues no open bout; `behind_s` says by how much.
         """
         now = math.floor(now_t)
+        stored = self.stored_until(wearable)
+        behind = stored - now_t if stored is not None and stored > now_t else 0.0
+        if behind > 0:
+            assert stored is not None
+            log.warning(
+                "%s: data resumes at %s, %.0f s before data already stored up to %s; nothing is "
+                "recorded for the downtime and no state from after the resume is restored",
+                wearable,
+                _utc(now_t),
+                behind,
+                _utc(stored),
+            )
         with self.db.atomic():
             last_end = self.epochs.last_end(wearable)
             open_bout = self.bouts.open_bout(wearable)
@@ -130,13 +163,15 @@ class Store:
                 self.bouts.set_open(wearable, None)
                 self.links.add(wearable, LinkEvent(now, LinkEventKind.GAP, float(now - start), "restart"))
                 log.info("%s: no data for %d s before restart, stored as unknown", wearable, now - start)
+            policy = self.snapshots.load(wearable)
             return ResumeState(
                 last_end=last_end,
                 gap=gap,
                 open_bout=open_bout,
-                open_bout_continues=open_bout is not None and gap is None,
-                policy=self.snapshots.load(wearable),
+                open_bout_continues=open_bout is not None and gap is None and behind == 0,
+                policy=policy if policy is None or policy.ts <= now_t else None,
                 calibration=self.calibration.load(wearable),
+                behind_s=behind,
             )
 
     def record_policy_event(self, wearable: str, event: PolicyEvent, exercise: str | None = None) -> None:
@@ -198,3 +233,7 @@ class Store:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+def _utc(t: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(t))

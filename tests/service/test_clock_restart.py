@@ -1,0 +1,126 @@
+"""A restart with the host clock behind the data already stored (a Raspberry Pi without a real-time
+clock, booted on fake-hwclock's saved time before NTP answers): the real service, the real link
+through unmodified Bleak and the BlueZ emulator, and a real SQLite file. Nothing stored may be
+overwritten; the service holds the early data back, says why once, and records from where the
+stored data ends."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC
+from pathlib import Path
+
+import pytest
+
+from firmware_sim.motion import Activity, MotionConfig, Segment
+from firmware_sim.source import motion_source
+from monitor.config import Config, WearableSettings
+from monitor.mqtt.settings import MqttSettings
+from monitor.service import WearableService
+from monitor.store import Store, StoreSettings
+from monitor.wearables.events import LinkEventKind, LinkState
+from monitor.wearables.profiles import ProfileName
+from tests.ble_fixtures import AddWearable, run
+from tests.wearables.linkrun import FAST
+
+SPEED = 50.0  # device seconds per wall second: a minute of data in 1.2 s
+RATE_HZ = 50.0
+BEHIND_S = 90.0  # the host clock at the restart, behind the newest data stored
+STORED_S = 150.0  # data time the first run records before it is stopped
+
+
+def config_for(address: str) -> Config:
+    return Config(
+        timezone="UTC",
+        wearables=(WearableSettings(id="w1", profile=ProfileName.SITSENSE, address=address),),
+        mqtt=MqttSettings(enabled=False),
+        link=FAST,
+    )
+
+
+async def serve(
+    config: Config,
+    store: Store,
+    clock: Callable[[], float] | None,
+    done: Callable[[WearableService], bool],
+    timeout: float = 25.0,
+) -> tuple[WearableService, set[LinkState]]:
+    """Run the service until `done`, then stop it the way SIGTERM does; the link states seen."""
+    service = WearableService(config.wearables[0], config, store, UTC, clock=clock)
+    states: set[LinkState] = set()
+    await service.start()
+    try:
+        deadline = time.monotonic() + timeout
+        while not done(service):
+            assert time.monotonic() < deadline, f"not done in {timeout} s: {service.diagnostics()}"
+            states.add(service.link.state)
+            await asyncio.sleep(0.02)
+    finally:
+        await service.stop()
+    return service, states
+
+
+def stored_past(store: Store, t: float) -> Callable[[WearableService], bool]:
+    def done(_service: WearableService) -> bool:
+        end = store.epochs.last_end("w1")
+        return end is not None and end >= t
+
+    return done
+
+
+def test_restart_with_the_clock_behind_stored_data_overwrites_nothing(
+    tmp_path: Path, add_wearable: AddWearable, caplog: pytest.LogCaptureFixture
+) -> None:
+    schedule = [Segment(Activity.SIT, 120), Segment(Activity.WALK, 60), Segment(Activity.STAND, 3600)]
+    source = motion_source(schedule, MotionConfig(placement="thigh", rate_hz=RATE_HZ, seed=7))
+    wearable = add_wearable(source=source, speed=SPEED)
+    config = config_for(wearable.address)
+    settings = StoreSettings(path=str(tmp_path / "sitbreak.db"))
+    caplog.set_level(logging.INFO)
+
+    # First run, on the real clock: STORED_S of data recorded, then a clean stop.
+    with Store(settings) as store:
+        t_start = time.time()
+        run(serve(config, store, None, stored_past(store, t_start + STORED_S)))
+        stored_end = store.epochs.last_end("w1")
+        stored = store.stored_until("w1")
+        assert stored_end is not None and stored is not None
+        first = store.epochs.first_t("w1")
+        assert first is not None
+        rows_before = store.epochs.rows("w1", first, stored_end)
+        bouts_before = store.bouts.between("w1", first, stored_end)
+        assert len(rows_before) == stored_end - first >= STORED_S
+
+    # Power cut, reboot: the host clock restarts BEHIND_S behind the stored data and NTP has not
+    # answered. The clock runs at 1x; the wearable's data at SPEED x, so it passes the stored data
+    # after about BEHIND_S / SPEED s of wall time.
+    offset = stored - BEHIND_S - time.time()
+
+    def behind_clock() -> float:
+        return time.time() + offset
+
+    caplog.clear()
+    with Store(settings) as store:
+        service, states = run(serve(config, store, behind_clock, stored_past(store, stored + 60.0)))
+        # Nothing recorded before the restart changed: same seconds, same labels, same bouts.
+        assert store.epochs.rows("w1", first, stored_end) == rows_before
+        assert store.bouts.between("w1", first, stored_end)[: len(bouts_before) - 1] == bouts_before[:-1]
+        # ... and the new data starts after it, not interleaved.
+        new_rows = store.epochs.rows("w1", stored_end, int(stored) + 3600)
+        assert new_rows and new_rows[0][0] >= stored_end
+        # The early data was dropped and counted, roughly the BEHIND_S the clock was behind.
+        diag = service.link.diagnostics()
+        assert (BEHIND_S - 10) * RATE_HZ < diag["held_samples"] <= (BEHIND_S + 1) * RATE_HZ
+        assert diag["holding_until"] is None
+        (held,) = [e for e in store.links.between("w1", first, stored + 3600) if e.kind is LinkEventKind.HELD]
+        assert held.ts == pytest.approx(stored) and held.value == diag["held_samples"]
+    # The link said so while holding (systemd STATUS shows the link state), and one warning names both
+    # times and the likely cause.
+    assert LinkState.HOLDING in states
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING and "already recorded" in r.message]
+    assert len(warnings) == 1
+    assert time.strftime("%H:%M:%S", time.gmtime(stored)) in warnings[0].message
+    assert "clock" in warnings[0].message and "synchronised" in warnings[0].message
