@@ -19,10 +19,10 @@ the ~10 h worn. At 200x every wall second a fault costs (a reconnect, a process 
 of data.
 
 Faults, at fixed points of *data* time (so the plan is the same on a fast or a loaded machine),
-spread over the days: day 1 malformed packets and commands, a link drop, a bluetoothd crash and
-restart, the broker down from the evening until the next morning's first data has produced the
-day's report; day 2 malformed input, a SIGKILL of the service and a restart, a link drop; day 3 a
-quick broker restart, malformed input, a link drop.
+spread over the days: day 1 malformed packets and commands, a link drop, a SIGKILL of the service
+and a restart, a bluetoothd crash and restart, the broker down from the evening until the next
+morning's first data has produced the day's report; day 2 malformed input, a bluetoothd crash, a
+link drop; day 3 a quick broker restart, malformed input, a link drop.
 
 What must hold at the end, for each day:
 - the same bouts and totals as an undisturbed run. The undisturbed run is the pipeline offline on
@@ -31,13 +31,17 @@ What must hold at the end, for each day:
   `unknown` in the store; every class total may differ by those plus 60 s per disruption that day,
   the morning start counted as one (filters and the 2 s windows warm up again after each gap);
   every undisturbed bout of 5 min or more must carry its label on >= 95 % of the seconds the
-  service knew; the daily report's sitting, standing and moving seconds obey the same tolerance;
+  service knew; the daily report's sitting, standing and moving seconds obey the same tolerance
+  (the report counts the whole local day, so also the ~2 min the device lies on the desk after
+  switch-on, which read as sitting until non-wear is detected);
 - no lost report: the phone (a persistent MQTT session) received the daily report of each of the
   three days, including the one built while the broker was down;
 - no lost event: every policy decision in the store arrived on `event`;
 - no nudge id used for two different nudges;
-- memory that does not grow: RSS of the longest-lived service process, sampled every 0.5 s, is no
-  higher in the last third of its life than in the first third plus 8 MiB.
+- memory that does not grow: RSS of the longest-lived service process (the one started after the
+  SIGKILL, which runs from day 1 to the end), sampled every 0.5 s from its second morning on (its
+  first day is warm-up, and building its first daily report raises the high-water mark once, by
+  ~3-6 MiB), is no higher in the last third of that time than in the first third plus 4 MiB.
 
 The daily report goes out when the service handles data past `report.daily_at` (monitor/service.py
 `_maybe_report` runs on incoming blocks only), so with the device off overnight each day's report
@@ -118,7 +122,8 @@ MIN_BOUT_S = 300
 MAX_LOST_SHARE = 0.35
 OUTAGE_WALL_S = 12.0
 MIN_BOUT_AGREEMENT = 0.95
-RSS_GROWTH_MIB = 8.0
+# Steady state is flat to within ~1 MiB over days; a leak of a few MiB a day would sink a Pi in weeks.
+RSS_GROWTH_MIB = 4.0
 RSS_EVERY_S = 0.5
 MIN_RSS_SAMPLES = 20
 # Wall-clock bound on the data reaching a milestone; generous for a loaded machine.
@@ -244,7 +249,8 @@ class Soak:
         self.schedule = wearable.clock.schedule
         self.origin = wearable.clock.origin
         self.services: list[ServiceProcess] = []
-        self.rss: dict[int, list[float]] = {}
+        # (data offset, RSS MiB) of each service process, by pid
+        self.rss: dict[int, list[tuple[float, float]]] = {}
         self.disruptions: list[tuple[float, str]] = []
         self._next_sample = 0.0
         # What the phone received, collected after the clean stop.
@@ -294,7 +300,7 @@ class Soak:
                 self._next_sample = time.monotonic() + RSS_EVERY_S
                 rss = _rss_mib(self.service.pid)
                 if rss is not None and self.service.returncode is None:
-                    self.rss[self.service.pid].append(rss)
+                    self.rss[self.service.pid].append((self.now_s(), rss))
             time.sleep(POLL_S)
 
     def until_data(self, offset_s: float) -> None:
@@ -338,6 +344,12 @@ class Soak:
         self.mark("link drop")
         self.wearable.drop_link()
 
+    def bluetoothd_crash(self) -> None:
+        self.mark("bluetoothd crash")
+        self.emulator.crash()
+        time.sleep(DOWN_WALL_S)
+        self.emulator.restart()
+
     def close(self) -> None:
         for proc in self.services:
             proc.stop()
@@ -350,14 +362,19 @@ def drive(run: Soak, phone: Phone) -> None:
 
     run.until_data(day1.at(0.3))
     run.bad_input(phone)
-    run.until_data(day1.at(0.8))
+    run.until_data(day1.at(0.7))
     run.link_drop()
-    run.until_data(day1.at(1.6))
-    run.mark("bluetoothd crash")
-    run.emulator.crash()
+    run.until_data(day1.at(1.2))
+    # Early, so the restarted process lives through most of the run (its memory is watched).
+    run.mark("SIGKILL")
+    run.service.signal(signal.SIGKILL)
+    run.service.wait(10)
+    # bluetoothd keeps the dead process's connection; the restarted service clears it itself.
     time.sleep(DOWN_WALL_S)
-    run.emulator.restart()
-    run.until_data(day1.worn_until_s - 20 * 60)
+    run.start_service()
+    run.until_data(day1.at(1.9))
+    run.bluetoothd_crash()
+    run.until_data(day1.worn_until_s - 15 * 60)
     run.mark("broker down across day 1's report")
     run.broker.stop()
     run.switch_off(day1)
@@ -368,12 +385,7 @@ def drive(run: Soak, phone: Phone) -> None:
     run.until_data(day2.at(0.5))
     run.bad_input(phone)
     run.until_data(day2.at(1.5))
-    run.mark("SIGKILL")
-    run.service.signal(signal.SIGKILL)
-    run.service.wait(10)
-    # bluetoothd keeps the dead process's connection; the restarted service clears it itself.
-    time.sleep(DOWN_WALL_S)
-    run.start_service()
+    run.bluetoothd_crash()
     run.until_data(day2.at(2.6))
     run.link_drop()
     run.switch_off(day2)
@@ -517,9 +529,12 @@ def test_soak(soak: Soak) -> None:
     for proc in run.services:
         assert "Traceback" not in proc.log(), proc.log()[-4000:]
 
-    # Memory: the longest-lived process's RSS does not climb.
-    samples = max(run.rss.values(), key=len)
-    assert len(samples) >= MIN_RSS_SAMPLES, f"only {len(samples)} RSS samples"
+    # Memory: the longest-lived process's RSS does not climb. Its first day is warm-up: caches fill,
+    # and its first daily report (built the next morning) raises the high-water mark once.
+    lived = max(run.rss.values(), key=len)
+    settled = DAY_S * (_day_of(lived[0][0]) + 1)
+    samples = [mib for at, mib in lived if at >= settled]
+    assert len(samples) >= MIN_RSS_SAMPLES, f"only {len(samples)} RSS samples after {settled / H:.0f} h"
     third = len(samples) // 3
     early, late = float(np.median(samples[:third])), float(np.median(samples[-third:]))
     assert late <= early + RSS_GROWTH_MIB, f"RSS grew from {early:.1f} to {late:.1f} MiB"
