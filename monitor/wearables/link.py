@@ -528,8 +528,6 @@ class WearableLink:
         first_of_connection = not self._streaming
         if first_of_connection:
             self._begin_streaming(float(t[0]))
-        elif self._state is LinkState.HOLDING:
-            self._set_state(LinkState.STREAMING, "data time has passed the data already recorded")
         if placed.gap_s > 0:
             self._flush()
             self._gaps += 1
@@ -648,6 +646,8 @@ class WearableLink:
         self._hold = _Hold()
         if not hold.noted:
             return
+        if self._streaming:  # else the first data of the connection says "streaming" right after
+            self._set_state(LinkState.STREAMING, "data time has passed the data already recorded")
         _LOGGER.info(
             "%s - %s: data time has passed %s; %d samples (%.0f s) timed before it were dropped",
             self._name,

@@ -147,6 +147,43 @@ def test_backward_step_neither_goes_back_nor_overlaps(
     assert np.array_equal(xyz[k:], resumed)
     assert "system clock stepped by -20 s" in caplog.text
     assert "holding (data held back until the clock passes" in caplog.text
+    assert "streaming (data time has passed the data already recorded)" in caplog.text
+
+
+def test_ntp_sync_ends_a_restart_hold_at_once(
+    add_wearable: AddWearable, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The service restarts on a clock an hour behind the data it stored (the link is told to hold
+    data up to there); NTP then steps the clock forward past it: data flows at once, on the
+    corrected clock, and nothing was handed on before the stored data's end."""
+    wearable = add_wearable(source=WaveSource(), speed=1)
+    clock = SteppableClock()
+    link = link_with(clock, wearable.address)
+    stored_until = clock() + 3600.0
+    link.hold_until(stored_until)
+    caplog.set_level(logging.INFO, logger="monitor.wearables.link")
+
+    async def main() -> LinkRun:
+        async with LinkRun(link) as r:
+            await r.until(lambda _c: link.diagnostics()["held_samples"] >= 50, timeout=10)
+            assert link.diagnostics()["holding_until"] == stored_until
+            assert not r.got.blocks()  # nothing handed on while holding
+            clock.offset += 3700.0  # NTP answers: the true time is 100 s past the stored data
+            await r.until(lambda c: c.samples() >= 50, timeout=5)
+        return r
+
+    got = run(main()).got
+    assert got.kinds()[:3] == [LinkEventKind.CLOCK_STEP, LinkEventKind.HELD, LinkEventKind.CONNECTED]
+    (held,) = got.events(LinkEventKind.HELD)
+    assert held.t == stored_until and held.count == link.diagnostics()["held_samples"]
+    t = got.t()
+    assert t[0] > stored_until + 90.0
+    assert abs(t[-1] - clock()) < 1.5
+    assert np.all(np.diff(t) > 0)
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 2  # the hold (with both times), then the step
+    assert time.strftime("%H:%M:%S", time.gmtime(stored_until)) in warnings[0].message
+    assert "system clock stepped by +3700 s" in warnings[1].message
 
 
 def test_forward_step_without_a_device_clock_is_a_gap_too(add_wearable: AddWearable) -> None:
