@@ -20,7 +20,7 @@ block. Blocks are handed on when they span `block_max_s` of data, when a gap sta
 Every state change is one log line, "name - address: what (why)", with %-args.
 
 The host clock is checked for steps at each connection and about once a second while data flows
-(wall clock minus the loop's monotonic clock: NTP slews move both alike, only a step changes the
+(wall clock minus the boot-time clock: NTP slews move both alike, only a step changes the
 difference). A step beyond `CLOCK_STEP_TOLERANCE_S` is logged once, recorded as a CLOCK_STEP event,
 and moves the timeline's mapping (see `timeline`: forward = a gap, backward = samples dropped until
 the corrected time passes the data already handed on). `hold_until` lets the service keep the link
@@ -67,13 +67,14 @@ from monitor.wearables.watchdog import SilenceWatchdog
 
 _LOGGER = logging.getLogger(__name__)
 
-# The host clock is compared with the monotonic clock this often (loop seconds) while data flows: a
+# The host clock is checked for steps this often (loop seconds) while data flows: a
 # step is noticed within a second, at the cost of one clock read per second.
 CLOCK_CHECK_EVERY_S = 1.0
 # A change of (wall - monotonic) beyond this is a step. NTP slews small errors (both clocks alike);
 # timesyncd and chrony step only for larger ones, and a second or two of data time does not matter
 # for posture. Smaller changes add up until they pass it, then count in full.
 CLOCK_STEP_TOLERANCE_S = 2.0
+_BOOT_CLOCK = getattr(time, "CLOCK_BOOTTIME", time.CLOCK_MONOTONIC)
 
 
 class LinkLostError(Exception):
@@ -178,7 +179,7 @@ class WearableLink:
         self._rssi = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._mono_to_utc = 0.0
-        self._clock_ref: float | None = None  # wall - monotonic when last checked without a step
+        self._clock_ref: float | None = None  # wall - boot-time clock at the last step (or the start)
         self._next_clock_check = math.inf
         self._clock_steps = 0
         self._step_gap = False  # a forward step since the last accepted packet: its gap's reason
@@ -574,14 +575,20 @@ class WearableLink:
 
     def _check_clock(self, now: float) -> None:
         self._next_clock_check = now + CLOCK_CHECK_EVERY_S
-        offset = self._wall_clock() - now
+        wall = self._wall_clock()
+        # Arrival times follow the wall clock as it is now (the loop's clock stops during a suspend).
+        self._mono_to_utc = wall - now
+        # Steps are measured against the boot-time clock: like the monotonic clock it is slewed with
+        # the wall clock and never stepped, and unlike it, it runs on through a suspend, so a laptop
+        # waking up is not mistaken for a step (a wearable's own clock ran on meanwhile too).
+        offset = wall - _since_boot()
         if self._clock_ref is None:
-            self._clock_ref = self._mono_to_utc = offset
+            self._clock_ref = offset
             return
         step = offset - self._clock_ref
         if abs(step) <= CLOCK_STEP_TOLERANCE_S:
             return
-        self._clock_ref = self._mono_to_utc = offset
+        self._clock_ref = offset
         self._on_clock_step(step)
 
     def _on_clock_step(self, step: float) -> None:
@@ -775,6 +782,11 @@ class WearableLink:
             self._emit(LinkEvent(tally.kind, self._data_now(), self._address, count=count, detail=kinds))
             tally.pending.clear()
             tally.next_report = now + self.settings.malformed_log_interval_s
+
+
+def _since_boot() -> float:
+    """CLOCK_BOOTTIME where there is one (Linux), else the monotonic clock."""
+    return time.clock_gettime(_BOOT_CLOCK)
 
 
 def _utc(t: float) -> str:
