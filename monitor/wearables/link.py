@@ -67,13 +67,14 @@ from monitor.wearables.watchdog import SilenceWatchdog
 
 _LOGGER = logging.getLogger(__name__)
 
-# The host clock is checked for steps this often (loop seconds) while data flows: a
-# step is noticed within a second, at the cost of one clock read per second.
+# The host clock is checked for steps this often (loop seconds) while data flows: a step is noticed
+# within a second, at the cost of two clock reads per second.
 CLOCK_CHECK_EVERY_S = 1.0
-# A change of (wall - monotonic) beyond this is a step. NTP slews small errors (both clocks alike);
+# A change of (wall - boot-time clock) beyond this is a step. NTP slews small errors (both clocks alike);
 # timesyncd and chrony step only for larger ones, and a second or two of data time does not matter
 # for posture. Smaller changes add up until they pass it, then count in full.
 CLOCK_STEP_TOLERANCE_S = 2.0
+# Steps are measured against CLOCK_BOOTTIME (Linux): never stepped, and it runs on through a suspend.
 _BOOT_CLOCK = getattr(time, "CLOCK_BOOTTIME", time.CLOCK_MONOTONIC)
 
 
