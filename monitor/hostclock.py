@@ -48,12 +48,17 @@ def _adjtimex_state() -> int | None:
     return state
 
 
-def clock_synchronised(timesync_dir: Path = TIMESYNC_DIR) -> bool | None:
+def clock_synchronised() -> bool | None:
     """True when the system clock is known to be synchronised, False when known not to be, None when
     the host cannot tell (sandboxed without systemd-timesyncd, or not Linux)."""
     state = _adjtimex_state()
     if state is not None:
         return state != TIME_ERROR
+    return timesyncd_synchronised()
+
+
+def timesyncd_synchronised(timesync_dir: Path = TIMESYNC_DIR) -> bool | None:
+    """What systemd-timesyncd's flag file says; None when timesyncd is not running here."""
     try:
         if (timesync_dir / TIMESYNC_FLAG.name).exists():
             return True
