@@ -12,6 +12,8 @@ import pytest
 from monitor.pipeline.types import Bout, Posture, PostureCode
 from monitor.store import Store
 from monitor.store.calibration import Calibration, PolicySnapshot
+from monitor.store.events import LinkEvent
+from monitor.wearables.events import LinkEventKind
 
 T0 = 1_700_000_000  # a whole second, data time
 SIT = int(PostureCode.SIT)
@@ -67,3 +69,15 @@ def test_resume_at_or_after_stored_data_is_not_behind(tmp_path: Path) -> None:
         state = store.resume("w1", T0 + 10.75)
         assert state.behind_s == 0
         assert state.policy == PolicySnapshot(T0 + 10.5, '{"timer_s": 10}')
+
+
+def test_clock_step_and_held_events_round_trip(tmp_path: Path) -> None:
+    """The link's clock vocabulary is stored as it is: signed step seconds, held sample counts."""
+    with Store.open(tmp_path / "s.db") as store:
+        store.links.add("w1", LinkEvent(T0, LinkEventKind.CLOCK_STEP, -20.0, "set back by hand?"))
+        store.links.add("w1", LinkEvent(T0, LinkEventKind.HELD, 1000.0, "timed .."))
+    with Store.open(tmp_path / "s.db") as store:
+        assert store.links.between("w1", T0, T0 + 1) == [
+            LinkEvent(T0, LinkEventKind.CLOCK_STEP, -20.0, "set back by hand?"),
+            LinkEvent(T0, LinkEventKind.HELD, 1000.0, "timed .."),
+        ]
