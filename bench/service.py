@@ -317,7 +317,9 @@ def baselines(data_s: float, seed: int) -> tuple[float, float]:
 # ---------------------------------------------------------------- the run
 
 
-def run_bench(speed: float, seconds: float, warmup_s: float, seed: int, verbose: bool) -> Result:
+def run_bench(  # noqa: PLR0917 - the command line's options
+    speed: float, seconds: float, warmup_s: float, seed: int, verbose: bool, profile: Path | None = None
+) -> Result:
     with tempfile.TemporaryDirectory(prefix="sitbreak-bench-") as tmp:
         folder = Path(tmp)
         state = folder / "state"
@@ -329,9 +331,13 @@ def run_bench(speed: float, seconds: float, warmup_s: float, seed: int, verbose:
             emulator = start_emulator(bus, speed, seed)
             daemon: subprocess.Popen[bytes] | None = None
             try:
+                # cProfile sees only the main thread (the event loop), which is where the work is.
+                profiler = ("-m", "cProfile", "-o", str(profile)) if profile else ()
                 daemon = subprocess.Popen(
                     [
-                        *(sys.executable, "-m", "monitor.cli", "--log-level", "WARNING"),
+                        sys.executable,
+                        *profiler,
+                        *("-m", "monitor.cli", "--log-level", "WARNING"),
                         *("run", "--config", str(config), "--state-dir", str(state)),
                     ],
                     cwd=REPO,
@@ -418,8 +424,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="motion model seed (default: %(default)s)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("-v", "--verbose", action="store_true", help="show the daemon's log")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="FILE",
+        help="run the daemon under cProfile and write its stats to FILE (inflates the CPU figure; "
+        "read with `python -m pstats FILE`)",
+    )
     args = parser.parse_args(argv)
-    r = run_bench(args.speed, args.seconds, args.warmup, args.seed, args.verbose)
+    r = run_bench(args.speed, args.seconds, args.warmup, args.seed, args.verbose, args.profile)
     if args.json:
         print(json.dumps(r))
         return 0

@@ -254,3 +254,34 @@ def test_bad_wearable_id_is_rejected_at_link_creation(tmp_path: Path) -> None:
     outbox = FileOutbox(tmp_path / "o.db")
     with pytest.raises(ValueError, match="Invalid wearable id 'a/b'"):
         MqttLink(settings_for(1883), "a/b", outbox)
+
+
+def test_idle_link_keeps_the_shortest_keep_alive(mosquitto: Broker, tmp_path: Path) -> None:
+    """paho's network thread wakes only every few seconds when idle; with the shortest keep-alive it
+    must still ping in time, or the broker drops the link after 1.5x the keep-alive (7.5 s here)."""
+    link, outbox = make_link(tmp_path, settings_for(mosquitto.port, keepalive_s=5), wearable="idle1")
+    phone = Phone(mosquitto.port, "sitbreak/idle1/status")
+    idle_s = 13.0
+
+    async def scenario() -> float:
+        await link.start()
+        await link.wait_connected(10)
+        await phone.expect("sitbreak/idle1/status")
+        deadline = asyncio.get_running_loop().time() + idle_s
+        while asyncio.get_running_loop().time() < deadline:
+            assert link.connected, "the broker dropped an idle link"
+            await asyncio.sleep(0.5)
+        started = asyncio.get_running_loop().time()
+        await link.stop()
+        return asyncio.get_running_loop().time() - started
+
+    try:
+        stop_s = asyncio.run(scenario())
+    finally:
+        phone.close()
+        outbox.close()
+    statuses = [m.payload for m in phone.messages()]
+    assert statuses == [b"online", b"offline"], statuses  # one session: never dropped and back
+    assert f"Client {link.client_id} has exceeded timeout" not in mosquitto.log()
+    # Stopping does not wait for an idle tick: the disconnect wakes paho's thread.
+    assert stop_s < 2.0, f"stop took {stop_s:.1f} s"
