@@ -128,8 +128,8 @@ class PacketTimeline:
     def hold_until(self, t: float) -> None:
         """Hand on no sample at or before data time `t` (e.g. data already stored up to there).
 
-        Held samples are dropped, not delayed: their time is taken, and they are not invented
-        elsewhere. The hold ends by itself with the first sample after `t`."""
+        Held samples are dropped, never moved to a later time (that would invent data there). The
+        hold ends by itself with the first sample after `t`."""
         if self._last_t is not None and t < self._last_t:
             return  # already past it
         self._floor = t if self._floor is None else max(self._floor, t)
@@ -227,7 +227,7 @@ class PacketTimeline:
         self._prev_raw = raw
         self._wraps = wraps
         self._prev_dev_last = dev_last
-        skip = self._below_floor(t)
+        skip = self._below_floor(t) if self._floor is not None else 0
         if skip == n:
             return Placement(Verdict.HELD, t, lost_packets=lost, skip=n)
         if skip:
@@ -262,7 +262,7 @@ class PacketTimeline:
             else:
                 first = max(expected + ARRIVAL_GAIN * lag, self._last_t + MIN_STEP_PERIODS * period)
         t = first + np.arange(n, dtype=np.float64) * period
-        skip = self._below_floor(t)
+        skip = self._below_floor(t) if self._floor is not None else 0
         if skip == n:
             return Placement(Verdict.HELD, t, lost_packets=lost, skip=n)
         self._rearrive = False
@@ -275,11 +275,10 @@ class PacketTimeline:
     # -- shared
 
     def _below_floor(self, t: FloatArray) -> int:
-        """How many leading samples of `t` land at or before the hold floor; ends the hold once
-        some sample is past it."""
+        """While holding: how many leading samples of `t` land at or before the hold floor; ends the
+        hold once some sample is past it."""
         floor = self._floor
-        if floor is None:
-            return 0
+        assert floor is not None
         if t[-1] <= floor:
             return len(t)
         self._floor = None
