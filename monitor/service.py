@@ -197,7 +197,9 @@ class WearableService:
                 self._on_link_event(item)
         if self.stream is not None:
             self._on_epochs(self.stream.flush())
-        self._save_state(force=True)
+            # Saved only once resumed: before its first data (none yet, or held back while the clock
+            # is behind the store) the policy is a blank one, and saving it would wipe the sitting timer.
+            self._save_state(force=True)
         self._link_up = False
         self._publish_state()
         if self.mqtt is not None:
