@@ -13,14 +13,17 @@ from collections.abc import Callable
 from datetime import UTC
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from firmware_sim.motion import Activity, MotionConfig, Segment
-from firmware_sim.source import motion_source
+from firmware_sim.source import WaveSource, motion_source
 from monitor.config import Config, WearableSettings
 from monitor.mqtt.settings import MqttSettings
+from monitor.pipeline.types import PostureCode
 from monitor.service import WearableService
 from monitor.store import Store, StoreSettings
+from monitor.store.calibration import PolicySnapshot
 from monitor.wearables.events import LinkEventKind, LinkState
 from monitor.wearables.profiles import ProfileName
 from tests.ble_fixtures import AddWearable, run
@@ -124,3 +127,20 @@ def test_restart_with_the_clock_behind_stored_data_overwrites_nothing(
     assert len(warnings) == 1
     assert time.strftime("%H:%M:%S", time.gmtime(stored)) in warnings[0].message
     assert "clock" in warnings[0].message and "synchronised" in warnings[0].message
+
+
+def test_stop_while_holding_keeps_the_saved_state(tmp_path: Path, add_wearable: AddWearable) -> None:
+    """Stopped (shutdown, SIGHUP) while still holding data back: no data was resumed, so the blank
+    policy of the new run must not replace the saved sitting timer, and nothing else is written."""
+    wearable = add_wearable(source=WaveSource(), speed=1)
+    config = config_for(wearable.address)
+    settings = StoreSettings(path=str(tmp_path / "sitbreak.db"))
+    ahead = int(time.time()) + 3600  # the stored data ends an hour after this host's clock
+    saved = PolicySnapshot(ahead + 0.5, '{"sitting_s": 1500}')
+    with Store(settings) as store:
+        store.epochs.write("w1", ahead - 600, np.full(600, PostureCode.SIT, dtype=np.uint8))
+        store.snapshots.save("w1", saved)
+        service, _ = run(serve(config, store, None, lambda s: s.link.state is LinkState.HOLDING))
+        assert service.link.diagnostics()["held_samples"] > 0
+        assert store.snapshots.load("w1") == saved
+        assert store.epochs.count("w1") == 600 and store.epochs.last_end("w1") == ahead
