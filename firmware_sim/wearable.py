@@ -4,7 +4,8 @@
     emulator.add(wearable)           # starts advertising on the emulated adapter
     wearable.drop_link()             # link loss now
     wearable.go_out_of_range(3.0)    # silent for 3 wall seconds; Connect hangs, then fails
-    wearable.power_off()             # switched off to charge overnight; `power_on()` in the morning
+    wearable.power_off(at_ms=3.6e6)  # switched off to charge when the device clock reads 1 h
+    wearable.power_on()              # and on again in the morning
     wearable.fail_next_connects(2)   # the next two Connect calls fail (le-connection-abort-by-local)
     wearable.inject("truncated")     # the next data packet arrives cut short
     wearable.set_fault_rates(lost=0.01, duplicated=0.01)
@@ -15,6 +16,7 @@ change is made on the emulator's event loop.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import threading
 from collections import Counter
@@ -134,6 +136,7 @@ class SimulatedWearable:
         self.connect_failure_text = defs.TEXT_LE_ABORT_BY_LOCAL
         self.connects = 0  # successful connections so far
         self._emulator: BlueZEmulator | None = None
+        self._power_timer: asyncio.TimerHandle | None = None  # a timed power_off, on the emulator loop
 
     def __repr__(self) -> str:
         return f"SimulatedWearable({self.profile.value}, {self.address})"
@@ -181,17 +184,44 @@ class SimulatedWearable:
 
         self._run(apply)
 
-    def power_off(self) -> None:
+    def power_off(self, at_ms: float | None = None) -> None:
         """Switched off (or charging with the radio off): the link drops and advertising stops, as
-        out of range looks to the host. The device clock runs on, as a real one's RTC does, so the
-        host sees the night as a gap of exactly the time that passed."""
-        self.go_out_of_range(None)
+        out of range looks to the host. Now, or when the device clock reads ``at_ms``: timed on the
+        emulator's loop, so it falls exactly between the packets around it however late the caller's
+        thread runs. The device clock runs on, as a real one's RTC does, so the host sees the night
+        as a gap of exactly the time that passed."""
+
+        def off() -> None:
+            self._power_timer = None
+            if self._emulator is not None:
+                self._emulator._set_in_range(self, False, None)
+            else:
+                self.in_range = False
+
+        def apply() -> None:
+            self._cancel_power_timer()
+            if at_ms is None:
+                off()
+            elif self._emulator is None:
+                raise RuntimeError("a timed power_off needs the wearable added to an emulator")
+            else:
+                delay = self.clock.wall_delay_s(at_ms)
+                self._power_timer = asyncio.get_running_loop().call_later(delay, off)
+
+        self._run(apply)
 
     def power_on(self, battery_pct: float | None = None) -> None:
-        """Switched on again, advertising; ``battery_pct``: charged to this level meanwhile."""
+        """Switched on again, advertising (a pending timed `power_off` is cancelled); ``battery_pct``:
+        charged to this level meanwhile."""
+        self._run(self._cancel_power_timer)
         if battery_pct is not None:
             self.set_battery(battery_pct)
         self.come_back()
+
+    def _cancel_power_timer(self) -> None:
+        if self._power_timer is not None:
+            self._power_timer.cancel()
+            self._power_timer = None
 
     def fail_next_connects(self, count: int, text: str = defs.TEXT_LE_ABORT_BY_LOCAL) -> None:
         """The next ``count`` Connect calls fail with org.bluez.Error.Failed and this text."""

@@ -10,11 +10,13 @@ import time
 import numpy as np
 import pytest
 
+from firmware_sim.bluez import BlueZEmulator
 from firmware_sim.device import Battery, DeviceClock, Faults, SpeedSchedule
 from firmware_sim.firmware import SitSenseFirmware
 from firmware_sim.gatt import Characteristic
 from firmware_sim.source import WaveSource
 from firmware_sim.wearable import SimulatedWearable
+from tests.ble_fixtures import AddWearable
 
 # A day at 200x for 60 data s, a night at 50000x for 10000 data s, then 100x.
 DAY_NIGHT = SpeedSchedule(((60.0, 200.0), (10_000.0, 50_000.0)), speed=100.0)
@@ -144,3 +146,24 @@ def test_power_off_for_the_night_and_on_charged() -> None:
     in_range.append(wearable.in_range)
     assert in_range == [False, True]
     assert wearable.battery.level() == 100
+
+
+def test_timed_power_off_lands_on_the_device_clock(bluez: BlueZEmulator, add_wearable: AddWearable) -> None:
+    """Scheduled on the emulator's loop: off when the device clock reads the time asked, not when
+    the caller gets round to it; power_on cancels one still pending."""
+    wearable = add_wearable(speed=100.0, emulator=bluez)
+    at_ms = wearable.device_time_ms() + 30_000.0  # 0.3 wall s ahead
+    wearable.power_off(at_ms=at_ms)
+    assert wearable._run(lambda: wearable.in_range)
+    deadline = time.monotonic() + 5.0
+    while wearable._run(lambda: wearable.in_range) and time.monotonic() < deadline:
+        time.sleep(0.005)
+    off_ms = wearable.device_time_ms()
+    assert at_ms <= off_ms < at_ms + 20_000.0  # never before the time asked, soon after
+    wearable.power_on()
+    assert wearable._run(lambda: wearable.in_range)
+
+    wearable.power_off(at_ms=wearable.device_time_ms() + 20_000.0)
+    wearable.power_on()  # before the switch-off was due: it never happens
+    time.sleep(0.4)
+    assert wearable._run(lambda: wearable.in_range)

@@ -13,10 +13,10 @@ afternoon, 3.6 h; day 3: arrival and the late afternoon, 2.5 h); then it is swit
 on once more, so the report due on the third evening has data after it.
 
 Time: one `SpeedSchedule` maps monotonic wall time to data time for the device and the service
-alike: 200x from switch-on to 5 min after the worn stretch (the switch-off lands inside those
-5 min), 40000x through the night (about 2 wall seconds), so the soak costs wall time only for
-the ~10 h worn. At 200x every wall second a fault costs (a reconnect, a process start) is minutes
-of data.
+alike: 200x from switch-on to 5 min after the worn stretch, 40000x through the night (about 2 wall
+seconds), so the soak costs wall time only for the ~10 h worn. The switch-off is timed on the
+emulator's loop at the end of the worn stretch, so the device never streams into the fast night.
+At 200x every wall second a fault costs (a reconnect, a process start) is minutes of data.
 
 Faults, at fixed points of *data* time (so the plan is the same on a fast or a loaded machine),
 spread over the days: day 1 malformed packets and commands, a link drop, a SIGKILL of the service
@@ -100,7 +100,7 @@ START_T = datetime(2026, 11, 24, 7, 40, tzinfo=UTC).timestamp()
 # Switched on this long before it is strapped on: the service finds it (a backoff of up to
 # backoff_max_s wall seconds, then a scan) before the worn stretch starts.
 LEAD_S = 20 * 60.0
-# Day speed lasts this long past the worn stretch; the switch-off must land inside (1.5 wall s).
+# Day speed lasts this long past the worn stretch (1.5 wall s), a margin for the timed switch-off.
 PAD_S = 5 * 60.0
 # The stretches worn: parts of the office day, a little different each day (each starts with the
 # walk in, which teaches the upright reference, and ends walking away).
@@ -116,6 +116,8 @@ REPORT_AT = "21:00"
 DOWN_WALL_S = 1.5
 WARMUP_PER_DISRUPTION_S = 60
 MIN_BOUT_S = 300
+# The pipeline's last 2 s window before a gap has no label; a little slack on top.
+END_EDGE_S = 10
 # Each fault costs wall seconds (the watchdog's 4 s, a reconnect, a process start), which at SPEED
 # are many minutes of data: up to a third of a day may be lost, and each outage must end within
 # OUTAGE_WALL_S of wall time (the service came back by itself).
@@ -128,8 +130,8 @@ RSS_EVERY_S = 0.5
 MIN_RSS_SAMPLES = 20
 # Wall-clock bound on the data reaching a milestone; generous for a loaded machine.
 MILESTONE_TIMEOUT_S = 240.0
-# How often the driver looks at the clock: the switch-off must land within PAD_S of data.
-POLL_S = 0.02
+# How often the driver polls the store and the clock (0.05 wall s is 10 s of data at 200x).
+POLL_S = 0.05
 BAD_COMMANDS = (
     b"\xff\xfe\x00",
     b"{",
@@ -321,16 +323,23 @@ class Soak:
         line = f"daily report for {day.date.isoformat()} published"
         self.wait(line, lambda: any(line in proc.log() for proc in self.services))
 
-    def switch_off(self, day: Day) -> None:
-        self.until_clock(day.worn_until_s)
-        self.wearable.power_off()
-        late = self.now_s() - day.worn_until_s
-        # Past the pad the night's speed applies: a device still streaming would flood the link.
-        assert late < PAD_S, f"switched off {late:.0f} s after the worn stretch; the pad is {PAD_S} s"
+    def plan_switch_off(self, day: Day) -> None:
+        """Off when the worn stretch ends, timed on the emulator's own clock (device ms = data s
+        since START_T * 1000), so a busy test thread cannot let it stream into the fast night."""
+        assert self.now_s() < day.worn_until_s, f"day {day.index + 1}: the plan ran past its end"
+        self.wearable.power_off(at_ms=day.worn_until_s * 1000.0)
 
-    def switch_on(self, on_s: float) -> None:
+    def night(self, day: Day) -> None:
+        """Until the night's speed applies; the device must be off by then."""
+        self.until_clock(day.worn_until_s + PAD_S)
+        assert not self.wearable.connected, f"day {day.index + 1}: still connected at night"
+
+    def switch_on(self, on_s: float, day: Day | None = None) -> None:
+        """Switched on (charged overnight) in the morning, and off again when `day` ends."""
         self.until_clock(on_s)
-        self.wearable.power_on(battery_pct=100.0)  # charged overnight
+        self.wearable.power_on(battery_pct=100.0)
+        if day is not None:
+            self.plan_switch_off(day)
 
     def bad_input(self, phone: Phone) -> None:
         self.mark("bad packets and commands")
@@ -358,6 +367,7 @@ class Soak:
 def drive(run: Soak, phone: Phone) -> None:
     """The three days and their faults."""
     day1, day2, day3 = DAYS
+    run.plan_switch_off(day1)
     run.start_service()
 
     run.until_data(day1.at(0.3))
@@ -377,9 +387,9 @@ def drive(run: Soak, phone: Phone) -> None:
     run.until_data(day1.worn_until_s - 15 * 60)
     run.mark("broker down across day 1's report")
     run.broker.stop()
-    run.switch_off(day1)
+    run.night(day1)
 
-    run.switch_on(day2.on_s)
+    run.switch_on(day2.on_s, day2)
     run.until_report(day1)
     run.broker.start()
     run.until_data(day2.at(0.5))
@@ -388,9 +398,9 @@ def drive(run: Soak, phone: Phone) -> None:
     run.bluetoothd_crash()
     run.until_data(day2.at(2.6))
     run.link_drop()
-    run.switch_off(day2)
+    run.night(day2)
 
-    run.switch_on(day3.on_s)
+    run.switch_on(day3.on_s, day3)
     run.until_data(day3.at(0.5))
     run.mark("broker restart")
     run.broker.restart()
@@ -398,7 +408,7 @@ def drive(run: Soak, phone: Phone) -> None:
     run.bad_input(phone)
     run.until_data(day3.at(1.9))
     run.link_drop()
-    run.switch_off(day3)
+    run.night(day3)
 
     run.switch_on(LAST_ON_S)
     run.until_report(day3)
@@ -472,6 +482,17 @@ def check_day(run: Soak, day: Day, model: MotionModel, report: dict[str, Any]) -
         assert abs(reported - want) <= allowance, (
             f"{name} {code.name}: the report says {reported} s, undisturbed {want} s (allow {allowance})"
         )
+    # The switch-off fell where it was timed: data up to the end of the worn stretch (the last
+    # window before a gap is unknown), then nothing known until the next switch-on.
+    last_known = int(np.flatnonzero(~unknown)[-1]) if np.any(~unknown) else -1
+    assert last_known >= len(live) - END_EDGE_S, f"{name}: data ends {len(live) - last_known} s early"
+    next_on = int(START_T + day.on_s + DAY_S)
+    night = db_query(
+        run.db,
+        "SELECT count(*) FROM epochs WHERE t >= ? AND t < ? AND label != ?",
+        (t1, next_on, int(PostureCode.UNKNOWN)),
+    )[0][0]
+    assert night == 0, f"{name}: {night} s of data while the device was off"
     # Every undisturbed bout of 5 min or more carries its label wherever the service had data.
     for bout in find_bouts(offline):
         if bout.end - bout.start < MIN_BOUT_S or bout.start < t0 or bout.end > t1:
