@@ -45,7 +45,11 @@ What must hold at the end, for each day:
 
 The daily report goes out when the service handles data past `report.daily_at` (monitor/service.py
 `_maybe_report` runs on incoming blocks only), so with the device off overnight each day's report
-leaves the next morning, at the first data; the test asserts delivery, not the hour.
+leaves the next morning, at the first data; the soak asserts delivery, not the hour. A service
+restarted between the report time and the next data never sends that report (`_next_report`
+starts after the new process's first data); the second test,
+`test_report_due_while_the_service_restarts_with_the_device_off`, pins that and xfails until
+monitor/service.py catches up on reports due while it was down or the device was off.
 
 Wall time: ~3-4 min on a 2-core machine. SITBREAK_SOAK_SPEED / SITBREAK_SOAK_NIGHT_SPEED change
 the two speeds (a slower day speed loses less to each fault and takes longer).
@@ -228,7 +232,12 @@ class Soak:
     """The moving parts of one soak run and the helpers that drive them."""
 
     def __init__(
-        self, tmp: Path, emulator: BlueZEmulator, wearable: SimulatedWearable, broker: Broker
+        self,
+        tmp: Path,
+        emulator: BlueZEmulator,
+        wearable: SimulatedWearable,
+        broker: Broker,
+        report_at: str = REPORT_AT,
     ) -> None:
         self.tmp = tmp
         self.emulator = emulator
@@ -243,7 +252,7 @@ class Soak:
                 # Bleak is not told when bluetoothd dies; the silence watchdog notices. Each wall
                 # second is SPEED seconds of data, so it must notice quickly here.
                 silence_s=4.0,
-            ).replace("[mqtt]\n", f'[report]\ndaily_at = "{REPORT_AT}"\n\n[mqtt]\n'),
+            ).replace("[mqtt]\n", f'[report]\ndaily_at = "{report_at}"\n\n[mqtt]\n'),
             encoding="utf-8",
         )
         self.state = tmp / "state"
@@ -559,3 +568,61 @@ def test_soak(soak: Soak) -> None:
     third = len(samples) // 3
     early, late = float(np.median(samples[:third])), float(np.median(samples[-third:]))
     assert late <= early + RSS_GROWTH_MIB, f"RSS grew from {early:.1f} to {late:.1f} MiB"
+
+
+# The restart test: worn 07:40-07:50, report due at 07:55, back on at 10:40.
+RESTART_WORN_S = 10 * 60.0
+RESTART_REPORT_AT = "07:55"
+RESTART_REPORT_S = 15 * 60.0
+RESTART_BACK_S = 3 * H
+# A slower night than the soak's, so the service can be restarted inside it (~5 wall s).
+RESTART_NIGHT_SPEED = 2000.0
+
+
+def test_report_due_while_the_service_restarts_with_the_device_off(
+    tmp_path: Path, fresh_bluez: BlueZEmulator, add_wearable: AddWearable, private_mosquitto: Broker
+) -> None:
+    """A report due while the wearable is off must still go out, even when the service restarts
+    in between (a Pi rebooted overnight, systemd restarting it after a crash).
+
+    Known defect, xfailed here and nowhere else: monitor/service.py `_maybe_report` runs only on
+    incoming data, and `_next_report` starts as the next report time after the first data of a
+    new process, so a report due before that is never published. Anything else failing fails."""
+    schedule = [
+        Segment(Activity.WALK, 3 * 60.0),
+        Segment(Activity.SIT, RESTART_WORN_S - 3 * 60.0),
+        Segment(Activity.DESK, DAY_S),
+    ]
+    awake = RESTART_WORN_S + PAD_S
+    speed = SpeedSchedule(((awake, SPEED), (RESTART_BACK_S - awake, RESTART_NIGHT_SPEED)), SPEED)
+    wearable = add_wearable(
+        source=motion_source(schedule, motion_config()), speed=speed, emulator=fresh_bluez
+    )
+    run = Soak(tmp_path, fresh_bluez, wearable, private_mosquitto, report_at=RESTART_REPORT_AT)
+    day = datetime.fromtimestamp(START_T, UTC).date().isoformat()
+    line = f"daily report for {day} published"
+    try:
+        wearable.power_off(at_ms=RESTART_WORN_S * 1000.0)
+        run.start_service()
+        run.until_data(RESTART_WORN_S - 2 * 60.0)
+        run.until_clock(RESTART_WORN_S + 60.0)
+        assert not wearable.connected
+        run.service.signal(signal.SIGTERM)
+        assert run.service.wait(STOP_WITHIN_S + STOP_SLACK_S) == 0, run.service.log()[-4000:]
+        while run.now_s() < RESTART_REPORT_S + 5 * 60.0:
+            time.sleep(POLL_S)
+        run.start_service()  # after the report time, the device still off
+        run.until_clock(RESTART_BACK_S)
+        on_time = any(line in proc.log() for proc in run.services)
+        wearable.power_on()
+        run.until_data(RESTART_BACK_S + 5 * 60.0)
+        late = any(line in proc.log() for proc in run.services)
+        assert "Traceback" not in run.service.log(), run.service.log()[-4000:]
+    finally:
+        run.close()
+    if not on_time:
+        outcome = "published only with the next data" if late else "never published"
+        pytest.xfail(
+            f"known defect (monitor/service.py): the report for {day}, due at {RESTART_REPORT_AT} "
+            f"while the device was off and the service restarting, was {outcome}"
+        )
