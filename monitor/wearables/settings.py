@@ -82,7 +82,7 @@ class LinkSettings:
     queue_size: int = field(
         default=256,
         metadata={
-            "doc": "Sample blocks held for a slow consumer (about one block per second of data). When "
+            "doc": "Sample blocks held for a slow consumer (one block per `block_max_s` of data). When "
             "full, the oldest block is dropped and its time recorded as a gap, so the pipeline marks it "
             "unknown; the Bluetooth callback never waits.",
             "unit": "blocks",
@@ -91,10 +91,11 @@ class LinkSettings:
         },
     )
     block_max_s: float = field(
-        default=1.0,
+        default=5.0,
         metadata={
-            "doc": "Longest span of samples gathered into one block before it is handed on; bounds the "
-            "latency the pipeline sees.",
+            "doc": "Longest span of samples gathered into one block before it is handed on. Each block "
+            "wakes the service once, so larger blocks cost less CPU; the pipeline waits for "
+            "`pipeline.process_every_s` of data anyway, so up to that they add no delay.",
             "unit": "s",
             "min": 0.05,
             "max": 10.0,
