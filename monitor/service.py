@@ -62,6 +62,9 @@ STATE_EVERY_S = 60.0
 SNAPSHOT_EVERY_S = 60.0
 # Retention pruning runs once per this much data time.
 PRUNE_EVERY_S = 6 * 3600.0
+# With no data coming in (device off, out of range) the report time is checked on the host clock at
+# least this often (wall seconds); short enough to follow a clock step, long enough to cost nothing.
+REPORT_CHECK_MAX_S = 60.0
 
 # Link events worth a line on the `event` topic (the phone or Home Assistant may act on them).
 _PUBLISHED_LINK_EVENTS = frozenset(
@@ -133,7 +136,8 @@ class WearableService:
         self._next_state = -math.inf
         self._next_snapshot = -math.inf
         self._next_prune = -math.inf
-        self._next_report: float | None = None
+        self._next_report = -math.inf
+        self._reported: date | None = None
         self._resumed = False
         self._tasks: set[asyncio.Task[None]] = set()
         self.counts: Counter[str] = Counter()
@@ -160,7 +164,11 @@ class WearableService:
         stored = self.store.stored_until(self.id)
         if stored is not None:
             self.link.hold_until(stored)
-        coros = [self.link.run(), self._consume()]
+        self._reported = self.store.reports.last_day(self.id)
+        if self._reported is None and self.store.epochs.last_end(self.id) is None:
+            # First run: there is nothing to report for days before the service ever ran.
+            self._reported = self._due_date(self._clock())
+        coros = [self.link.run(), self._consume(), self._report_timer()]
         if self.mqtt is not None:
             await self.mqtt.start()
             coros += [self._commands(), self._watch_mqtt()]
@@ -430,17 +438,32 @@ class WearableService:
         # fold=0 and normalisation through astimezone give the right instant across DST changes.
         return datetime.combine(day, time(hh, mm), tzinfo=self.tz).astimezone().timestamp()
 
+    def _due_date(self, now: float) -> date:
+        """The local date of the latest report time at or before `now`."""
+        today = local_date(now, self.tz)
+        return today if self._report_time(today) <= now else today - timedelta(days=1)
+
+    async def _report_timer(self) -> None:
+        """Reports go out at their local time even with no data coming in, and one that fell due while
+        the service was down (or the device was off) goes out at start."""
+        while True:
+            self._maybe_report(self._clock())
+            wait = self._next_report - self._clock()
+            await asyncio.sleep(min(REPORT_CHECK_MAX_S, max(0.0, wait)) + 0.01)
+
     def _maybe_report(self, now: float) -> None:
-        if self._next_report is None:
-            today = local_date(now, self.tz)
-            at = self._report_time(today)
-            self._next_report = at if at > now else self._report_time(today + timedelta(days=1))
-            return
+        """Called with data time as blocks arrive and with the host clock by the timer: whichever
+        passes the report time first publishes it; the store remembers it so it goes out once."""
         if now < self._next_report:
             return
-        day = local_date(self._next_report - 1, self.tz)
+        day = self._due_date(now)
         self._next_report = self._report_time(day + timedelta(days=1))
-        self.publish_daily_report(day, now)
+        if self._reported is not None and day <= self._reported:
+            return
+        with self.store.atomic():
+            self.store.reports.mark(self.id, day, now)
+            self.publish_daily_report(day, now)
+        self._reported = day
 
     def publish_daily_report(self, day: date, now: float) -> Path | None:
         """Build the report for a local day, publish it on report/daily and write the HTML file."""

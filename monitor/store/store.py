@@ -27,6 +27,7 @@ from monitor.store.events import (
 from monitor.store.migrations import MIGRATIONS
 from monitor.store.nudges import NudgeTable
 from monitor.store.outbox import OUTBOX_MIGRATION, StoreOutbox
+from monitor.store.reports import REPORTS_MIGRATION, ReportTable
 from monitor.store.settings import StoreSettings
 from monitor.store.wearables import WearableIds
 from monitor.wearables.events import LinkEventKind
@@ -43,7 +44,7 @@ _OUTCOMES: dict[EventKind, NudgeOutcome] = {
     EventKind.SNOOZED: NudgeOutcome.SNOOZED,
     EventKind.ACKED: NudgeOutcome.ACKED,
 }
-ALL_MIGRATIONS = (*MIGRATIONS, OUTBOX_MIGRATION)
+ALL_MIGRATIONS = (*MIGRATIONS, OUTBOX_MIGRATION, REPORTS_MIGRATION)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +97,7 @@ class Store:
         self.calibration = CalibrationTable(self.db, self.wearable_ids)
         self.snapshots = SnapshotTable(self.db, self.wearable_ids)
         self.outbox = StoreOutbox(self.db)
+        self.reports = ReportTable(self.db, self.wearable_ids)
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], retention_days: int | None = None) -> Store:
