@@ -23,6 +23,7 @@ from typing import cast
 import numpy as np
 
 from monitor.config import Config, WearableSettings
+from monitor.heap import release_free_memory
 from monitor.mqtt import DailyReportPayload, EventPayload, MqttError, MqttLink, StatePayload, iso_time
 from monitor.mqtt.convert import event_payload, nudge_payload
 from monitor.mqtt.discovery import DeviceDescription
@@ -385,6 +386,7 @@ class WearableService:
         if now >= self._next_prune:
             self._next_prune = now + PRUNE_EVERY_S
             self.store.prune(now)
+            release_free_memory()
         self._maybe_report(now)
 
     def _save_state(self, force: bool = False) -> None:
@@ -464,6 +466,7 @@ class WearableService:
             self.store.reports.mark(self.id, day, now)
             self.publish_daily_report(day, now)
         self._reported = day
+        release_free_memory()  # the report's ~20 MiB of rows, freed but kept by malloc otherwise
 
     def publish_daily_report(self, day: date, now: float) -> Path | None:
         """Build the report for a local day, publish it on report/daily and write the HTML file."""
