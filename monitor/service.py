@@ -165,6 +165,7 @@ class WearableService:
         stored = self.store.stored_until(self.id)
         if stored is not None:
             self.link.hold_until(stored)
+        self._restore_policy()
         self._reported = self.store.reports.last_day(self.id)
         if self._reported is None and self.store.epochs.last_end(self.id) is None:
             # First run: there is nothing to report for days before the service ever ran.
@@ -184,6 +185,20 @@ class WearableService:
             self.wearable.profile,
             self.wearable.placement,
         )
+
+    def _restore_policy(self) -> None:
+        """The sitting timer, snoozes and pauses as last saved. Restored before MQTT starts, so that a
+        command the phone sends before the wearable's first data (a pause while it is out of range)
+        acts on the saved state and is kept, instead of being replaced by it later."""
+        saved = self.store.snapshots.load(self.id)
+        if saved is None:
+            return
+        try:
+            self.policy.restore(PolicySnapshot.from_dict(json.loads(saved.state)))
+        except (ValueError, KeyError, TypeError) as exc:
+            _LOGGER.warning("%s: saved policy state unusable (%s); starting afresh", self.id, exc)
+            return
+        _LOGGER.info("%s: resumed the sitting timer at %d min", self.id, self.policy.sitting_s // 60)
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
@@ -206,9 +221,9 @@ class WearableService:
                 self._on_link_event(item)
         if self.stream is not None:
             self._on_epochs(self.stream.flush())
-            # Saved only once resumed: before its first data (none yet, or held back while the clock
-            # is behind the store) the policy is a blank one, and saving it would wipe the sitting timer.
-            self._save_state(force=True)
+        # The policy was restored at start, so even before any data (none yet, or held back while the
+        # clock is behind the store) this keeps the saved state plus any command taken since.
+        self._save_state(force=True)
         self._link_up = False
         self._publish_state()
         if self.mqtt is not None:
@@ -268,12 +283,6 @@ class WearableService:
         self.stream = PostureStream(
             self.wearable.placement, self.rate_hz, self.config.pipeline, reference=reference
         )
-        if state.policy is not None:
-            try:
-                self.policy.restore(PolicySnapshot.from_dict(json.loads(state.policy.state)))
-                _LOGGER.info("%s: resumed the sitting timer at %d min", self.id, self.policy.sitting_s // 60)
-            except (ValueError, KeyError, TypeError) as exc:
-                _LOGGER.warning("%s: saved policy state unusable (%s); starting afresh", self.id, exc)
         if state.gap is not None:
             _LOGGER.info(
                 "%s: %d s without data before this start, stored as unknown",

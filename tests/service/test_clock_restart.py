@@ -7,6 +7,8 @@ stored data ends."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -20,6 +22,7 @@ from firmware_sim.motion import Activity, MotionConfig, Segment
 from firmware_sim.source import WaveSource, motion_source
 from monitor.config import Config, WearableSettings
 from monitor.mqtt.settings import MqttSettings
+from monitor.nudges import ExerciseLibrary, NudgePolicy, PolicySettings
 from monitor.pipeline.types import PostureCode
 from monitor.service import WearableService
 from monitor.store import Store, StoreSettings
@@ -130,17 +133,23 @@ def test_restart_with_the_clock_behind_stored_data_overwrites_nothing(
 
 
 def test_stop_while_holding_keeps_the_saved_state(tmp_path: Path, add_wearable: AddWearable) -> None:
-    """Stopped (shutdown, SIGHUP) while still holding data back: no data was resumed, so the blank
-    policy of the new run must not replace the saved sitting timer, and nothing else is written."""
+    """Stopped (shutdown, SIGHUP) while still holding data back: no data was resumed, but the policy
+    was restored from the store at start, so what is saved on the way out is the same sitting timer
+    (not a blank policy), and no epoch is written."""
     wearable = add_wearable(source=WaveSource(), speed=1)
     config = config_for(wearable.address)
     settings = StoreSettings(path=str(tmp_path / "sitbreak.db"))
     ahead = int(time.time()) + 3600  # the stored data ends an hour after this host's clock
-    saved = PolicySnapshot(ahead + 0.5, '{"sitting_s": 1500}')
+    policy = NudgePolicy(PolicySettings(), ExerciseLibrary.default(), UTC, wearable_id="w1")
+    state = dataclasses.replace(
+        policy.snapshot(), last_t=ahead - 1.0, timer_s=1500, bout_start=ahead - 1500.0
+    )
+    saved = PolicySnapshot(ahead + 0.5, json.dumps(state.to_dict()))
     with Store(settings) as store:
         store.epochs.write("w1", ahead - 600, np.full(600, PostureCode.SIT, dtype=np.uint8))
         store.snapshots.save("w1", saved)
         service, _ = run(serve(config, store, None, lambda s: s.link.state is LinkState.HOLDING))
         assert service.link.diagnostics()["held_samples"] > 0
-        assert store.snapshots.load("w1") == saved
+        kept = store.snapshots.load("w1")
+        assert kept is not None and json.loads(kept.state) == json.loads(saved.state)
         assert store.epochs.count("w1") == 600 and store.epochs.last_end("w1") == ahead
