@@ -167,9 +167,15 @@ class WearableService:
             self.link.hold_until(stored)
         self._restore_policy()
         self._reported = self.store.reports.last_day(self.id)
-        if self._reported is None and self.store.epochs.last_end(self.id) is None:
-            # First run: there is nothing to report for days before the service ever ran.
-            self._reported = self._due_date(self._clock())
+        if self._reported is None:
+            first = self.store.epochs.first_t(self.id)
+            if first is None:
+                # First run: nothing to report for days before the service ever ran.
+                self._reported = self._due_date(self._clock())
+            else:
+                # Data but no report yet (restarted on its first day, or a database from before
+                # reports were recorded): days from the first data's on are reportable.
+                self._reported = local_date(first, self.tz) - timedelta(days=1)
         coros = [self.link.run(), self._consume(), self._report_timer()]
         if self.mqtt is not None:
             await self.mqtt.start()

@@ -29,7 +29,11 @@ class ReportSettings:
     )
     daily_at: str = field(
         default="21:30",
-        metadata={"doc": "Local time (HH:MM) the daily report is published on report/daily and saved."},
+        metadata={
+            "doc": "Local time (HH:MM) the day's report is published on report/daily and saved, also "
+            "when the wearable is off; a report due while the service was down goes out at its next "
+            "start. Each day is sent once."
+        },
     )
 
     def __post_init__(self) -> None:
