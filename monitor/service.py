@@ -63,6 +63,12 @@ STATE_EVERY_S = 60.0
 SNAPSHOT_EVERY_S = 60.0
 # Retention pruning runs once per this much data time.
 PRUNE_EVERY_S = 6 * 3600.0
+# While a prompt is at most one normal pass plus PROMPT_NEAR_S of sitting away, the pipeline runs
+# every PROMPT_PASS_S of data instead of every `pipeline.process_every_s` (a minute): the nudge then
+# trails the crossing by the bout smoothing's ~45 s rather than up to two minutes, for a few extra
+# passes per prompt. (The margin covers the lookahead: epochs reach the policy ~45 s late.)
+PROMPT_NEAR_S = 120.0
+PROMPT_PASS_S = 10.0
 # With no data coming in (device off, out of range) the report time is checked on the host clock at
 # least this often (wall seconds); short enough to follow a clock step, long enough to cost nothing.
 REPORT_CHECK_MAX_S = 60.0
@@ -347,6 +353,10 @@ class WearableService:
             # message (at worst the message goes out twice, with the same id).
             self._publish_events(events)
         self._count_today(epochs, events)
+        if self.stream is not None:
+            every = self.config.pipeline.process_every_s
+            near = self.policy.prompt_within(every + PROMPT_NEAR_S)
+            self.stream.process_every_s = min(PROMPT_PASS_S, every) if near else every
         current = self.bouts.current
         if current is not None and current.label != self._posture:
             self._posture = current.label

@@ -375,6 +375,15 @@ class NudgePolicy:
     def open_nudge_id(self) -> str | None:
         return self._s.episode_id
 
+    def prompt_within(self, sitting_s: float) -> bool:
+        """True when the next prompt is at most `sitting_s` of counted sitting away and nothing holds
+        it back (paused, or held for quiet hours and the like). The service then processes data more
+        often, so the prompt is not up to a pipeline pass late."""
+        s = self._s
+        if s.paused_until is not None or s.held_reason is not None or s.due_kind == DueKind.CLOSE:
+            return False
+        return s.due_at - s.timer_s <= sitting_s
+
     def diagnostics(self) -> dict[str, Any]:
         s = self._s
         return {

@@ -106,6 +106,9 @@ class PostureStream:
         self._pending_t: list[FloatArray] = []
         self._pending_xyz: list[Float32Array] = []
         self._pending_since: float | None = None
+        # Queued data that triggers a pass; labels are the same for any value, only their timing
+        # changes, so a caller may lower it while it waits for something (a prompt coming due).
+        self.process_every_s = s.process_every_s
         self._raw = _EMPTY_CODES
         self._next_out: int | None = None
         self._finished = False
@@ -136,7 +139,7 @@ class PostureStream:
         self._pending_xyz.append(block.xyz)
         if self._pending_since is None:
             self._pending_since = float(block.t[0])
-        if float(block.t[-1]) - self._pending_since < self.settings.process_every_s:
+        if float(block.t[-1]) - self._pending_since < self.process_every_s:
             return self._empty()
         return self._run(final=False)
 
