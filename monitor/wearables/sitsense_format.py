@@ -138,7 +138,9 @@ def g_to_counts(xyz_g: npt.ArrayLike, range_g: int) -> Int16Array:
 
 
 def counts_to_g(counts: npt.ArrayLike, range_g: int) -> Float32Array:
-    return (np.asarray(counts, dtype=np.float32) / np.float32(counts_per_g(range_g))).astype(np.float32)
+    # One ufunc call (the int16 -> float32 cast happens inside it): this runs per notification, right
+    # after the service wakes with cold caches, where each numpy call costs tens of microseconds.
+    return np.divide(counts, np.float32(counts_per_g(range_g)), dtype=np.float32)
 
 
 def encode_packet(  # noqa: PLR0917 - the field order of the header
@@ -178,7 +180,8 @@ def decode_packet(packet: bytes | bytearray) -> Packet:
     expected = HEADER_SIZE + count * SAMPLE_SIZE
     if count == 0 or len(data) != expected:
         raise PacketError(f"length {len(data)} does not match sample count {count} ({expected} bytes)", data)
-    samples = np.frombuffer(data, dtype="<i2", offset=HEADER_SIZE).reshape(count, 3).astype(np.int16)
+    # A read-only view on the (immutable) packet, no copy: converting to g makes the only copy.
+    samples = np.frombuffer(data, dtype=np.dtype("<i2"), offset=HEADER_SIZE).reshape(count, 3)
     return Packet(version, version_flags & 0xF, seq, t0_ms, rate_hz, range_g, samples)
 
 
