@@ -65,11 +65,12 @@ QOS = 1
 COMMAND_QUEUE_SIZE = 64
 # Clean shutdown waits this long for the broker to acknowledge `offline` before disconnecting anyway.
 STOP_TIMEOUT_S = 3.0
-# paho's network thread wakes this often when nothing happens (paho's own default is 1 s). Sending
-# wakes it at once, so the tick only paces keep-alive checks; a quarter of the keep-alive keeps pings
-# well inside the broker's 1.5x grace. Each idle wake-up costs about 0.1 ms, which at 1 s was a fifth
-# of the service's whole CPU on a quiet Raspberry Pi.
-NETWORK_TICK_S = 5.0
+# paho's network thread wakes at most this often when nothing happens (paho's own default is 1 s),
+# and at least every quarter of the keep-alive (7.5 s by default), which keeps pings well inside the
+# broker's 1.5x grace. Sending, receiving and disconnecting wake it at once, so the tick only paces
+# keep-alive checks. Each idle wake-up costs about 0.1 ms, which at 1 s was a fifth of the service's
+# whole CPU on a quiet Raspberry Pi.
+NETWORK_TICK_S = 15.0
 CONTENT_TYPE_JSON = "application/json"
 
 

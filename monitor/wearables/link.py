@@ -14,9 +14,12 @@ then a backoff (a pure function of the failures so far) and the next cycle. "Blu
 unavailable" (no bus, no org.bluez, adapter off) is a state of its own, retried with the same
 backoff and logged once.
 
-The notification callback is the hot path: decode, place on the timeline, append to the pending
-block. Blocks are handed on when they span `block_max_s` of data, when a gap starts, or after
-`block_max_s` of wall time, through a queue that never blocks the callback (see `queue`).
+The notification callback is the hot path: it feeds the silence watchdog and stashes the payload.
+Stashed notifications are decoded, placed on the timeline and appended to the pending block in
+batches (`RAW_BATCH_MAX` of them, or `block_max_s` of wall time after the first), because a process
+woken for one notification runs with cold caches. Blocks are handed on when they span `block_max_s`
+of data, when a gap starts, or at the end of each batch, through a queue that never blocks the
+callback (see `queue`).
 Every state change is one log line, "name - address: what (why)", with %-args.
 
 The host clock is checked for steps at each connection and about once a second while data flows

@@ -91,14 +91,15 @@ class LinkSettings:
         },
     )
     block_max_s: float = field(
-        default=5.0,
+        default=10.0,
         metadata={
-            "doc": "Longest span of samples gathered into one block before it is handed on. Each block "
-            "wakes the service once, so larger blocks cost less CPU; the pipeline waits for "
-            "`pipeline.process_every_s` of data anyway, so up to that they add no delay.",
+            "doc": "Longest span of samples gathered into one block before it is handed on (also how "
+            "long notifications wait to be decoded together). Each block wakes the service once, so "
+            "larger blocks cost less CPU; the pipeline waits for `pipeline.process_every_s` of data "
+            "anyway (10 s while a nudge is coming due), so up to that they add little delay.",
             "unit": "s",
             "min": 0.05,
-            "max": 10.0,
+            "max": 60.0,
         },
     )
     arrival_gap_s: float = field(
