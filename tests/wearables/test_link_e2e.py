@@ -358,7 +358,7 @@ def test_slow_consumer_loses_oldest_blocks_as_recorded_gaps_never_the_stream(
     # of the first kept sample and the first hole)
     t = got.t()
     holes = sum(g.seconds or 0 for g in slow)
-    start = min(float(t[0]), min(g.t for g in slow))
+    start = min(float(t[0]), *(g.t for g in slow))
     assert got.samples() * P + holes == pytest.approx(t[-1] - start + P, abs=1e-4)
     for gap in slow:
         assert gap.seconds is not None
