@@ -32,6 +32,8 @@ from monitor.config import load_config
 from monitor.daemon import WATCHDOG_MAX_LAG_S, Daemon, DaemonOptions
 from monitor.pipeline.types import PostureCode
 from monitor.sdnotify import SystemdNotifier
+from monitor.service import SNAPSHOT_EVERY_S
+from monitor.wearables.settings import LinkSettings
 from tests.ble_fixtures import AddWearable
 from tests.mqtt_fixtures import Broker, Phone
 from tests.service.procs import (
@@ -255,8 +257,8 @@ def test_sigkill_then_restart_resumes_the_sitting_timer(
     tmp_path: Path, bluez: BlueZEmulator, add_wearable: AddWearable, private_mosquitto: Broker
 ) -> None:
     """SIGKILL mid-bout; on restart the sitting timer continues from the database (at most one
-    snapshot interval, 60 s of data, is lost), the time the service was down is `unknown` with a
-    `gap` link event, and no nudge id is used twice."""
+    snapshot interval, 60 s of data, plus the block it is saved on, is lost), the time the service
+    was down is `unknown` with a `gap` link event, and no nudge id is used twice."""
     speed = 60.0
     wearable = _wearable(add_wearable, speed=speed)
     wid = "crash"
@@ -301,9 +303,10 @@ def test_sigkill_then_restart_resumes_the_sitting_timer(
             second,
         )
         second.wait_log(r"resumed the sitting timer at \d+ min")
-        # Snapshots are saved every 60 s of data: at most that much of the timer is lost, and the
-        # downtime itself never counts as sitting.
-        assert resumed["sitting_timer_s"] >= killed_at - 60 - 1
+        # Snapshots are saved every 60 s of data, checked as blocks arrive: at most that much of the
+        # timer (plus one block) is lost, and the downtime itself never counts as sitting.
+        lost_max = SNAPSHOT_EVERY_S + LinkSettings().block_max_s + 1
+        assert resumed["sitting_timer_s"] >= killed_at - lost_max
         wait_for("a prompt after the restart", lambda: payloads(phone, nudge_topic) or None, 30, second)
         second.signal(signal.SIGTERM)
         assert second.wait(STOP_WITHIN_S + STOP_SLACK_S) == 0
