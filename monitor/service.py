@@ -58,8 +58,8 @@ _LOGGER = logging.getLogger(__name__)
 # The retained `state` is refreshed at least this often (data time) even when nothing changes, so a
 # dashboard's "sitting for" counter stays current; posture and link changes publish at once.
 STATE_EVERY_S = 60.0
-# The policy's state and the learned upright reference are saved this often (data time): a crash
-# loses at most this much of the sitting timer's progress.
+# The policy's state and the learned upright reference are saved this often (data time, checked as
+# blocks arrive): a crash loses at most this much of the sitting timer's progress, plus one block.
 SNAPSHOT_EVERY_S = 60.0
 # Retention pruning runs once per this much data time.
 PRUNE_EVERY_S = 6 * 3600.0
