@@ -15,7 +15,7 @@ from monitor.nudges.events import EventKind, PolicyEvent
 from monitor.pipeline.types import Bout, Posture
 from monitor.reports.records import NudgeLevel, NudgeOutcome, NudgeRecord, OutcomeRecord
 from monitor.store.bouts import BoutTable
-from monitor.store.calibration import Calibration, CalibrationTable, PolicySnapshot, SnapshotTable
+from monitor.store.calibration import Calibration, CalibrationTable, SnapshotTable
 from monitor.store.db import Database
 from monitor.store.epochs import EpochTable
 from monitor.store.events import (
@@ -57,7 +57,6 @@ class ResumeState:
                   saved end (data stopped) and is returned for information; with no gap it is still open
                   and the pipeline may continue it.
     open_bout_continues: True when `open_bout` is still open.
-    policy:       the saved policy state, unless it is newer than the data resuming (then None).
     behind_s:     how far the data resuming is timed before data already stored (0 when it is not).
                   The caller must not write over that: `WearableService` makes the link hold such data
                   back (see `stored_until`), so it is 0 there.
@@ -67,7 +66,6 @@ class ResumeState:
     gap: tuple[int, int] | None
     open_bout: Bout | None
     open_bout_continues: bool
-    policy: PolicySnapshot | None
     calibration: Calibration | None
     behind_s: float = 0.0
 
@@ -135,8 +133,9 @@ class Store:
 
         The span since the last stored epoch becomes `unknown` epochs, an `unknown` bout and a `gap`
         link event, in one transaction, so calling this twice records the gap once. Data resuming
-        before what is stored (the host clock behind) records nothing, restores no policy state from
-        its future and continues no open bout; `behind_s` says by how much.
+        before what is stored (the host clock behind) records nothing and continues no open bout;
+        `behind_s` says by how much. (The policy state is not part of this: the service restores it
+        at start, before commands can arrive.)
         """
         now = math.floor(now_t)
         stored = self.stored_until(wearable)
@@ -145,7 +144,7 @@ class Store:
             assert stored is not None
             log.warning(
                 "%s: data resumes at %s, %.0f s before data already stored up to %s; nothing is "
-                "recorded for the downtime and no state from after the resume is restored",
+                "recorded for the downtime",
                 wearable,
                 _utc(now_t),
                 behind,
@@ -165,13 +164,11 @@ class Store:
                 self.bouts.set_open(wearable, None)
                 self.links.add(wearable, LinkEvent(now, LinkEventKind.GAP, float(now - start), "restart"))
                 log.info("%s: no data for %d s before restart, stored as unknown", wearable, now - start)
-            policy = self.snapshots.load(wearable)
             return ResumeState(
                 last_end=last_end,
                 gap=gap,
                 open_bout=open_bout,
                 open_bout_continues=open_bout is not None and gap is None and behind == 0,
-                policy=policy if policy is None or policy.ts <= now_t else None,
                 calibration=self.calibration.load(wearable),
                 behind_s=behind,
             )

@@ -166,13 +166,7 @@ def test_retention_prunes_exactly_what_is_older(store: Store) -> None:
 
 def test_first_start_has_nothing_to_resume(store: Store) -> None:
     state = store.resume("w1", T0)
-    assert (state.last_end, state.gap, state.open_bout, state.policy, state.calibration) == (
-        None,
-        None,
-        None,
-        None,
-        None,
-    )
+    assert (state.last_end, state.gap, state.open_bout, state.calibration) == (None, None, None, None)
     assert store.epochs.count("w1") == 0
 
 
@@ -188,7 +182,7 @@ def test_restart_after_a_gap_stores_it_as_unknown_once(db_path: Path) -> None:
         assert state.gap == (T0 + 3, T0 + 13)
         assert state.open_bout == Bout(T0, T0 + 3, Posture.SIT)
         assert not state.open_bout_continues
-        assert state.policy == PolicySnapshot(T0 + 3, '{"timer_s": 903}')
+        assert store.snapshots.load("w1") == PolicySnapshot(T0 + 3, '{"timer_s": 903}')
         assert store.epochs.read("w1", T0, T0 + 13).labels.tolist() == [SIT] * 3 + [UNKNOWN] * 10
         assert store.epochs.count("w1") == 13
         assert store.bouts.between("w1", T0, T0 + 13) == [
