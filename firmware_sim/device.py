@@ -29,6 +29,8 @@ _LOGGER = logging.getLogger(__name__)
 SENT_LOG_LIMIT = 20_000
 # A stalled loop catches up in bursts of at most this many packets before yielding to other tasks.
 CATCH_UP_BURST = 64
+# A stream held at a pending switch-off checks again this often (wall s) until the link ends.
+OFF_WAIT_S = 0.01
 
 
 class PacketFault(StrEnum):
@@ -247,6 +249,9 @@ class Firmware(ABC):
         self.stream_starts = 0
         self.skip_samples = 0  # a pending on-device FIFO overflow: samples that will never be sent
         self.overflowed = False  # the next packet follows an overflow
+        # A timed switch-off (device ms): no sample at or after it is sent, even by a stream catching
+        # up in a burst ahead of the timer that ends the link.
+        self.off_at_ms: float | None = None
         self._held: bytes | None = None
         self._task: asyncio.Task[None] | None = None
         self._battery_reported = -1
@@ -331,6 +336,11 @@ class Firmware(ABC):
             count = self.samples_per_packet()
             last_ms = (index + count - 1) * 1000.0 / rate
             delay = self.clock.wall_delay_s(last_ms)
+            if self.off_at_ms is not None and last_ms >= self.off_at_ms:
+                # Off before this packet is complete: wait for the switch-off to end the stream
+                # (or for a switch-on that cancels it).
+                await asyncio.sleep(max(delay, OFF_WAIT_S))
+                continue
             if delay > 0 or burst >= CATCH_UP_BURST:
                 await asyncio.sleep(delay)
                 burst = 0

@@ -193,6 +193,7 @@ class SimulatedWearable:
 
         def off() -> None:
             self._power_timer = None
+            self.firmware.off_at_ms = None
             if self._emulator is not None:
                 self._emulator._set_in_range(self, False, None)
             else:
@@ -206,6 +207,7 @@ class SimulatedWearable:
                 raise RuntimeError("a timed power_off needs the wearable added to an emulator")
             else:
                 delay = self.clock.wall_delay_s(at_ms)
+                self.firmware.off_at_ms = at_ms
                 self._power_timer = asyncio.get_running_loop().call_later(delay, off)
 
         self._run(apply)
@@ -219,6 +221,7 @@ class SimulatedWearable:
         self.come_back()
 
     def _cancel_power_timer(self) -> None:
+        self.firmware.off_at_ms = None
         if self._power_timer is not None:
             self._power_timer.cancel()
             self._power_timer = None

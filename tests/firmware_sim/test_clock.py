@@ -134,6 +134,51 @@ def test_firmware_streams_at_the_pace_of_each_phase() -> None:
     assert (last.first_index + last.count) / last.rate_hz == pytest.approx(22.0, abs=5.0)
 
 
+class _StallingSink(_Sink):
+    """Stalls the loop once, inside a notification (a loaded machine preempting the emulator in the
+    middle of a burst), at the first packet sent at or after `stall_at_ms` on the device clock."""
+
+    def __init__(self, clock: DeviceClock, stall_at_ms: float, stall_s: float) -> None:
+        super().__init__(clock)
+        self.stall_at_ms = stall_at_ms
+        self.stall_s = stall_s
+
+    def notify(self, char: Characteristic, value: bytes) -> None:
+        super().notify(char, value)
+        if self.stall_s and self.at_ms[-1] >= self.stall_at_ms:
+            time.sleep(self.stall_s)
+            self.stall_s = 0.0
+
+
+def test_a_stream_catching_up_stops_at_a_timed_switch_off() -> None:
+    """A loop stalled mid-stream just before a timed switch-off catches up in a burst that runs
+    past the switch-off before its timer can end the link: the burst must stop at the switch-off,
+    or a device switched off for the night sends seconds of data from after it."""
+    speed = 200.0
+
+    async def main() -> tuple[float, SitSenseFirmware]:
+        clock = DeviceClock(speed)
+        fw = SitSenseFirmware(
+            "F0:5E:00:00:1A:2D", WaveSource(), clock=clock, battery=Battery(clock), faults=Faults()
+        )
+        fw.connected(247)
+        off_ms = clock.now_ms() + 15_000.0  # 75 wall ms ahead
+        # stall for 20 s of data from 3 s before the switch-off
+        fw.data_char.sink = _StallingSink(clock, off_ms - 3_000.0, 0.1)
+        fw.data_char.subscribed = True
+        fw.off_at_ms = off_ms
+        asyncio.get_running_loop().call_later(clock.wall_delay_s(off_ms), fw.stop_stream)
+        fw.start_stream()
+        await asyncio.sleep(0.3)
+        return off_ms, fw
+
+    off_ms, fw = asyncio.run(main())
+    ends = [(p.first_index + p.count - 1) * 1000.0 / p.rate_hz for p in fw.sent]
+    period_ms = fw.sent[-1].count * 1000.0 / fw.sent[-1].rate_hz
+    assert max(ends) < off_ms, f"sent data up to {max(ends) - off_ms:.0f} ms past the switch-off"
+    assert max(ends) >= off_ms - period_ms - 1.0, "data before the switch-off was held back"
+
+
 def test_power_off_for_the_night_and_on_charged() -> None:
     clock_origin = time.monotonic()
     wearable = SimulatedWearable(speed=DAY_NIGHT, battery_pct=40.0)

@@ -495,12 +495,18 @@ def check_day(run: Soak, day: Day, model: MotionModel, report: dict[str, Any]) -
     last_known = int(np.flatnonzero(~unknown)[-1]) if np.any(~unknown) else -1
     assert last_known >= len(live) - END_EDGE_S, f"{name}: data ends {len(live) - last_known} s early"
     next_on = int(START_T + day.on_s + DAY_S)
-    night = db_query(
-        run.db,
-        "SELECT count(*) FROM epochs WHERE t >= ? AND t < ? AND label != ?",
-        (t1, next_on, int(PostureCode.UNKNOWN)),
-    )[0][0]
-    assert night == 0, f"{name}: {night} s of data while the device was off"
+    night = [
+        int(t)
+        for (t,) in db_query(
+            run.db,
+            "SELECT t FROM epochs WHERE t >= ? AND t < ? AND label != ? ORDER BY t",
+            (t1, next_on, int(PostureCode.UNKNOWN)),
+        )
+    ]
+    assert not night, (
+        f"{name}: {len(night)} s of data while the device was off, from {night[0] - t1} s after the "
+        f"switch-off to {next_on - night[-1]} s before the switch-on"
+    )
     # Every undisturbed bout of 5 min or more carries its label wherever the service had data.
     for bout in find_bouts(offline):
         if bout.end - bout.start < MIN_BOUT_S or bout.start < t0 or bout.end > t1:
