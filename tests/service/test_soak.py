@@ -121,6 +121,11 @@ WARMUP_PER_DISRUPTION_S = 60
 MIN_BOUT_S = 300
 # The pipeline's last 2 s window before a gap has no label; a little slack on top.
 END_EDGE_S = 10
+# Data may also end a little *after* the switch-off: the link maps the device clock to the host's at
+# the first packet it gets (arrival minus device time), so every sample sits later by that packet's
+# delivery latency, and at 200x each wall millisecond of it is 0.2 s of data. Streaming into the night
+# (40000x) or invented data would be hours, not seconds.
+LATE_EDGE_S = 10
 # Each fault costs wall seconds (the watchdog's 4 s, a reconnect, a process start), which at SPEED
 # are many minutes of data: up to a third of a day may be lost, and each outage must end within
 # OUTAGE_WALL_S of wall time (the service came back by itself).
@@ -491,7 +496,8 @@ def check_day(run: Soak, day: Day, model: MotionModel, report: dict[str, Any]) -
             f"{name} {code.name}: the report says {reported} s, undisturbed {want} s (allow {allowance})"
         )
     # The switch-off fell where it was timed: data up to the end of the worn stretch (the last
-    # window before a gap is unknown), then nothing known until the next switch-on.
+    # window before a gap is unknown), then nothing known until the next switch-on (allowing for the
+    # delivery latency in the mapping of device time, LATE_EDGE_S).
     last_known = int(np.flatnonzero(~unknown)[-1]) if np.any(~unknown) else -1
     assert last_known >= len(live) - END_EDGE_S, f"{name}: data ends {len(live) - last_known} s early"
     next_on = int(START_T + day.on_s + DAY_S)
@@ -500,7 +506,7 @@ def check_day(run: Soak, day: Day, model: MotionModel, report: dict[str, Any]) -
         for (t,) in db_query(
             run.db,
             "SELECT t FROM epochs WHERE t >= ? AND t < ? AND label != ? ORDER BY t",
-            (t1, next_on, int(PostureCode.UNKNOWN)),
+            (t1 + LATE_EDGE_S, next_on, int(PostureCode.UNKNOWN)),
         )
     ]
     assert not night, (
