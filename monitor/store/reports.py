@@ -17,6 +17,17 @@ REPORTS_MIGRATION: Migration = sql_migration(
         ts REAL NOT NULL,
         PRIMARY KEY (wid, day)
     ) WITHOUT ROWID""",
+    # A database from before this table has its reports in the outbox (kept for the retention
+    # period): the days they cover count as reported, so the upgrade does not send one again.
+    """INSERT OR IGNORE INTO daily_reports (wid, day, ts)
+       SELECT w.id, json_extract(p.body, '$.date'), p.created_ts
+       FROM (
+           SELECT CASE WHEN json_valid(CAST(payload AS TEXT)) THEN CAST(payload AS TEXT) END AS body,
+                  created_ts
+           FROM mqtt_outbox WHERE kind = 'report'
+       ) AS p
+       JOIN wearables AS w ON w.name = json_extract(p.body, '$.wearable')
+       WHERE json_type(p.body, '$.date') = 'text'""",
 )
 
 

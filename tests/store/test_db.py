@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -150,3 +151,36 @@ def test_unwritable_location_names_the_file(tmp_path: Path) -> None:
     with pytest.raises(StoreError) as exc:
         Store(StoreSettings(path=str(path)))
     assert str(exc.value) == f"{path}: cannot open the database: Not a directory"
+
+
+def test_upgrade_to_daily_reports_counts_reports_already_in_the_outbox(db_path: Path) -> None:
+    """A database from before `daily_reports` (schema 0002): the days whose reports are in its outbox
+    are reported already, so the first start after the upgrade does not send one of them again.
+    Malformed or foreign outbox rows are skipped, not fatal."""
+    before = [m for m in ALL_MIGRATIONS if m.name != "0003_daily_reports"]
+    assert len(before) == len(ALL_MIGRATIONS) - 1
+    old = Database(db_path, before)
+    with old.atomic() as conn:
+        conn.executemany("INSERT INTO wearables (name) VALUES (?)", [("thigh",), ("waist",)])
+        rows = [
+            b'{"ts": "2026-11-23T21:00:00+01:00", "wearable": "thigh", "date": "2026-11-23", "summary": {}}',
+            b'{"ts": "2026-11-24T21:00:00+01:00", "wearable": "thigh", "date": "2026-11-24", "summary": {}}',
+            b'{"wearable": "waist", "date": "2026-11-22"}',
+            b'{"wearable": "nobody", "date": "2026-11-24"}',  # a wearable the store never had
+            b'{"wearable": "waist", "date": 20261124}',
+            b"\xff{not json",
+        ]
+        conn.executemany(
+            "INSERT INTO mqtt_outbox (topic, payload, qos, retain, kind, created_ts, status) "
+            "VALUES ('t', ?, 1, 1, 'report', 1.0, 'sent')",
+            [(r,) for r in rows],
+        )
+        conn.execute(
+            "INSERT INTO mqtt_outbox (topic, payload, qos, retain, kind, created_ts) "
+            """VALUES ('t', '{"wearable": "waist", "date": "2026-11-25"}', 1, 0, 'event', 1.0)"""
+        )
+    old.close()
+    with Store.open(db_path) as store:
+        assert store.reports.last_day("thigh") == date(2026, 11, 24)
+        assert store.reports.last_day("waist") == date(2026, 11, 22)  # events are not reports
+        assert store.reports.last_day("nobody") is None
