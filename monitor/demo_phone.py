@@ -153,7 +153,9 @@ class ConsolePhone:
                 + (f", {delay / 60:.0f} min after the nudge" if delay else "")
             )
         elif kind == "ignored":
-            self._echo(f"  [{at}] sitbreak: nudge went unanswered (kept sitting)")
+            # The service's note says how many prompts went out and whether one was acknowledged.
+            note = detail.get("note") or "no break after the nudge"
+            self._echo(f"  [{at}] sitbreak: {note}; kept sitting")
         elif kind == "snoozed":
             self._echo(f"  [{at}] sitbreak: snoozed for {detail.get('minutes', 0):g} min")
         elif kind == "paused":

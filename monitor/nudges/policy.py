@@ -572,13 +572,14 @@ class NudgePolicy:
 
     def _close(self, events: list[PolicyEvent], t: float) -> None:
         s = self._s
+        note = f"no break after {_prompts(len(s.prompt_ids))}"
         self._emit(
             events,
             EventKind.IGNORED,
             t,
             Reason.NO_BREAK,
             nudge_id=s.episode_id,
-            note=f"no break after {len(s.prompt_ids)} prompt(s)" + (", acknowledged" if s.acked else ""),
+            note=f"{note}, though acknowledged" if s.acked else note,
         )
         self._clear_episode()
         s.due_at, s.due_kind = s.timer_s + self._renudge_s, DueKind.NUDGE
@@ -661,6 +662,10 @@ class NudgePolicy:
         self._counts[kind] = self._counts.get(kind, 0) + 1
         _LOGGER.debug("policy %s: %s at %.0f (%s) %s", self.wearable_id, kind, t, reason, event.note)
         events.append(event)
+
+
+def _prompts(n: int) -> str:
+    return "1 prompt" if n == 1 else f"{n} prompts"
 
 
 def format_events(events: Sequence[PolicyEvent], start: float) -> list[str]:
