@@ -6,11 +6,11 @@ import logging
 import math
 import os
 import sqlite3
-import time
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from types import TracebackType
 
+from monitor.hostclock import utc_text
 from monitor.nudges.events import EventKind, PolicyEvent
 from monitor.pipeline.types import Bout, Posture
 from monitor.reports.records import NudgeLevel, NudgeOutcome, NudgeRecord, OutcomeRecord
@@ -146,9 +146,9 @@ class Store:
                 "%s: data resumes at %s, %.0f s before data already stored up to %s; nothing is "
                 "recorded for the downtime",
                 wearable,
-                _utc(now_t),
+                utc_text(now_t),
                 behind,
-                _utc(stored),
+                utc_text(stored),
             )
         with self.db.atomic():
             last_end = self.epochs.last_end(wearable)
@@ -232,7 +232,3 @@ class Store:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
-
-
-def _utc(t: float) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(t))

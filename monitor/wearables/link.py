@@ -52,7 +52,7 @@ from bleak_retry_connector import (
     establish_connection,
 )
 
-from monitor.hostclock import behind_cause, clock_synchronised, step_cause
+from monitor.hostclock import behind_cause, clock_synchronised, step_cause, utc_text
 from monitor.pipeline.types import SampleBlock
 from monitor.wearables.backoff import backoff_delay
 from monitor.wearables.events import GapReason, LinkEvent, LinkEventKind, LinkState
@@ -632,7 +632,7 @@ class WearableLink:
         elif self._timeline.hold_floor is not None:
             self._hold.after_step = True
             then = (
-                f"data time does not go back: samples are dropped until the clock passes {_utc(at)}, "
+                f"data time does not go back: samples are dropped until the clock passes {utc_text(at)}, "
                 "nothing recorded is overwritten"
             )
         else:
@@ -662,9 +662,9 @@ class WearableLink:
                     "that. Likely cause: %s",
                     self._name,
                     self._address,
-                    _utc(hold.first_t),
+                    utc_text(hold.first_t),
                     behind,
-                    _utc(floor),
+                    utc_text(floor),
                     behind_cause(clock_synchronised()),
                 )
             elif not hold.noted:
@@ -675,7 +675,7 @@ class WearableLink:
                     behind,
                 )
         if hold.noted:
-            self._set_state(LinkState.HOLDING, f"data held back until the clock passes {_utc(floor)}")
+            self._set_state(LinkState.HOLDING, f"data held back until the clock passes {utc_text(floor)}")
 
     def _end_hold(self) -> None:
         hold = self._hold
@@ -688,7 +688,7 @@ class WearableLink:
             "%s - %s: data time has passed %s; %d samples (%.0f s) timed before it were dropped",
             self._name,
             self._address,
-            _utc(hold.until),
+            utc_text(hold.until),
             hold.samples,
             hold.samples * self.profile.period_s,
         )
@@ -698,7 +698,7 @@ class WearableLink:
                 hold.until,
                 self._address,
                 count=hold.samples,
-                detail=f"timed {_utc(hold.first_t or hold.until)} .. {_utc(hold.until)}",
+                detail=f"timed {utc_text(hold.first_t or hold.until)} .. {utc_text(hold.until)}",
             )
         )
 
@@ -813,8 +813,3 @@ class WearableLink:
 def _since_boot() -> float:
     """CLOCK_BOOTTIME where there is one (Linux), else the monotonic clock."""
     return time.clock_gettime(_BOOT_CLOCK)
-
-
-def _utc(t: float) -> str:
-    """A data time for a log line (UTC: the host's local zone may itself be what is wrong)."""
-    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(t))
