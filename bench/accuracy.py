@@ -20,7 +20,8 @@ if __package__ in (None, ""):  # run as a script: make `bench` and `monitor` imp
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import datasets
-from monitor.pipeline import EpochBlock, Placement, PostureCode, PostureStream, SampleBlock
+from monitor.core.types import EpochBlock, Placement, PostureCode, SampleBlock
+from monitor.pipeline import PostureStream
 from monitor.pipeline.reference import UprightReference
 from monitor.pipeline.settings import PipelineSettings
 

@@ -32,7 +32,7 @@ if str(REPO) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(REPO))
 
 from firmware_sim.bus import PrivateBus  # noqa: E402
-from monitor.pipeline.types import SampleBlock  # noqa: E402
+from monitor.core.types import SampleBlock  # noqa: E402
 from monitor.wearables import sitsense_format as fmt  # noqa: E402
 from monitor.wearables.link import WearableLink  # noqa: E402
 from monitor.wearables.profiles import StreamConfig, make_profile  # noqa: E402

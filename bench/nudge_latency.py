@@ -40,13 +40,13 @@ from pathlib import Path
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
+from monitor.core.types import Epoch, Posture
 from monitor.mqtt.client import MqttLink
 from monitor.mqtt.convert import nudge_payload
 from monitor.mqtt.settings import MqttSettings
 from monitor.nudges.exercises import ExerciseLibrary
 from monitor.nudges.policy import NudgePolicy
 from monitor.nudges.settings import PolicySettings
-from monitor.pipeline.types import Epoch, Posture
 from monitor.store import Store
 
 TARGET_P99_S = 1.5

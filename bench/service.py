@@ -57,8 +57,9 @@ if str(REPO) not in sys.path:  # run as a script from anywhere
 
 from firmware_sim.bus import PrivateBus  # noqa: E402
 from firmware_sim.motion import MotionConfig, MotionModel, office_day  # noqa: E402
+from monitor.core.types import Placement, SampleBlock  # noqa: E402
 from monitor.nudges import ExerciseLibrary, NudgePolicy, PolicySettings  # noqa: E402
-from monitor.pipeline import BoutTracker, Placement, PostureStream, SampleBlock  # noqa: E402
+from monitor.pipeline import BoutTracker, PostureStream  # noqa: E402
 from monitor.reports.zone import resolve_zone  # noqa: E402
 
 HOUR_S = 3600.0

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from monitor.pipeline.types import Placement
+from monitor.core.types import Placement
 from monitor.reports import html, payload, text
 from monitor.reports.days import day_bounds
 from monitor.reports.loader import load_day_report, load_week_report

@@ -33,7 +33,8 @@ if __package__ in (None, ""):  # run as a script: make `bench`, `monitor`, `firm
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from firmware_sim.motion import MotionConfig, MotionModel, full_day
-from monitor.pipeline import Placement, PostureStream, SampleBlock, classify_recording
+from monitor.core.types import Placement, SampleBlock
+from monitor.pipeline import PostureStream, classify_recording
 
 RATE_HZ = 50.0
 T0 = 1_767_225_600.0  # 2026-01-01T00:00:00Z

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from monitor.pipeline.types import CodeArray, Placement, Posture, PostureCode
+from monitor.core.types import CodeArray, Placement, Posture, PostureCode
 from monitor.reports.daily import BIN_LABELS, PROLONGED_S, SittingBout, bin_counts, runs, sitting_bouts
 from monitor.reports.records import LabelSpan
 from monitor.reports.settings import DEFAULT_MIN_BREAK_S

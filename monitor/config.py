@@ -30,11 +30,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from monitor.core.types import Placement
 from monitor.errors import ConfigError
 from monitor.mqtt.settings import MqttSettings
 from monitor.nudges.settings import ExerciseSettings, PolicySettings
 from monitor.pipeline.settings import PipelineSettings
-from monitor.pipeline.types import Placement
 from monitor.reports.settings import ReportSettings
 from monitor.store.settings import StoreSettings
 from monitor.wearables.profiles.base import ProfileName

@@ -22,8 +22,8 @@ from typing import BinaryIO
 
 import numpy as np
 
+from monitor.core.types import FloatArray, SampleBlock
 from monitor.errors import UserError
-from monitor.pipeline.types import FloatArray, SampleBlock
 
 # Standard gravity: m/s^2 per g.
 G_MS2 = 9.80665

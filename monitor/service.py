@@ -23,6 +23,7 @@ from typing import cast
 import numpy as np
 
 from monitor.config import Config, WearableSettings
+from monitor.core.types import CodeArray, EpochBlock, Posture, PostureCode, SampleBlock
 from monitor.heap import release_free_memory
 from monitor.mqtt import DailyReportPayload, EventPayload, MqttError, MqttLink, StatePayload, iso_time
 from monitor.mqtt.convert import event_payload, nudge_payload
@@ -31,15 +32,8 @@ from monitor.mqtt.payloads import TodayTotals
 from monitor.nudges.events import EventKind, PolicyEvent
 from monitor.nudges.exercises import ExerciseLibrary
 from monitor.nudges.policy import NudgePolicy, PolicySnapshot
-from monitor.pipeline import (
-    BoutTracker,
-    EpochBlock,
-    PostureStream,
-    SampleBlock,
-    UprightReference,
-)
+from monitor.pipeline import BoutTracker, PostureStream, UprightReference
 from monitor.pipeline.reference import ReferenceDict
-from monitor.pipeline.types import CodeArray, Posture, PostureCode
 from monitor.reports import html as report_html
 from monitor.reports.days import day_bounds, local_date
 from monitor.reports.loader import load_day_report

@@ -40,7 +40,8 @@ def test_streaming_equals_batch_on_real_recordings(shared_data: Path) -> None:
     import numpy as np
 
     from bench import datasets
-    from monitor.pipeline import EpochBlock, Placement, PostureStream, SampleBlock, classify_recording
+    from monitor.core.types import EpochBlock, Placement, SampleBlock
+    from monitor.pipeline import PostureStream, classify_recording
     from monitor.pipeline.settings import PipelineSettings
 
     recs = [

@@ -16,8 +16,8 @@ from firmware_sim.motion import Activity, MotionConfig, MotionModel, Segment, wr
 from monitor.analysis import format_summary, summarize
 from monitor.cli import main
 from monitor.commands.demo import run_offline_demo
+from monitor.core.types import Placement, Posture
 from monitor.pipeline import classify_recording
-from monitor.pipeline.types import Placement, Posture
 from monitor.progress import Progress
 from monitor.recording import CsvFormat, CsvRecording, TimeUnit, Units
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from monitor.core.types import EpochBlock
 from monitor.heap import release_free_memory
-from monitor.pipeline.types import EpochBlock
 from monitor.reports import html
 from monitor.reports.loader import load_day_report
 from monitor.store import Store

@@ -23,10 +23,10 @@ import numpy as np
 from firmware_sim.bus import DBusDaemonMissingError
 from firmware_sim.motion import SCHEDULES, Activity, MotionConfig, MotionModel
 from monitor.analysis import RecordingSummary, duration_text, format_summary, summarize
+from monitor.core.types import CodeArray, Placement, Posture, SampleBlock
 from monitor.errors import UserError
 from monitor.live_demo import DemoOptions, run_live_demo
 from monitor.pipeline import PostureStream
-from monitor.pipeline.types import CodeArray, Placement, Posture, SampleBlock
 from monitor.progress import Progress
 from monitor.reports.settings import DEFAULT_MIN_BREAK_S
 

@@ -14,9 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NotRequired, TypedDict
 
+from monitor.core.types import Posture
 from monitor.mqtt.payloads import STATUS_OFFLINE, STATUS_ONLINE, encode
 from monitor.mqtt.topics import Topics, slug
-from monitor.pipeline.types import Posture
 
 MANUFACTURER = "sitbreak"
 SUPPORT_URL = "https://github.com/sitbreak/sitbreak"

@@ -29,13 +29,13 @@ from datetime import tzinfo
 from enum import StrEnum
 from typing import Any
 
+from monitor.core.types import SEDENTARY, UPRIGHT, Epoch, EpochBlock, Posture, PostureCode
 from monitor.nudges.commands import Ack, Command, Pause, Resume, Snooze
 from monitor.nudges.events import EventKind, NudgeLevel, PolicyEvent, Reason
 from monitor.nudges.exercises import ExerciseLibrary
 from monitor.nudges.messages import compose_nudge
 from monitor.nudges.schedule import Span
 from monitor.nudges.settings import PolicySettings
-from monitor.pipeline.types import SEDENTARY, UPRIGHT, Epoch, EpochBlock, Posture, PostureCode
 
 _LOGGER = logging.getLogger(__name__)
 

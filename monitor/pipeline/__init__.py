@@ -7,40 +7,14 @@ from .bouts import BoutTracker, find_bouts
 from .reference import UprightReference
 from .settings import PipelineSettings
 from .stream import PostureStream, classify_recording
-from .types import (
-    SEDENTARY,
-    UPRIGHT,
-    Bout,
-    CodeArray,
-    Epoch,
-    EpochBlock,
-    Float32Array,
-    FloatArray,
-    Placement,
-    Posture,
-    PostureCode,
-    SampleBlock,
-)
 from .wrist import WRIST_INACTIVE_TERM, WRIST_LABELS
 
 __all__ = [
-    "SEDENTARY",
-    "UPRIGHT",
     "WRIST_INACTIVE_TERM",
     "WRIST_LABELS",
-    "Bout",
     "BoutTracker",
-    "CodeArray",
-    "Epoch",
-    "EpochBlock",
-    "Float32Array",
-    "FloatArray",
     "PipelineSettings",
-    "Placement",
-    "Posture",
-    "PostureCode",
     "PostureStream",
-    "SampleBlock",
     "UprightReference",
     "classify_recording",
     "find_bouts",

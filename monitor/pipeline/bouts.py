@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .types import Bout, CodeArray, EpochBlock, Posture, PostureCode
+from monitor.core.types import Bout, CodeArray, EpochBlock, Posture, PostureCode
 
 _EMPTY_CODES = np.zeros(0, dtype=np.uint8)
 

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .types import FloatArray
+from monitor.core.types import FloatArray
+
 from .windows import SENMO, SN, SX, SXX, SXY, SXZ, SYY, SYZ, SZ, SZZ, WindowSums
 
 BoolArray = np.ndarray

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from scipy import signal
 
-from .types import FloatArray
+from monitor.core.types import FloatArray
 
 FILTER_ORDER = 4  # Acti4 and the DESIGN: 4th-order Butterworth
 

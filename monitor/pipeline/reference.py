@@ -20,8 +20,9 @@ from typing import Required, TypedDict
 import numpy as np
 from scipy import signal
 
+from monitor.core.types import FloatArray, Placement
+
 from .features import WindowStats, norm, parallel_perpendicular_sd, unit
-from .types import FloatArray, Placement
 
 Vec3 = tuple[float, float, float]
 

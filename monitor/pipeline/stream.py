@@ -14,13 +14,22 @@ from __future__ import annotations
 
 import numpy as np
 
+from monitor.core.types import (
+    CodeArray,
+    EpochBlock,
+    Float32Array,
+    FloatArray,
+    Placement,
+    PostureCode,
+    SampleBlock,
+)
+
 from .bouts import BoutSmoother, ShortSitPadder
 from .features import WindowStats, total_var, window_stats
 from .nonwear import NonWearDetector
 from .reference import DEFAULT_FORWARD, FORWARD_TRUST_DEG, ReferenceLearner, UprightReference
 from .settings import PipelineSettings
 from .thigh import profile_forward, thigh_codes
-from .types import CodeArray, EpochBlock, Float32Array, FloatArray, Placement, PostureCode, SampleBlock
 from .waist import waist_codes
 from .windows import EpochGap, WindowAccumulator, WindowSums
 from .wrist import wrist_codes

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from monitor.core.types import CodeArray, FloatArray, PostureCode
+
 from .features import WindowStats, angle_deg, max_sd, quad, unit
 from .settings import PipelineSettings
-from .types import CodeArray, FloatArray, PostureCode
 
 # Upper bound of Acti4's bicycle rule: a thigh past horizontal is not pedalling.
 CYCLE_MAX_INCLINATION_DEG = 90.0

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from monitor.core.types import CodeArray, FloatArray, PostureCode
+
 from .features import WindowStats, angle_deg, max_sd
 from .settings import PipelineSettings
-from .types import CodeArray, FloatArray, PostureCode
 
 
 def waist_codes(stats: WindowStats, up: FloatArray, settings: PipelineSettings) -> CodeArray:

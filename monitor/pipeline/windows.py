@@ -20,8 +20,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from monitor.core.types import FloatArray
+
 from .filters import StreamingLowPass, design_lowpass
-from .types import FloatArray
 
 BINS_PER_S = 2
 # Averaging pairs at 50 Hz (a 2-tap boxcar, first null at 25 Hz) keeps everything the 5 Hz low-pass

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from monitor.core.types import CodeArray, PostureCode
+
 from .features import WindowStats
 from .settings import PipelineSettings
-from .types import CodeArray, PostureCode
 
 WRIST_INACTIVE_TERM = "inactivity"
 WRIST_LABELS = frozenset({PostureCode.SIT, PostureCode.MOVE, PostureCode.NON_WEAR, PostureCode.UNKNOWN})

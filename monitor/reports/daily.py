@@ -22,8 +22,8 @@ from datetime import date, tzinfo
 
 import numpy as np
 
+from monitor.core.types import CodeArray, Placement, Posture, PostureCode
 from monitor.nudges.events import FOLLOWED_WITHIN_S
-from monitor.pipeline.types import CodeArray, Placement, Posture, PostureCode
 from monitor.reports.days import LocalHour, day_bounds, local_hours
 from monitor.reports.records import LabelSpan, NudgeHistory, NudgeLevel, NudgeOutcome
 from monitor.reports.settings import DEFAULT_MIN_BREAK_S

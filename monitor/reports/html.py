@@ -13,7 +13,7 @@ from html import escape
 
 import numpy as np
 
-from monitor.pipeline.types import Posture, PostureCode
+from monitor.core.types import Posture, PostureCode
 from monitor.reports.daily import BIN_LABELS, PROLONGED_S, DayStats, Run, runs
 from monitor.reports.days import clock, iso_local, local_date
 from monitor.reports.trend import MIN_VALID_WEAR_S, DayReport, DaySummary, WeekReport

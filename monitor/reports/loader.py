@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta, tzinfo
 
-from monitor.pipeline.types import Placement
+from monitor.core.types import Placement
 from monitor.reports.build import TREND_DAYS, day_report, week_report
 from monitor.reports.daily import CONTEXT_S, DayInput
 from monitor.reports.days import day_bounds

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from typing import Literal, TypedDict
 
-from monitor.pipeline.types import Posture
+from monitor.core.types import Posture
 from monitor.reports.daily import BIN_EDGES_S, BIN_LABELS, DayStats, SittingBout
 from monitor.reports.days import iso_local
 from monitor.reports.trend import DayReport, Trend, WeekReport

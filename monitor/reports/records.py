@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from monitor.core.types import CodeArray
 from monitor.nudges.events import NudgeLevel
-from monitor.pipeline.types import CodeArray
 
 __all__ = ["LabelSpan", "NudgeHistory", "NudgeLevel", "NudgeOutcome", "NudgeRecord", "OutcomeRecord"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
-from monitor.pipeline.types import Posture
+from monitor.core.types import Posture
 from monitor.reports.daily import BIN_LABELS, PROLONGED_S, DayStats
 from monitor.reports.days import clock
 from monitor.reports.trend import DayReport, WeekReport

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from monitor.pipeline.types import Placement, Posture
+from monitor.core.types import Placement, Posture
 from monitor.reports.daily import PROLONGED_S, DayStats
 from monitor.reports.trend import DayReport
 

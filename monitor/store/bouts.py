@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from monitor.pipeline.types import Bout, Posture
+from monitor.core.types import Bout, Posture
 from monitor.store.db import Database
 from monitor.store.wearables import WearableIds
 

@@ -10,9 +10,9 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from types import TracebackType
 
+from monitor.core.types import Bout, Posture
 from monitor.hostclock import utc_text
 from monitor.nudges.events import EventKind, PolicyEvent
-from monitor.pipeline.types import Bout, Posture
 from monitor.reports.records import NudgeLevel, NudgeOutcome, NudgeRecord, OutcomeRecord
 from monitor.store.bouts import BoutTable
 from monitor.store.calibration import Calibration, CalibrationTable, SnapshotTable

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from monitor.pipeline.types import Bout, CodeArray
+from monitor.core.types import Bout, CodeArray
 from monitor.store.calibration import PolicySnapshot
 from monitor.store.store import Store
 

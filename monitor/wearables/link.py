@@ -52,8 +52,8 @@ from bleak_retry_connector import (
     establish_connection,
 )
 
+from monitor.core.types import SampleBlock
 from monitor.hostclock import behind_cause, clock_synchronised, step_cause, utc_text
-from monitor.pipeline.types import SampleBlock
 from monitor.wearables.backoff import backoff_delay
 from monitor.wearables.events import GapReason, LinkEvent, LinkEventKind, LinkState
 from monitor.wearables.profiles import BATTERY_LEVEL_UUID, DecodeError, DeviceProfile, StreamStartError

@@ -15,7 +15,7 @@ import asyncio
 from collections import deque
 from dataclasses import replace
 
-from monitor.pipeline.types import SampleBlock
+from monitor.core.types import SampleBlock
 from monitor.wearables.events import GapReason, LinkEvent, LinkEventKind
 
 LinkItem = SampleBlock | LinkEvent

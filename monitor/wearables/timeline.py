@@ -35,7 +35,7 @@ from enum import StrEnum
 
 import numpy as np
 
-from monitor.pipeline.types import FloatArray
+from monitor.core.types import FloatArray
 from monitor.wearables.profiles.base import DecodedPacket
 
 # A packet starting more than half a period off its expected time is a gap (or is early).

@@ -12,12 +12,12 @@ import re
 from pathlib import Path
 from typing import get_type_hints
 
+from monitor.core.types import Posture
 from monitor.mqtt.commands import parse_command
 from monitor.mqtt.discovery import discovery_messages
 from monitor.mqtt.payloads import StatePayload, TodayTotals
 from monitor.mqtt.topics import Topics
 from monitor.nudges.commands import Ack, Snooze
-from monitor.pipeline.types import Posture
 from tests.mqtt.helpers import make_link, settings_for
 from tests.mqtt_fixtures import Broker, Phone
 

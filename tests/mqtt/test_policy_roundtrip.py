@@ -12,6 +12,7 @@ import json
 from datetime import UTC
 from pathlib import Path
 
+from monitor.core.types import Epoch, Posture
 from monitor.mqtt.client import MqttLink
 from monitor.mqtt.convert import event_payload, nudge_payload
 from monitor.nudges.commands import Snooze
@@ -19,7 +20,6 @@ from monitor.nudges.events import EventKind, PolicyEvent
 from monitor.nudges.exercises import ExerciseLibrary
 from monitor.nudges.policy import NudgePolicy
 from monitor.nudges.settings import PolicySettings
-from monitor.pipeline.types import Epoch, Posture
 from tests.mqtt.helpers import Clock, make_link, settings_for
 from tests.mqtt_fixtures import Broker, Phone
 

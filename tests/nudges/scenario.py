@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from monitor.core.types import Epoch, Posture
 from monitor.nudges import (
     Ack,
     Command,
@@ -28,7 +29,6 @@ from monitor.nudges import (
     Resume,
     Snooze,
 )
-from monitor.pipeline.types import Epoch, Posture
 
 BERLIN = ZoneInfo("Europe/Berlin")
 # A Wednesday, inside the default active hours (08:00-18:00 on weekdays).

@@ -16,15 +16,9 @@ import numpy as np
 import pytest
 
 from firmware_sim.motion import Activity, MotionConfig, MotionModel, office_day
+from monitor.core.types import EpochBlock, Placement, PostureCode, SampleBlock
 from monitor.nudges import EventKind, ExerciseLibrary, NudgePolicy, PolicyEvent, PolicySettings
-from monitor.pipeline import (
-    EpochBlock,
-    Placement,
-    PostureCode,
-    PostureStream,
-    SampleBlock,
-    classify_recording,
-)
+from monitor.pipeline import PostureStream, classify_recording
 from tests.nudges.scenario import BERLIN
 
 START = datetime(2026, 11, 25, 8, 0, tzinfo=BERLIN).timestamp()

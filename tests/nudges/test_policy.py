@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from monitor.core.types import Epoch, EpochBlock, Posture
 from monitor.nudges import Ack, EventKind, NudgeLevel, PolicySettings, Reason
-from monitor.pipeline.types import Epoch, EpochBlock, Posture
 from tests.nudges.scenario import items, make_policy, run
 
 # (script, expected decision lines)

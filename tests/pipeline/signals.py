@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from monitor.pipeline import Placement, classify_recording
+from monitor.core.types import Placement
+from monitor.pipeline import classify_recording
 from monitor.pipeline.settings import PipelineSettings
 
 RATE = 50.0

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from monitor.pipeline import Bout, BoutTracker, EpochBlock, Posture, PostureCode, find_bouts
+from monitor.core.types import Bout, EpochBlock, Posture, PostureCode
+from monitor.pipeline import BoutTracker, find_bouts
 from monitor.pipeline.settings import PipelineSettings
 
 from .signals import Seg, labels

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from firmware_sim.motion import Activity, MotionConfig, MotionModel, Segment
-from monitor.pipeline import Placement, classify_recording
+from monitor.core.types import Placement
+from monitor.pipeline import classify_recording
 from monitor.pipeline.settings import PipelineSettings
 
 from .signals import RATE, Seg, labels

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from monitor.core.types import PostureCode
 from monitor.pipeline.bouts import ShortSitPadder
-from monitor.pipeline.types import PostureCode
 
 SIT, LIE, STAND, MOVE = PostureCode.SIT, PostureCode.LIE, PostureCode.STAND, PostureCode.MOVE
 NON_WEAR, UNKNOWN = PostureCode.NON_WEAR, PostureCode.UNKNOWN

@@ -5,14 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from monitor.pipeline import (
-    EpochBlock,
-    Placement,
-    PostureStream,
-    SampleBlock,
-    UprightReference,
-    classify_recording,
-)
+from monitor.core.types import EpochBlock, Placement, SampleBlock
+from monitor.pipeline import PostureStream, UprightReference, classify_recording
 
 from .signals import RATE, Seg, render
 

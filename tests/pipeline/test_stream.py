@@ -6,13 +6,8 @@ import numpy as np
 import pytest
 
 from firmware_sim.motion import Activity, MotionConfig, MotionModel, Segment
-from monitor.pipeline import (
-    EpochBlock,
-    Placement,
-    PostureStream,
-    SampleBlock,
-    classify_recording,
-)
+from monitor.core.types import EpochBlock, Placement, SampleBlock
+from monitor.pipeline import PostureStream, classify_recording
 from monitor.pipeline.settings import PipelineSettings
 
 from .signals import RATE, T0, Seg, render

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from monitor.pipeline import WRIST_LABELS, Placement, PostureCode, classify_recording
+from monitor.core.types import Placement, PostureCode
+from monitor.pipeline import WRIST_LABELS, classify_recording
 
 from .signals import RATE, Seg, labels, render
 

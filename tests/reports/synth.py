@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from monitor.pipeline.types import Posture
+from monitor.core.types import Posture
 from monitor.reports.records import LabelSpan
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from monitor.cli import main
-from monitor.pipeline.types import Bout, Placement, Posture
+from monitor.core.types import Bout, Placement, Posture
 from monitor.reports.build import day_report
 from monitor.reports.daily import DayInput, runs
 from monitor.reports.days import day_bounds

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
-from monitor.pipeline.types import Placement, Posture
+from monitor.core.types import Placement, Posture
 from monitor.reports.daily import DayInput, compute_day, sitting_bouts
 from monitor.reports.days import day_bounds, local_hours
 from monitor.reports.records import (

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
-from monitor.pipeline.types import Placement, Posture
+from monitor.core.types import Placement, Posture
 from monitor.reports import html, payload, text
 from monitor.reports.build import day_report, week_report
 from monitor.reports.daily import DayInput

@@ -17,6 +17,7 @@ from datetime import tzinfo
 import numpy as np
 
 from firmware_sim.motion import Activity, Segment
+from monitor.core.types import Epoch, Posture, PostureCode
 from monitor.nudges import (
     Ack,
     Command,
@@ -29,7 +30,6 @@ from monitor.nudges import (
     Resume,
     Snooze,
 )
-from monitor.pipeline.types import Epoch, Posture, PostureCode
 from monitor.store import Store
 
 TRUTH_CODES: dict[Activity, PostureCode] = {

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from monitor.pipeline import Placement, UprightReference
+from monitor.core.types import Placement
+from monitor.pipeline import UprightReference
 from monitor.service import _reference_from
 from monitor.store import Store
 from monitor.store.calibration import Calibration

@@ -21,9 +21,9 @@ import pytest
 from firmware_sim.motion import Activity, MotionConfig, Segment
 from firmware_sim.source import WaveSource, motion_source
 from monitor.config import Config, WearableSettings
+from monitor.core.types import PostureCode
 from monitor.mqtt.settings import MqttSettings
 from monitor.nudges import ExerciseLibrary, NudgePolicy, PolicySettings
-from monitor.pipeline.types import PostureCode
 from monitor.service import WearableService
 from monitor.store import Store, StoreSettings
 from monitor.store.calibration import PolicySnapshot

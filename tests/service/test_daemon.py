@@ -29,8 +29,8 @@ from firmware_sim.motion import Activity, MotionConfig, Segment
 from firmware_sim.source import motion_source
 from firmware_sim.wearable import SimulatedWearable
 from monitor.config import load_config
+from monitor.core.types import PostureCode
 from monitor.daemon import WATCHDOG_MAX_LAG_S, Daemon, DaemonOptions
-from monitor.pipeline.types import PostureCode
 from monitor.sdnotify import SystemdNotifier
 from monitor.service import SNAPSHOT_EVERY_S
 from monitor.wearables.settings import LinkSettings

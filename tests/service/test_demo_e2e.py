@@ -37,10 +37,10 @@ import numpy as np
 import pytest
 
 from firmware_sim.motion import office_day
+from monitor.core.types import Posture, PostureCode
 from monitor.demo_phone import DEFAULT_ANSWERS
 from monitor.live_demo import DAY_START, DEMO_WEARABLE, DemoOptions, DemoResult, run_live_demo
 from monitor.nudges import EventKind
-from monitor.pipeline.types import Posture, PostureCode
 from monitor.reports.loader import load_day_report
 from monitor.reports.zone import resolve_zone
 from monitor.store import Store, StoreSettings

@@ -75,8 +75,8 @@ from firmware_sim.device import PacketFault, SpeedSchedule
 from firmware_sim.motion import Activity, MotionConfig, MotionModel, Segment, office_day
 from firmware_sim.source import motion_source
 from firmware_sim.wearable import SimulatedWearable
-from monitor.pipeline import Placement, classify_recording, find_bouts
-from monitor.pipeline.types import PostureCode
+from monitor.core.types import Placement, PostureCode
+from monitor.pipeline import classify_recording, find_bouts
 from tests.ble_fixtures import AddWearable
 from tests.mqtt_fixtures import Broker, Phone
 from tests.service.procs import (

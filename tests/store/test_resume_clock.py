@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from monitor.pipeline.types import Bout, Posture, PostureCode
+from monitor.core.types import Bout, Posture, PostureCode
 from monitor.store import Store
 from monitor.store.calibration import Calibration, PolicySnapshot
 from monitor.store.events import LinkEvent

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from monitor.pipeline.types import Bout, Posture, PostureCode
+from monitor.core.types import Bout, Posture, PostureCode
 from monitor.reports.records import NudgeLevel, NudgeOutcome, NudgeRecord, OutcomeRecord
 from monitor.store import (
     Calibration,

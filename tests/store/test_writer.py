@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from monitor.pipeline.types import Bout, Posture, PostureCode
+from monitor.core.types import Bout, Posture, PostureCode
 from monitor.store import PolicySnapshot, Store
 from monitor.store.writer import StoreWriter
 

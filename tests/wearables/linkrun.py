@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from monitor.pipeline.types import SampleBlock
+from monitor.core.types import SampleBlock
 from monitor.wearables.events import LinkEvent, LinkEventKind
 from monitor.wearables.link import WearableLink
 from monitor.wearables.queue import LinkItem

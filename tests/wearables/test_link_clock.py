@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from firmware_sim.source import WaveSource
-from monitor.pipeline.types import SampleBlock
+from monitor.core.types import SampleBlock
 from monitor.wearables import sitsense_format as fmt
 from monitor.wearables.events import GapReason, LinkEventKind
 from monitor.wearables.link import WearableLink

@@ -7,7 +7,7 @@ import asyncio
 import numpy as np
 import pytest
 
-from monitor.pipeline.types import SampleBlock
+from monitor.core.types import SampleBlock
 from monitor.wearables.events import GapReason, LinkEvent, LinkEventKind
 from monitor.wearables.queue import DropOldestQueue
 

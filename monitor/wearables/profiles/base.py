@@ -17,7 +17,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from monitor.pipeline.types import Float32Array, Placement
+from monitor.core.types import Float32Array, Placement
 
 # Standard Battery Service / Battery Level (Bluetooth SIG assigned numbers 0x180F / 0x2A19).
 BATTERY_SERVICE_UUID = "0000180f-0000-1000-8000-00805f9b34fb"

@@ -34,7 +34,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from monitor.pipeline.types import Float32Array, Placement
+from monitor.core.types import Float32Array, Placement
 from monitor.wearables.profiles.base import (
     Advertisement,
     DecodedPacket,

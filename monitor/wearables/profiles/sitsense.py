@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from monitor.pipeline.types import Placement
+from monitor.core.types import Placement
 from monitor.wearables import sitsense_format as fmt
 from monitor.wearables.profiles.base import (
     Advertisement,

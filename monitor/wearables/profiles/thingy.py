@@ -23,7 +23,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from monitor.pipeline.types import Placement
+from monitor.core.types import Placement
 from monitor.wearables.profiles.base import (
     Advertisement,
     DecodedPacket,
