@@ -19,9 +19,9 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+from monitor.core.records import LabelSpan
 from monitor.core.types import CodeArray, Placement, Posture, PostureCode
 from monitor.reports.daily import BIN_LABELS, PROLONGED_S, SittingBout, bin_counts, runs, sitting_bouts
-from monitor.reports.records import LabelSpan
 from monitor.reports.settings import DEFAULT_MIN_BREAK_S
 from monitor.reports.wording import posture_name
 

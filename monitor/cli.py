@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from monitor import __version__
-from monitor.errors import UserError
+from monitor.core.errors import UserError
 
 # Sub-command modules, in the order `--help` lists them.
 COMMANDS: tuple[str, ...] = (

@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from monitor.core.errors import ConfigError
 from monitor.core.types import Placement
-from monitor.errors import ConfigError
 from monitor.mqtt.settings import MqttSettings
 from monitor.nudges.settings import ExerciseSettings, PolicySettings
 from monitor.pipeline.settings import PipelineSettings

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.config import Config, load_config
-from monitor.errors import ConfigError, UserError
+from monitor.core.errors import ConfigError, UserError
 from monitor.reports.zone import resolve_zone
 from monitor.sdnotify import SystemdNotifier
 from monitor.service import WearableService

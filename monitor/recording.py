@@ -22,8 +22,8 @@ from typing import BinaryIO
 
 import numpy as np
 
+from monitor.core.errors import UserError
 from monitor.core.types import FloatArray, SampleBlock
-from monitor.errors import UserError
 
 # Standard gravity: m/s^2 per g.
 G_MS2 = 9.80665

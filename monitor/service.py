@@ -23,6 +23,7 @@ from typing import cast
 import numpy as np
 
 from monitor.config import Config, WearableSettings
+from monitor.core.links import LinkEvent, LinkEventKind
 from monitor.core.types import CodeArray, EpochBlock, Posture, PostureCode, SampleBlock
 from monitor.heap import release_free_memory
 from monitor.mqtt import DailyReportPayload, EventPayload, MqttError, MqttLink, StatePayload, iso_time
@@ -39,10 +40,7 @@ from monitor.reports.days import day_bounds, local_date
 from monitor.reports.loader import load_day_report
 from monitor.reports.payload import daily_json
 from monitor.store import Store
-from monitor.store.calibration import Calibration
-from monitor.store.calibration import PolicySnapshot as StoredSnapshot
-from monitor.store.events import LinkEvent as StoredLinkEvent
-from monitor.wearables.events import LinkEvent, LinkEventKind
+from monitor.store.calibration import Calibration, SavedPolicy
 from monitor.wearables.link import WearableLink
 from monitor.wearables.profiles import StreamConfig, make_profile
 from monitor.wearables.scanner import WearableTarget
@@ -311,10 +309,7 @@ class WearableService:
             self._link_up = False
         elif event.kind is LinkEventKind.BATTERY:
             self._battery = event.level
-        # One number per kind (GAP seconds, packet counts, BATTERY percent); each kind sets at most one.
-        value = next((float(v) for v in (event.seconds, event.count, event.level) if v is not None), None)
-        detail = event.detail or event.reason or str(event.kind)
-        self.store.links.add(self.id, StoredLinkEvent(event.t, event.kind, value, detail))
+        self.store.links.add(self.id, event)
         if event.kind in _PUBLISHED_LINK_EVENTS:
             payload = EventPayload(
                 ts=iso_time(event.t, self.tz),
@@ -415,7 +410,7 @@ class WearableService:
         self._next_snapshot = now + SNAPSHOT_EVERY_S
         snapshot = json.dumps(self.policy.snapshot().to_dict())
         with self.store.atomic():
-            self.store.snapshots.save(self.id, StoredSnapshot(now, snapshot))
+            self.store.snapshots.save(self.id, SavedPolicy(now, snapshot))
             reference = self.stream.reference if self.stream is not None else None
             if reference is not None:
                 # The whole reference (with the front axis once gait taught it), not just "up":

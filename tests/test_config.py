@@ -22,7 +22,7 @@ from monitor.config import (
     load_section,
     parse_config,
 )
-from monitor.errors import ConfigError
+from monitor.core.errors import ConfigError
 from monitor.nudges.settings import PolicySettings
 
 REPO = Path(__file__).resolve().parent.parent

@@ -22,8 +22,8 @@ import numpy as np
 
 from monitor.analysis import RecordingSummary, format_summary, summarize
 from monitor.config import load_config
+from monitor.core.errors import UserError
 from monitor.core.types import CodeArray, EpochBlock, Placement, Posture, PostureCode, SampleBlock
-from monitor.errors import UserError
 from monitor.pipeline import PipelineSettings, PostureStream
 from monitor.progress import Progress
 from monitor.recording import CsvFormat, CsvRecording, TimeUnit, Units, estimate_rate

@@ -23,8 +23,8 @@ import numpy as np
 from firmware_sim.bus import DBusDaemonMissingError
 from firmware_sim.motion import SCHEDULES, Activity, MotionConfig, MotionModel
 from monitor.analysis import RecordingSummary, duration_text, format_summary, summarize
+from monitor.core.errors import UserError
 from monitor.core.types import CodeArray, Placement, Posture, SampleBlock
-from monitor.errors import UserError
 from monitor.live_demo import DemoOptions, run_live_demo
 from monitor.pipeline import PostureStream
 from monitor.progress import Progress

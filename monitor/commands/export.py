@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from monitor.commands.report import Source, add_source_arguments, open_source, pick_wearables
+from monitor.core.errors import UserError
 from monitor.core.types import Posture
-from monitor.errors import UserError
 from monitor.reports.days import day_bounds, iso_local
 
 _HELP = "write epochs and bouts for a date range as CSV"

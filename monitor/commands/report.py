@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from monitor.config import DEFAULT_CONFIG_PATH, Config, load_config
+from monitor.core.errors import UserError
 from monitor.core.types import Placement
-from monitor.errors import UserError
 from monitor.reports import html, payload, text
 from monitor.reports.days import day_bounds
 from monitor.reports.loader import load_day_report, load_week_report

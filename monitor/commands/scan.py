@@ -8,7 +8,7 @@ import json
 import sys
 from typing import Any, TypedDict
 
-from monitor.errors import UserError
+from monitor.core.errors import UserError
 from monitor.wearables.profiles import ProfileName, match_profile
 from monitor.wearables.scanner import UNAVAILABLE_ADVICE, as_advertisement, bluetooth_unavailable, discover
 

@@ -38,7 +38,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from monitor.errors import ConfigError
+from monitor.core.errors import ConfigError
 from monitor.mqtt.commands import CommandError, CommandLimits, RejectReason, parse_command
 from monitor.mqtt.discovery import DeviceDescription, discovery_messages
 from monitor.mqtt.errors import FATAL_CONNACK_CODES, MqttCodeError, MqttConnectError, MqttError, MqttTlsError

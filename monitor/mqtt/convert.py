@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from datetime import tzinfo
 
+from monitor.core.records import NudgeLevel as PolicyLevel
 from monitor.mqtt.payloads import EventPayload, NudgeAction, NudgeLevel, NudgePayload, encode, iso_time
 from monitor.nudges.commands import Action
-from monitor.nudges.events import NudgeLevel as PolicyLevel
 from monitor.nudges.events import PolicyEvent
 from monitor.nudges.messages import NudgeAction as MessageAction
 

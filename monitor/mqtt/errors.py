@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from monitor.errors import UserError
+from monitor.core.errors import UserError
 
 # MQTT 5 CONNACK reason codes after which retrying with the same settings cannot succeed: the fix is in
 # the configuration (or on the broker), so the service reports them instead of looping silently.

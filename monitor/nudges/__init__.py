@@ -10,7 +10,7 @@ Public API (see docs/policy.md for the semantics):
 """
 
 from monitor.nudges.commands import Ack, Action, Command, Pause, Resume, Snooze
-from monitor.nudges.events import FOLLOWED_WITHIN_S, EventKind, NudgeLevel, PolicyEvent, Reason
+from monitor.nudges.events import EventKind, PolicyEvent, Reason
 from monitor.nudges.exercises import (
     Condition,
     Exercise,
@@ -26,7 +26,6 @@ from monitor.nudges.settings import ExerciseSettings, PolicySettings
 
 __all__ = [
     "DISCLAIMER",
-    "FOLLOWED_WITHIN_S",
     "Ack",
     "Action",
     "Command",
@@ -39,7 +38,6 @@ __all__ = [
     "Intensity",
     "Need",
     "NudgeAction",
-    "NudgeLevel",
     "NudgeMessage",
     "NudgePolicy",
     "Pause",

@@ -10,12 +10,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from monitor.core.records import NudgeLevel
+
 if TYPE_CHECKING:
     from monitor.nudges.messages import NudgeMessage
-
-# The report metric "followed within 10 min" (DESIGN.md: reports). Reports import this so that the
-# policy and the report agree on what "in time" means.
-FOLLOWED_WITHIN_S: float = 600.0
 
 
 class EventKind(StrEnum):
@@ -53,11 +51,6 @@ class Reason(StrEnum):
     STALE_NUDGE_ID = "stale_nudge_id"
     PAUSE_NOT_IN_FUTURE = "pause_not_in_future"
     NOT_PAUSED = "not_paused"
-
-
-class NudgeLevel(StrEnum):
-    NUDGE = "nudge"
-    ESCALATION = "escalation"
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import TypedDict, TypeVar
 
-from monitor.nudges.events import NudgeLevel
+from monitor.core.records import NudgeLevel
 from monitor.nudges.settings import ExerciseSettings
 
 

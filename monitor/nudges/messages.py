@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from monitor.core.records import NudgeLevel
 from monitor.nudges.commands import Action
-from monitor.nudges.events import NudgeLevel
 from monitor.nudges.exercises import Exercise
 
 DISCLAIMER = "A general wellness tip, not medical advice. Skip anything that hurts."

@@ -29,9 +29,10 @@ from datetime import tzinfo
 from enum import StrEnum
 from typing import Any
 
+from monitor.core.records import NudgeLevel
 from monitor.core.types import SEDENTARY, UPRIGHT, Epoch, EpochBlock, Posture, PostureCode
 from monitor.nudges.commands import Ack, Command, Pause, Resume, Snooze
-from monitor.nudges.events import EventKind, NudgeLevel, PolicyEvent, Reason
+from monitor.nudges.events import EventKind, PolicyEvent, Reason
 from monitor.nudges.exercises import ExerciseLibrary
 from monitor.nudges.messages import compose_nudge
 from monitor.nudges.schedule import Span

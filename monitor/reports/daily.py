@@ -22,10 +22,9 @@ from datetime import date, tzinfo
 
 import numpy as np
 
+from monitor.core.records import FOLLOWED_WITHIN_S, LabelSpan, NudgeHistory, NudgeLevel, NudgeOutcome
 from monitor.core.types import CodeArray, Placement, Posture, PostureCode
-from monitor.nudges.events import FOLLOWED_WITHIN_S
 from monitor.reports.days import LocalHour, day_bounds, local_hours
-from monitor.reports.records import LabelSpan, NudgeHistory, NudgeLevel, NudgeOutcome
 from monitor.reports.settings import DEFAULT_MIN_BREAK_S
 
 # Lying or missing data up to a minute inside sitting does not split the bout (see module doc).

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import date, timedelta, tzinfo
 
+from monitor.core.records import LabelSpan
 from monitor.core.types import Placement
 from monitor.reports.build import TREND_DAYS, day_report, week_report
 from monitor.reports.daily import CONTEXT_S, DayInput
 from monitor.reports.days import day_bounds
-from monitor.reports.records import LabelSpan
 from monitor.reports.settings import DEFAULT_MIN_BREAK_S
 from monitor.reports.trend import DayReport, WeekReport
 from monitor.store import Store

@@ -8,7 +8,7 @@ from datetime import tzinfo
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from monitor.errors import UserError
+from monitor.core.errors import UserError
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ class Calibration:
 
 
 @dataclass(frozen=True, slots=True)
-class PolicySnapshot:
+class SavedPolicy:
     """The policy's saved state, opaque JSON text owned by `monitor.nudges`."""
 
     ts: float
@@ -62,7 +62,7 @@ class SnapshotTable:
         self._db = db
         self._ids = ids
 
-    def save(self, wearable: str, snapshot: PolicySnapshot) -> None:
+    def save(self, wearable: str, snapshot: SavedPolicy) -> None:
         """Replace the wearable's snapshot. `state` must be JSON text (checked, so a bad one fails here)."""
         json.loads(snapshot.state)
         with self._db.atomic() as conn:
@@ -71,9 +71,9 @@ class SnapshotTable:
                 (self._ids.get(wearable), snapshot.ts, snapshot.state),
             )
 
-    def load(self, wearable: str) -> PolicySnapshot | None:
+    def load(self, wearable: str) -> SavedPolicy | None:
         wid = self._ids.find(wearable)
         if wid is None:
             return None
         row = self._db.query_one("SELECT ts, state FROM policy_snapshots WHERE wid = ?", (wid,))
-        return None if row is None else PolicySnapshot(row[0], row[1])
+        return None if row is None else SavedPolicy(row[0], row[1])

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from monitor.errors import UserError
+from monitor.core.errors import UserError
 
 log = logging.getLogger(__name__)
 

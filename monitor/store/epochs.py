@@ -7,8 +7,8 @@ from typing import Protocol
 
 import numpy as np
 
+from monitor.core.records import LabelSpan
 from monitor.core.types import CodeArray, PostureCode
-from monitor.reports.records import LabelSpan
 from monitor.store.db import Database
 from monitor.store.wearables import WearableIds
 

@@ -3,36 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
 
+from monitor.core.links import LinkEvent, LinkEventKind
+from monitor.core.records import PolicyEventRecord
 from monitor.store.db import Database
 from monitor.store.wearables import WearableIds
-from monitor.wearables.events import LinkEventKind
-
-
-@dataclass(frozen=True, slots=True)
-class LinkEvent:
-    """A link event as stored; `kind` is the link's own vocabulary (monitor.wearables.events).
-
-    value: GAP seconds without data; MALFORMED / DUPLICATE / OUT_OF_ORDER packets dropped since the
-    last report; BATTERY percent."""
-
-    ts: float
-    kind: LinkEventKind
-    value: float | None = None
-    detail: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class PolicyEventRecord:
-    """One decision of the nudge policy, with its reason and bout context (JSON-able `detail`)."""
-
-    ts: float
-    kind: str
-    reason: str = ""
-    detail: Mapping[str, Any] = field(default_factory=dict)
 
 
 class LinkEventTable:
@@ -44,7 +19,7 @@ class LinkEventTable:
         with self._db.atomic() as conn:
             conn.execute(
                 "INSERT INTO link_events (wid, ts, kind, value, detail) VALUES (?, ?, ?, ?, ?)",
-                (self._ids.get(wearable), event.ts, str(event.kind), event.value, event.detail),
+                (self._ids.get(wearable), event.t, str(event.kind), event.value, event.text),
             )
 
     def between(self, wearable: str, start: float, end: float) -> list[LinkEvent]:
@@ -56,7 +31,7 @@ class LinkEventTable:
             "ORDER BY ts, id",
             (wid, start, end),
         )
-        return [LinkEvent(r[0], LinkEventKind(r[1]), r[2], r[3]) for r in rows]
+        return [LinkEvent.from_stored(r[0], LinkEventKind(r[1]), r[2], r[3]) for r in rows]
 
     def prune(self, before: float) -> int:
         return self._db.execute("DELETE FROM link_events WHERE ts < ?", (before,))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from monitor.reports.records import NudgeHistory, NudgeLevel, NudgeOutcome, NudgeRecord, OutcomeRecord
+from monitor.core.records import NudgeHistory, NudgeLevel, NudgeOutcome, NudgeRecord, OutcomeRecord
 from monitor.store.db import Database
 from monitor.store.wearables import WearableIds
 

@@ -10,27 +10,22 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from types import TracebackType
 
+from monitor.core.links import LinkEvent, LinkEventKind
+from monitor.core.records import NudgeLevel, NudgeOutcome, NudgeRecord, OutcomeRecord, PolicyEventRecord
 from monitor.core.types import Bout, Posture
 from monitor.hostclock import utc_text
 from monitor.nudges.events import EventKind, PolicyEvent
-from monitor.reports.records import NudgeLevel, NudgeOutcome, NudgeRecord, OutcomeRecord
 from monitor.store.bouts import BoutTable
 from monitor.store.calibration import Calibration, CalibrationTable, SnapshotTable
 from monitor.store.db import Database
 from monitor.store.epochs import EpochTable
-from monitor.store.events import (
-    LinkEvent,
-    LinkEventTable,
-    PolicyEventRecord,
-    PolicyEventTable,
-)
+from monitor.store.events import LinkEventTable, PolicyEventTable
 from monitor.store.migrations import MIGRATIONS
 from monitor.store.nudges import NudgeTable
 from monitor.store.outbox import OUTBOX_MIGRATION, StoreOutbox
 from monitor.store.reports import REPORTS_MIGRATION, ReportTable
 from monitor.store.settings import StoreSettings
 from monitor.store.wearables import WearableIds
-from monitor.wearables.events import LinkEventKind
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +157,9 @@ class Store:
                 closing = [open_bout] if open_bout is not None else []
                 self.bouts.add(wearable, [*closing, Bout(start, now, Posture.UNKNOWN)])
                 self.bouts.set_open(wearable, None)
-                self.links.add(wearable, LinkEvent(now, LinkEventKind.GAP, float(now - start), "restart"))
+                self.links.add(
+                    wearable, LinkEvent(LinkEventKind.GAP, now, seconds=float(now - start), detail="restart")
+                )
                 log.info("%s: no data for %d s before restart, stored as unknown", wearable, now - start)
             return ResumeState(
                 last_end=last_end,

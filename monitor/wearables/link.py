@@ -52,10 +52,10 @@ from bleak_retry_connector import (
     establish_connection,
 )
 
+from monitor.core.links import GapReason, LinkEvent, LinkEventKind, LinkState
 from monitor.core.types import SampleBlock
 from monitor.hostclock import behind_cause, clock_synchronised, step_cause, utc_text
 from monitor.wearables.backoff import backoff_delay
-from monitor.wearables.events import GapReason, LinkEvent, LinkEventKind, LinkState
 from monitor.wearables.profiles import BATTERY_LEVEL_UUID, DecodeError, DeviceProfile, StreamStartError
 from monitor.wearables.queue import DropOldestQueue, LinkItem
 from monitor.wearables.scanner import (
@@ -176,7 +176,7 @@ class WearableLink:
         self._rng = rng or random.Random()
         self._address = target.address or target.describe()
         self._name = target.name or profile.title
-        self.queue = DropOldestQueue(self.settings.queue_size, self._address, profile.period_s)
+        self.queue = DropOldestQueue(self.settings.queue_size, profile.period_s)
         self._scanner = WearableScanner(target, profile)
         self._timeline = PacketTimeline(
             profile.period_s,
@@ -353,7 +353,6 @@ class WearableLink:
         device, adv = found
         self._rssi = adv.rssi
         self._address = device.address
-        self.queue.wearable = device.address
         self._name = adv.local_name or device.name or self._name
         return device
 
@@ -405,9 +404,7 @@ class WearableLink:
                 self._streaming = False
                 if self._lost_reason() != "stopped":
                     self._losses += 1
-                self._emit(
-                    LinkEvent(LinkEventKind.LOST, self._data_now(), self._address, reason=self._lost_reason())
-                )
+                self._emit(LinkEvent(LinkEventKind.LOST, self._data_now(), reason=self._lost_reason()))
             if client is not None:
                 await self._teardown(client)
 
@@ -474,9 +471,7 @@ class WearableLink:
             if not self._unavailable_logged:
                 self._unavailable_logged = True
                 self._set_state(LinkState.UNAVAILABLE, f"{unavailable}; {UNAVAILABLE_ADVICE}")
-                self._emit(
-                    LinkEvent(LinkEventKind.UNAVAILABLE, self._data_now(), self._address, detail=unavailable)
-                )
+                self._emit(LinkEvent(LinkEventKind.UNAVAILABLE, self._data_now(), detail=unavailable))
             else:
                 _LOGGER.debug("%s - %s: still unavailable: %s", self._name, self._address, unavailable)
             return
@@ -567,7 +562,6 @@ class WearableLink:
                 LinkEvent(
                     LinkEventKind.GAP,
                     placed.gap_start,
-                    self._address,
                     seconds=placed.gap_s,
                     count=placed.lost_packets or None,
                     reason=self._gap_reason(first_of_connection, packet.device_dropped, self._step_gap),
@@ -640,7 +634,7 @@ class WearableLink:
         _LOGGER.warning(
             "%s - %s: system clock stepped by %+.0f s (%s); %s", self._name, self._address, step, cause, then
         )
-        self._emit(LinkEvent(LinkEventKind.CLOCK_STEP, at, self._address, seconds=step, detail=cause))
+        self._emit(LinkEvent(LinkEventKind.CLOCK_STEP, at, seconds=step, detail=cause))
 
     def _on_held(self, placed: Placement) -> None:
         """Samples timed at or before the hold floor: dropped and counted; the first says why."""
@@ -696,7 +690,6 @@ class WearableLink:
             LinkEvent(
                 LinkEventKind.HELD,
                 hold.until,
-                self._address,
                 count=hold.samples,
                 detail=f"timed {utc_text(hold.first_t or hold.until)} .. {utc_text(hold.until)}",
             )
@@ -709,7 +702,7 @@ class WearableLink:
         kind = LinkEventKind.RECONNECTED if self._ever_streamed else LinkEventKind.CONNECTED
         self._ever_streamed = True
         self._set_state(LinkState.STREAMING, f"{self.profile.describe()}, first data in")
-        self._emit(LinkEvent(kind, t0, self._address, detail=self.profile.describe()))
+        self._emit(LinkEvent(kind, t0, detail=self.profile.describe()))
         self._report_battery()
 
     def _flush(self) -> None:
@@ -743,7 +736,7 @@ class WearableLink:
         """One BATTERY event per change, on the data-time axis (so not before the stream starts)."""
         if self._battery is not None and self._battery != self._battery_reported:
             self._battery_reported = self._battery
-            self._emit(LinkEvent(LinkEventKind.BATTERY, self._data_now(), self._address, level=self._battery))
+            self._emit(LinkEvent(LinkEventKind.BATTERY, self._data_now(), level=self._battery))
 
     def _on_disconnected(self, client: BleakClientWithServiceCache) -> None:
         if client is self._client:
@@ -805,7 +798,7 @@ class WearableLink:
                 kinds,
                 tally.last_detail or "-",
             )
-            self._emit(LinkEvent(tally.kind, self._data_now(), self._address, count=count, detail=kinds))
+            self._emit(LinkEvent(tally.kind, self._data_now(), count=count, detail=kinds))
             tally.pending.clear()
             tally.next_report = now + self.settings.malformed_log_interval_s
 

@@ -15,8 +15,8 @@ import asyncio
 from collections import deque
 from dataclasses import replace
 
+from monitor.core.links import GapReason, LinkEvent, LinkEventKind
 from monitor.core.types import SampleBlock
-from monitor.wearables.events import GapReason, LinkEvent, LinkEventKind
 
 LinkItem = SampleBlock | LinkEvent
 
@@ -24,11 +24,10 @@ LinkItem = SampleBlock | LinkEvent
 class DropOldestQueue:
     """Single-consumer queue of sample blocks and link events; see the module docstring."""
 
-    def __init__(self, maxsize: int, wearable: str, period_s: float) -> None:
+    def __init__(self, maxsize: int, period_s: float) -> None:
         if maxsize < 1:
             raise ValueError(f"maxsize={maxsize} must be >= 1")
         self.maxsize = maxsize
-        self.wearable = wearable
         self.period_s = period_s
         self._items: deque[LinkItem] = deque()
         self._blocks = 0
@@ -95,7 +94,6 @@ class DropOldestQueue:
         self._items[i] = LinkEvent(
             LinkEventKind.GAP,
             t=start,
-            wearable=self.wearable,
             seconds=seconds,
             reason=GapReason.CONSUMER_SLOW,
             detail="the consumer fell behind; the oldest queued samples were dropped",

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.errors import ConfigError
+from monitor.core.errors import ConfigError
 from monitor.mqtt.client import MqttLink
 from monitor.mqtt.errors import MqttConnectError, MqttTlsError
 from tests.conftest import REPO

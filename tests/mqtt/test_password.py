@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.errors import ConfigError
+from monitor.core.errors import ConfigError
 from monitor.mqtt import MqttSettings, read_password
 
 

@@ -7,6 +7,7 @@ from dataclasses import fields
 
 import pytest
 
+from monitor.core.records import NudgeLevel
 from monitor.nudges import (
     DISCLAIMER,
     Action,
@@ -15,7 +16,6 @@ from monitor.nudges import (
     ExerciseLibrary,
     ExerciseSettings,
     Need,
-    NudgeLevel,
     compose_nudge,
     parse_exercise,
 )

@@ -9,8 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from monitor.core.records import NudgeLevel
 from monitor.core.types import Epoch, EpochBlock, Posture
-from monitor.nudges import Ack, EventKind, NudgeLevel, PolicySettings, Reason
+from monitor.nudges import Ack, EventKind, PolicySettings, Reason
 from tests.nudges.scenario import items, make_policy, run
 
 # (script, expected decision lines)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from monitor.core.records import LabelSpan
 from monitor.core.types import Posture
-from monitor.reports.records import LabelSpan
 
 
 def labels(*pieces: tuple[Posture, int]) -> np.ndarray:

@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 
 from monitor.cli import main
+from monitor.core.records import LabelSpan, NudgeOutcome, NudgeRecord, OutcomeRecord
 from monitor.core.types import Bout, Placement, Posture
 from monitor.reports.build import day_report
 from monitor.reports.daily import DayInput, runs
 from monitor.reports.days import day_bounds
-from monitor.reports.records import LabelSpan, NudgeOutcome, NudgeRecord, OutcomeRecord
 from monitor.reports.trend import DayReport
 from monitor.store import Store
 from tests.reports.synth import office_day

@@ -8,17 +8,10 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
+from monitor.core.records import LabelSpan, NudgeHistory, NudgeLevel, NudgeOutcome, NudgeRecord, OutcomeRecord
 from monitor.core.types import Placement, Posture
 from monitor.reports.daily import DayInput, compute_day, sitting_bouts
 from monitor.reports.days import day_bounds, local_hours
-from monitor.reports.records import (
-    LabelSpan,
-    NudgeHistory,
-    NudgeLevel,
-    NudgeOutcome,
-    NudgeRecord,
-    OutcomeRecord,
-)
 from monitor.reports.trend import DaySummary, trend
 from tests.reports.synth import labels, span
 

@@ -12,12 +12,12 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
+from monitor.core.records import LabelSpan, NudgeHistory, NudgeOutcome, NudgeRecord, OutcomeRecord
 from monitor.core.types import Placement, Posture
 from monitor.reports import html, payload, text
 from monitor.reports.build import day_report, week_report
 from monitor.reports.daily import DayInput
 from monitor.reports.days import day_bounds
-from monitor.reports.records import LabelSpan, NudgeHistory, NudgeOutcome, NudgeRecord, OutcomeRecord
 from monitor.reports.trend import DayReport, WeekReport
 from tests.reports.synth import office_day, span
 

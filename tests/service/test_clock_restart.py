@@ -21,13 +21,13 @@ import pytest
 from firmware_sim.motion import Activity, MotionConfig, Segment
 from firmware_sim.source import WaveSource, motion_source
 from monitor.config import Config, WearableSettings
+from monitor.core.links import LinkEventKind, LinkState
 from monitor.core.types import PostureCode
 from monitor.mqtt.settings import MqttSettings
 from monitor.nudges import ExerciseLibrary, NudgePolicy, PolicySettings
 from monitor.service import WearableService
 from monitor.store import Store, StoreSettings
-from monitor.store.calibration import PolicySnapshot
-from monitor.wearables.events import LinkEventKind, LinkState
+from monitor.store.calibration import SavedPolicy
 from monitor.wearables.profiles import ProfileName
 from tests.ble_fixtures import AddWearable, run
 from tests.wearables.linkrun import FAST
@@ -122,7 +122,7 @@ def test_restart_with_the_clock_behind_stored_data_overwrites_nothing(
         assert (BEHIND_S - 10) * RATE_HZ < diag["held_samples"] <= (BEHIND_S + 1) * RATE_HZ
         assert diag["holding_until"] is None
         (held,) = [e for e in store.links.between("w1", first, stored + 3600) if e.kind is LinkEventKind.HELD]
-        assert held.ts == pytest.approx(stored) and held.value == diag["held_samples"]
+        assert held.t == pytest.approx(stored) and held.count == diag["held_samples"]
     # The link said so while holding (systemd STATUS shows the link state), and one warning names both
     # times and the likely cause.
     assert LinkState.HOLDING in states
@@ -144,7 +144,7 @@ def test_stop_while_holding_keeps_the_saved_state(tmp_path: Path, add_wearable: 
     state = dataclasses.replace(
         policy.snapshot(), last_t=ahead - 1.0, timer_s=1500, bout_start=ahead - 1500.0
     )
-    saved = PolicySnapshot(ahead + 0.5, json.dumps(state.to_dict()))
+    saved = SavedPolicy(ahead + 0.5, json.dumps(state.to_dict()))
     with Store(settings) as store:
         store.epochs.write("w1", ahead - 600, np.full(600, PostureCode.SIT, dtype=np.uint8))
         store.snapshots.save("w1", saved)

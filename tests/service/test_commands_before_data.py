@@ -23,7 +23,7 @@ from monitor.mqtt.settings import MqttSettings
 from monitor.nudges import ExerciseLibrary, NudgePolicy, PolicySettings
 from monitor.service import WearableService
 from monitor.store import Store, StoreSettings
-from monitor.store.calibration import PolicySnapshot as StoredSnapshot
+from monitor.store.calibration import SavedPolicy
 from monitor.wearables.profiles import ProfileName
 from tests.ble_fixtures import AddWearable, run
 from tests.mqtt_fixtures import Broker, Phone
@@ -35,12 +35,12 @@ SAVED_TIMER_S = 1500  # the sitting timer saved by the last run: 25 min
 PAUSE_MIN = 90
 
 
-def _saved_policy(at: float) -> StoredSnapshot:
+def _saved_policy(at: float) -> SavedPolicy:
     policy = NudgePolicy(PolicySettings(), ExerciseLibrary.default(), UTC, wearable_id=WID)
     state = dataclasses.replace(
         policy.snapshot(), last_t=at, timer_s=SAVED_TIMER_S, bout_start=at - SAVED_TIMER_S
     )
-    return StoredSnapshot(at, json.dumps(state.to_dict()))
+    return SavedPolicy(at, json.dumps(state.to_dict()))
 
 
 def test_a_pause_sent_before_the_first_data_survives_it(

@@ -7,17 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from monitor.core.links import LinkEvent, LinkEventKind
+from monitor.core.records import NudgeLevel, NudgeOutcome, NudgeRecord, OutcomeRecord, PolicyEventRecord
 from monitor.core.types import Bout, Posture, PostureCode
-from monitor.reports.records import NudgeLevel, NudgeOutcome, NudgeRecord, OutcomeRecord
-from monitor.store import (
-    Calibration,
-    LinkEvent,
-    LinkEventKind,
-    PolicyEventRecord,
-    PolicySnapshot,
-    Store,
-    StoreSettings,
-)
+from monitor.store import Calibration, SavedPolicy, Store, StoreSettings
 
 DAY = 86_400
 T0 = 1_700_000_000  # a whole second, data time
@@ -111,12 +104,12 @@ def test_nudges_with_their_outcomes(store: Store) -> None:
 
 
 def test_link_and_policy_events(store: Store) -> None:
-    store.links.add("w1", LinkEvent(T0, LinkEventKind.CONNECTED))
-    store.links.add("w1", LinkEvent(T0 + 5, LinkEventKind.BATTERY, 87.0))
-    store.links.add("w1", LinkEvent(T0 + 9, LinkEventKind.MALFORMED, 3.0, "bad length 7"))
+    store.links.add("w1", LinkEvent(LinkEventKind.CONNECTED, T0))
+    store.links.add("w1", LinkEvent(LinkEventKind.BATTERY, T0 + 5, level=87))
+    store.links.add("w1", LinkEvent(LinkEventKind.MALFORMED, T0 + 9, count=3, detail="bad length 7"))
     assert [e.kind for e in store.links.between("w1", T0, T0 + 9)] == ["connected", "battery"]
     assert store.links.between("w1", T0 + 9, T0 + 10) == [
-        LinkEvent(T0 + 9, LinkEventKind.MALFORMED, 3.0, "bad length 7")
+        LinkEvent(LinkEventKind.MALFORMED, T0 + 9, count=3, detail="bad length 7")
     ]
     event = PolicyEventRecord(T0 + 1800, "nudge", "sitting timer reached 30 min", {"bout_start": T0, "n": 1})
     store.policy_events.add("w1", event)
@@ -127,12 +120,12 @@ def test_calibration_and_policy_snapshot_survive_reopen(db_path: Path) -> None:
     with Store.open(db_path) as store:
         store.calibration.save("w1", Calibration(T0, (0.1, -0.98, 0.05), {"walk_s": 120}))
         store.calibration.save("w1", Calibration(T0 + 9, (0.0, -1.0, 0.0)))
-        store.snapshots.save("w1", PolicySnapshot(T0 + 10, '{"timer_s": 1234.0}'))
+        store.snapshots.save("w1", SavedPolicy(T0 + 10, '{"timer_s": 1234.0}'))
         with pytest.raises(ValueError, match="Expecting"):
-            store.snapshots.save("w1", PolicySnapshot(T0 + 11, "{not json"))
+            store.snapshots.save("w1", SavedPolicy(T0 + 11, "{not json"))
     with Store.open(db_path) as store:
         assert store.calibration.load("w1") == Calibration(T0 + 9, (0.0, -1.0, 0.0), {})
-        assert store.snapshots.load("w1") == PolicySnapshot(T0 + 10, '{"timer_s": 1234.0}')
+        assert store.snapshots.load("w1") == SavedPolicy(T0 + 10, '{"timer_s": 1234.0}')
         assert store.calibration.load("w2") is None
         assert store.snapshots.load("w2") is None
 
@@ -148,7 +141,7 @@ def test_retention_prunes_exactly_what_is_older(store: Store) -> None:
     store.nudges.record(NudgeRecord("old", "w1", cutoff - 1))
     store.nudges.add_outcome(OutcomeRecord("old", cutoff - 1, NudgeOutcome.IGNORED))
     store.nudges.record(NudgeRecord("new", "w1", cutoff))
-    store.links.add("w1", LinkEvent(cutoff - 1, LinkEventKind.LOST))
+    store.links.add("w1", LinkEvent(LinkEventKind.LOST, cutoff - 1))
     store.policy_events.add("w1", PolicyEventRecord(cutoff - 1, "pause"))
     counts = store.prune(now + 0.7)
     assert (counts.epochs, counts.bouts, counts.nudges, counts.link_events, counts.policy_events) == (
@@ -174,7 +167,7 @@ def test_restart_after_a_gap_stores_it_as_unknown_once(db_path: Path) -> None:
     with Store.open(db_path) as store:
         store.epochs.write("w1", T0, codes(SIT, SIT, SIT))
         store.bouts.set_open("w1", Bout(T0, T0 + 3, Posture.SIT))
-        store.snapshots.save("w1", PolicySnapshot(T0 + 3, '{"timer_s": 903}'))
+        store.snapshots.save("w1", SavedPolicy(T0 + 3, '{"timer_s": 903}'))
     # ... SIGKILL, restart 10 s later ...
     with Store.open(db_path) as store:
         state = store.resume("w1", T0 + 13.4)
@@ -182,7 +175,7 @@ def test_restart_after_a_gap_stores_it_as_unknown_once(db_path: Path) -> None:
         assert state.gap == (T0 + 3, T0 + 13)
         assert state.open_bout == Bout(T0, T0 + 3, Posture.SIT)
         assert not state.open_bout_continues
-        assert store.snapshots.load("w1") == PolicySnapshot(T0 + 3, '{"timer_s": 903}')
+        assert store.snapshots.load("w1") == SavedPolicy(T0 + 3, '{"timer_s": 903}')
         assert store.epochs.read("w1", T0, T0 + 13).labels.tolist() == [SIT] * 3 + [UNKNOWN] * 10
         assert store.epochs.count("w1") == 13
         assert store.bouts.between("w1", T0, T0 + 13) == [
@@ -191,7 +184,7 @@ def test_restart_after_a_gap_stores_it_as_unknown_once(db_path: Path) -> None:
         ]
         assert store.bouts.open_bout("w1") is None
         assert store.links.between("w1", T0, T0 + 20) == [
-            LinkEvent(T0 + 13, LinkEventKind.GAP, 10.0, "restart")
+            LinkEvent(LinkEventKind.GAP, T0 + 13, seconds=10.0, detail="restart")
         ]
         again = store.resume("w1", T0 + 13)
         assert again.gap is None and again.last_end == T0 + 13
@@ -216,7 +209,8 @@ def test_a_long_outage_is_back_filled_only_within_retention(db_path: Path) -> No
 
 
 def test_policy_decisions_become_nudges_and_outcomes(store: Store) -> None:
-    from monitor.nudges.events import EventKind, NudgeLevel, PolicyEvent, Reason
+    from monitor.core.records import NudgeLevel
+    from monitor.nudges.events import EventKind, PolicyEvent, Reason
 
     start = float(T0)
     events = [

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from monitor.core.links import LinkEvent, LinkEventKind
 from monitor.core.types import SampleBlock
-from monitor.wearables.events import LinkEvent, LinkEventKind
 from monitor.wearables.link import WearableLink
 from monitor.wearables.queue import LinkItem
 from monitor.wearables.settings import LinkSettings

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from firmware_sim.source import WaveSource
+from monitor.core.links import GapReason, LinkEventKind
 from monitor.core.types import SampleBlock
 from monitor.wearables import sitsense_format as fmt
-from monitor.wearables.events import GapReason, LinkEventKind
 from monitor.wearables.link import WearableLink
 from monitor.wearables.profiles import StreamConfig, make_profile
 from monitor.wearables.scanner import WearableTarget

@@ -17,8 +17,8 @@ import pytest
 from bleak import BleakClient, BleakScanner
 
 from firmware_sim.source import WaveSource
+from monitor.core.links import GapReason, LinkEventKind, LinkState
 from monitor.wearables import sitsense_format as fmt
-from monitor.wearables.events import GapReason, LinkEventKind, LinkState
 from monitor.wearables.link import WearableLink
 from monitor.wearables.profiles import StreamConfig, make_profile
 from monitor.wearables.scanner import WearableTarget

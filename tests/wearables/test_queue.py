@@ -7,8 +7,8 @@ import asyncio
 import numpy as np
 import pytest
 
+from monitor.core.links import GapReason, LinkEvent, LinkEventKind
 from monitor.core.types import SampleBlock
-from monitor.wearables.events import GapReason, LinkEvent, LinkEventKind
 from monitor.wearables.queue import DropOldestQueue
 
 P = 0.02
@@ -21,11 +21,11 @@ def block(k: int, n: int = 50) -> SampleBlock:
 
 
 def event(t: float) -> LinkEvent:
-    return LinkEvent(LinkEventKind.BATTERY, t, "AA", level=50)
+    return LinkEvent(LinkEventKind.BATTERY, t, level=50)
 
 
 def test_full_queue_drops_oldest_blocks_as_one_merged_gap():
-    q = DropOldestQueue(3, "AA", P)
+    q = DropOldestQueue(3, P)
     q.put(event(0.0))
     for k in range(6):
         q.put(block(k))  # blocks 0, 1, 2 are pushed out by 3, 4, 5
@@ -45,7 +45,7 @@ def test_full_queue_drops_oldest_blocks_as_one_merged_gap():
 
 
 def test_events_are_never_dropped_and_keep_their_place():
-    q = DropOldestQueue(2, "AA", P)
+    q = DropOldestQueue(2, P)
     q.put(block(0))
     q.put(event(0.5))
     q.put(block(1))
@@ -57,7 +57,7 @@ def test_events_are_never_dropped_and_keep_their_place():
 
 
 def test_separate_holes_stay_separate():
-    q = DropOldestQueue(2, "AA", P)
+    q = DropOldestQueue(2, P)
     q.put(block(0))
     q.put(block(1))
     q.put(block(2))  # drops 0
@@ -72,7 +72,7 @@ def test_separate_holes_stay_separate():
 
 def test_get_waits_for_a_put():
     async def main() -> None:
-        q = DropOldestQueue(2, "AA", P)
+        q = DropOldestQueue(2, P)
         waiter = asyncio.create_task(q.get())
         await asyncio.sleep(0.01)
         assert not waiter.done()

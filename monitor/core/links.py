@@ -48,22 +48,50 @@ class GapReason(StrEnum):
     CLOCK_STEP = "clock_step"  # the host clock stepped forward: the time it skipped has no data
 
 
+# Which field carries a kind's one number, for the store's single `value` column.
+_SECONDS_KINDS = frozenset({LinkEventKind.GAP, LinkEventKind.CLOCK_STEP})
+_COUNT_KINDS = frozenset(
+    {LinkEventKind.MALFORMED, LinkEventKind.DUPLICATE, LinkEventKind.OUT_OF_ORDER, LinkEventKind.HELD}
+)
+
+
 @dataclass(frozen=True, slots=True)
 class LinkEvent:
     """One thing that happened to the link.
 
     t:        data time (UTC seconds) it refers to; for a gap, where the missing time starts.
-    wearable: the wearable's address.
     seconds:  GAP: missing time; CLOCK_STEP: the step, negative when the clock went back.
     count:    MALFORMED / DUPLICATE / OUT_OF_ORDER: packets since the last such event; HELD: samples
-              dropped by one hold. level: BATTERY: percent. detail: words for the log and the store.
+              dropped by one hold; GAP: packets lost, when sequence numbers tell.
+    level:    BATTERY: percent.
+    reason:   a word for machines (a `GapReason`, why a stream was lost); detail: words for people.
     """
 
     kind: LinkEventKind
     t: float
-    wearable: str
     seconds: float | None = None
     count: int | None = None
     level: int | None = None
     reason: str = ""
     detail: str = ""
+
+    @property
+    def value(self) -> float | None:
+        """The event's one number (GAP seconds, packet counts, BATTERY percent), as the store keeps it."""
+        return next((float(v) for v in (self.seconds, self.count, self.level) if v is not None), None)
+
+    @property
+    def text(self) -> str:
+        """The event's words, as the store keeps them."""
+        return self.detail or self.reason or str(self.kind)
+
+    @classmethod
+    def from_stored(cls, t: float, kind: LinkEventKind, value: float | None, text: str) -> LinkEvent:
+        """The event as read back from the store's (value, text) columns."""
+        if value is None:
+            return cls(kind, t, detail=text)
+        if kind in _SECONDS_KINDS:
+            return cls(kind, t, seconds=value, detail=text)
+        if kind in _COUNT_KINDS:
+            return cls(kind, t, count=int(value), detail=text)
+        return cls(kind, t, level=int(value), detail=text)

@@ -1,15 +1,24 @@
-"""Plain records of what happened to each nudge, shared by the store (which keeps them) and the
-report computations (which count them). Pure: no I/O imports."""
+"""Plain records of what the service decided and what became of it: nudges, their outcomes, policy
+decisions as stored, and spans of epoch labels. The policy makes them, the store keeps them and the
+report computations count them; none of those needs another to read them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from monitor.core.types import CodeArray
-from monitor.nudges.events import NudgeLevel
 
-__all__ = ["LabelSpan", "NudgeHistory", "NudgeLevel", "NudgeOutcome", "NudgeRecord", "OutcomeRecord"]
+# The report metric "followed within 10 min" (DESIGN.md: reports): the policy and the report agree
+# on what "in time" means by both reading it here.
+FOLLOWED_WITHIN_S: float = 600.0
+
+
+class NudgeLevel(StrEnum):
+    NUDGE = "nudge"
+    ESCALATION = "escalation"
 
 
 class NudgeOutcome(StrEnum):
@@ -77,3 +86,14 @@ class LabelSpan:
     @property
     def t_end(self) -> int:
         return self.t0 + len(self)
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyEventRecord:
+    """One decision of the nudge policy as stored: kind and reason as words, its context as a
+    JSON-able `detail` (see `monitor.nudges.events.PolicyEvent.detail`)."""
+
+    ts: float
+    kind: str
+    reason: str = ""
+    detail: Mapping[str, Any] = field(default_factory=dict)
