@@ -17,7 +17,6 @@ import ctypes
 import ctypes.util
 import logging
 import sys
-import time
 from pathlib import Path
 
 _LOGGER = logging.getLogger(__name__)
@@ -88,8 +87,3 @@ def behind_cause(synchronised: bool | None) -> str:
     if synchronised:
         return "the system clock is synchronised, so the stored data was recorded while it was ahead"
     return "the system clock is probably not synchronised yet (no real-time clock, NTP not synced?)"
-
-
-def utc_text(t: float) -> str:
-    """A data time for a log line, in UTC: the host's local zone may itself be what is wrong."""
-    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(t))

@@ -24,9 +24,10 @@ import numpy as np
 
 from monitor.config import Config, WearableSettings
 from monitor.core.links import LinkEvent, LinkEventKind
+from monitor.core.timefmt import iso_time
 from monitor.core.types import CodeArray, EpochBlock, Posture, PostureCode, SampleBlock
 from monitor.heap import release_free_memory
-from monitor.mqtt import DailyReportPayload, EventPayload, MqttError, MqttLink, StatePayload, iso_time
+from monitor.mqtt import DailyReportPayload, EventPayload, MqttError, MqttLink, StatePayload
 from monitor.mqtt.convert import event_payload, nudge_payload
 from monitor.mqtt.discovery import DeviceDescription
 from monitor.mqtt.payloads import TodayTotals
@@ -337,7 +338,7 @@ class WearableService:
                 self.store.bouts.add(self.id, closed)
             self.store.bouts.set_open(self.id, self.bouts.current)
             for event in events:
-                self.store.record_policy_event(self.id, event, _exercise_id(event))
+                self.store.record_decision(self.id, event.records(self.id))
             # Into the outbox in the same transaction: a crash cannot keep a decision and lose its
             # message (at worst the message goes out twice, with the same id).
             self._publish_events(events)
@@ -358,7 +359,7 @@ class WearableService:
             return
         with self.store.atomic():
             for event in events:
-                self.store.record_policy_event(self.id, event, _exercise_id(event))
+                self.store.record_decision(self.id, event.records(self.id))
             self._publish_events(events)
         self._publish_state()
 
@@ -530,9 +531,3 @@ def _reference_from(calibration: Calibration | None) -> UprightReference | None:
     except (KeyError, ValueError, TypeError) as exc:
         _LOGGER.warning("saved upright reference unusable (%s); learning it again from walking", exc)
         return None
-
-
-def _exercise_id(event: PolicyEvent) -> str | None:
-    if event.message is not None and event.message.exercise is not None:
-        return event.message.exercise.id
-    return None

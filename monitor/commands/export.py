@@ -11,8 +11,9 @@ from typing import Any, TextIO
 
 from monitor.commands.report import Source, add_source_arguments, open_source, pick_wearables
 from monitor.core.errors import UserError
+from monitor.core.timefmt import iso_time
 from monitor.core.types import Posture
-from monitor.reports.days import day_bounds, iso_local
+from monitor.reports.days import day_bounds
 
 _HELP = "write epochs and bouts for a date range as CSV"
 _DESCRIPTION = """\
@@ -82,8 +83,8 @@ def export(
         for b in source.store.bouts.between(wearable, start, end):
             writer.writerow(
                 (
-                    iso_local(b.start, tz),
-                    iso_local(b.end, tz),
+                    iso_time(b.start, tz),
+                    iso_time(b.end, tz),
                     int(b.start),
                     int(b.end),
                     int(b.duration),

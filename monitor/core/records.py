@@ -97,3 +97,13 @@ class PolicyEventRecord:
     kind: str
     reason: str = ""
     detail: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRecords:
+    """What one policy decision leaves in the store: always the decision itself; for a prompt also
+    its nudge; for an episode's outcome also the outcome of its first prompt."""
+
+    event: PolicyEventRecord
+    nudge: NudgeRecord | None = None
+    outcome: OutcomeRecord | None = None

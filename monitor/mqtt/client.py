@@ -39,10 +39,11 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from monitor.core.errors import ConfigError
+from monitor.core.outbox import OutboxEntry, OutboxKind
 from monitor.mqtt.commands import CommandError, CommandLimits, RejectReason, parse_command
 from monitor.mqtt.discovery import DeviceDescription, discovery_messages
 from monitor.mqtt.errors import FATAL_CONNACK_CODES, MqttCodeError, MqttConnectError, MqttError, MqttTlsError
-from monitor.mqtt.outbox import Outbox, OutboxEntry, OutboxKind
+from monitor.mqtt.outbox import Outbox
 from monitor.mqtt.payloads import (
     STATUS_OFFLINE,
     STATUS_ONLINE,

@@ -8,9 +8,10 @@ from __future__ import annotations
 from datetime import tzinfo
 
 from monitor.core.records import NudgeLevel as PolicyLevel
-from monitor.mqtt.payloads import EventPayload, NudgeAction, NudgeLevel, NudgePayload, encode, iso_time
+from monitor.core.timefmt import iso_time
+from monitor.mqtt.payloads import EventPayload, NudgeAction, NudgeLevel, NudgePayload, encode
 from monitor.nudges.commands import Action
-from monitor.nudges.events import PolicyEvent
+from monitor.nudges.events import TIME_FIELDS, PolicyEvent
 from monitor.nudges.messages import NudgeAction as MessageAction
 
 # The pause button says why, so the report can tell meetings from other pauses.
@@ -59,26 +60,21 @@ def nudge_payload(event: PolicyEvent, wearable: str, tz: tzinfo | None = None) -
 
 
 def event_payload(event: PolicyEvent, wearable: str, tz: tzinfo | None = None) -> EventPayload:
-    """The `event` message for any policy decision; times inside `detail` are ISO like `ts`."""
+    """The `event` message for any policy decision: its `detail()` with times as ISO like `ts`."""
     out = EventPayload(
         ts=iso_time(event.t, tz), wearable=wearable, kind=str(event.kind), reason=str(event.reason)
     )
     if event.nudge_id is not None:
         out["nudge_id"] = event.nudge_id
-    detail: dict[str, object] = {"sitting_min": round(event.sitting_s / 60.0, 1)}
-    if event.bout_start is not None:
-        detail["bout_start"] = iso_time(event.bout_start, tz)
-    if event.level is not None:
-        detail["level"] = str(event.level)
-    if event.delay_s is not None:
-        detail["delay_s"] = round(event.delay_s, 1)
-    if event.break_start is not None:
-        detail["break_start"] = iso_time(event.break_start, tz)
-    if event.minutes is not None:
-        detail["minutes"] = event.minutes
-    if event.until is not None:
-        detail["until"] = iso_time(event.until, tz)
-    if event.note:
-        detail["note"] = event.note
+    detail: dict[str, object] = {}
+    for key, value in event.detail().items():
+        if key == "sitting_s":
+            detail["sitting_min"] = round(float(value) / 60.0, 1)
+        elif key in TIME_FIELDS:
+            detail[key] = iso_time(float(value), tz)
+        elif key == "delay_s":
+            detail[key] = round(float(value), 1)
+        elif key != "nudge_id":
+            detail[key] = value
     out["detail"] = detail
     return out

@@ -1,7 +1,8 @@
 """Durable outbox for messages that must survive a broker outage or a restart.
 
 `Outbox` is the interface the MQTT client needs; `monitor.store.outbox.StoreOutbox` implements it as
-a table of the service database, so a nudge and the epochs around it commit to one file.
+a table of the service database, so a nudge and the epochs around it commit to one file. The entries
+themselves are core records (`monitor.core.outbox`): neither edge imports the other.
 
 Delivery is at-least-once: an entry leaves `pending()` only through `mark_sent` (called after the
 broker's PUBACK) or `expire` (a nudge too old to be useful). Events and reports are never expired.
@@ -9,36 +10,10 @@ broker's PUBACK) or `expire` (a nudge too old to be useful). Events and reports 
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
-from enum import StrEnum
 from typing import Protocol
 
-_LOGGER = logging.getLogger(__name__)
-
-
-class OutboxKind(StrEnum):
-    NUDGE = "nudge"
-    EVENT = "event"
-    REPORT = "report"
-
-
-class OutboxStatus(StrEnum):
-    PENDING = "pending"
-    SENT = "sent"
-    EXPIRED = "expired"
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxEntry:
-    id: int
-    topic: str
-    payload: bytes
-    qos: int
-    retain: bool
-    kind: OutboxKind
-    created_ts: float  # data time the message was made (a nudge's threshold crossing)
+from monitor.core.outbox import OutboxEntry, OutboxKind
 
 
 class Outbox(Protocol):

@@ -7,7 +7,6 @@ service are data time (float seconds since the Unix epoch, UTC); `iso_time` conv
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, tzinfo
 from typing import Literal, NotRequired, TypedDict
 
 from monitor.nudges.exercises import ExercisePayload
@@ -16,17 +15,6 @@ STATUS_ONLINE = "online"
 STATUS_OFFLINE = "offline"
 
 NudgeLevel = Literal["nudge", "escalation"]
-
-
-def iso_time(t: float, tz: tzinfo | None = None) -> str:
-    """Data time as ISO-8601 with offset, in `tz` (default: the machine's local zone), to the second.
-
-    >>> iso_time(0.0, UTC)
-    '1970-01-01T00:00:00+00:00'
-    """
-    moment = datetime.fromtimestamp(t, tz=UTC)
-    local = moment.astimezone(tz) if tz is not None else moment.astimezone()
-    return local.isoformat(timespec="seconds")
 
 
 def encode(payload: object) -> bytes:

@@ -10,7 +10,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from monitor.core.records import NudgeLevel
+from monitor.core.records import (
+    DecisionRecords,
+    NudgeLevel,
+    NudgeOutcome,
+    NudgeRecord,
+    OutcomeRecord,
+    PolicyEventRecord,
+)
 
 if TYPE_CHECKING:
     from monitor.nudges.messages import NudgeMessage
@@ -90,3 +97,51 @@ class PolicyEvent:
     def is_prompt(self) -> bool:
         """True for events that put something on the wearer's phone."""
         return self.kind in (EventKind.NUDGE, EventKind.ESCALATION)
+
+    def detail(self) -> dict[str, float | str]:
+        """The decision's context, every field that is set, as plain values (times as data time):
+        what the store keeps and what the `event` message shows (with times as ISO text there)."""
+        fields = (
+            ("sitting_s", self.sitting_s),
+            ("bout_start", self.bout_start),
+            ("nudge_id", self.nudge_id),
+            ("level", None if self.level is None else str(self.level)),
+            ("delay_s", self.delay_s),
+            ("break_start", self.break_start),
+            ("minutes", self.minutes),
+            ("until", self.until),
+            ("note", self.note or None),
+        )
+        return {key: value for key, value in fields if value is not None}
+
+    def records(self, wearable: str, exercise: str | None = None) -> DecisionRecords:
+        """The records this decision leaves in the store. `exercise`: the suggested exercise's id
+        (default: the one in the prompt's message)."""
+        if exercise is None and self.message is not None and self.message.exercise is not None:
+            exercise = self.message.exercise.id
+        nudge = None
+        if self.is_prompt and self.nudge_id is not None:
+            level = self.level or (
+                NudgeLevel.ESCALATION if self.kind is EventKind.ESCALATION else NudgeLevel.NUDGE
+            )
+            nudge = NudgeRecord(self.nudge_id, wearable, self.t, level, self.sitting_s, exercise)
+        outcome_kind = _OUTCOMES.get(self.kind)
+        outcome = None
+        if outcome_kind is not None and self.nudge_id is not None:
+            outcome = OutcomeRecord(self.nudge_id, self.t, outcome_kind, self.delay_s)
+        return DecisionRecords(
+            PolicyEventRecord(self.t, str(self.kind), str(self.reason), self.detail()), nudge, outcome
+        )
+
+
+# Decisions that are the outcome of a nudge episode (attached to the episode's first prompt).
+_OUTCOMES: dict[EventKind, NudgeOutcome] = {
+    EventKind.FOLLOWED: NudgeOutcome.FOLLOWED,
+    EventKind.IGNORED: NudgeOutcome.IGNORED,
+    EventKind.EXPIRED: NudgeOutcome.EXPIRED,
+    EventKind.SNOOZED: NudgeOutcome.SNOOZED,
+    EventKind.ACKED: NudgeOutcome.ACKED,
+}
+
+# Fields of `PolicyEvent.detail()` that are data times.
+TIME_FIELDS = frozenset({"bout_start", "break_start", "until"})

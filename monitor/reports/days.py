@@ -30,11 +30,6 @@ def local_date(t: float, tz: tzinfo) -> date:
     return datetime.fromtimestamp(t, tz).date()
 
 
-def iso_local(t: float, tz: tzinfo) -> str:
-    """ISO-8601 with the zone's offset, whole seconds: '2026-03-29T21:30:00+02:00'."""
-    return datetime.fromtimestamp(t, tz).isoformat(timespec="seconds")
-
-
 def clock(t: float, tz: tzinfo) -> str:
     return datetime.fromtimestamp(t, tz).strftime("%H:%M")
 

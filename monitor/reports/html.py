@@ -13,9 +13,10 @@ from html import escape
 
 import numpy as np
 
+from monitor.core.timefmt import iso_time
 from monitor.core.types import Posture, PostureCode
 from monitor.reports.daily import BIN_LABELS, PROLONGED_S, DayStats, Run, runs
-from monitor.reports.days import clock, iso_local, local_date
+from monitor.reports.days import clock, local_date
 from monitor.reports.trend import MIN_VALID_WEAR_S, DayReport, DaySummary, WeekReport
 from monitor.reports.wording import duration, long_date, percent, plural, posture_name, sitting_word, summary
 
@@ -490,9 +491,7 @@ def _as_of(report: DayReport) -> str:
     stats = report.stats
     if report.as_of >= stats.end:
         return "the whole day"
-    return (
-        f'as of <time datetime="{iso_local(report.as_of, stats.tz)}">{clock(report.as_of, stats.tz)}</time>'
-    )
+    return f'as of <time datetime="{iso_time(report.as_of, stats.tz)}">{clock(report.as_of, stats.tz)}</time>'
 
 
 def _days_title(n: int) -> str:

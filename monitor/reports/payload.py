@@ -20,9 +20,9 @@ from __future__ import annotations
 import json
 from typing import Literal, TypedDict
 
+from monitor.core.timefmt import iso_time
 from monitor.core.types import Posture
 from monitor.reports.daily import BIN_EDGES_S, BIN_LABELS, DayStats, SittingBout
-from monitor.reports.days import iso_local
 from monitor.reports.trend import DayReport, Trend, WeekReport
 from monitor.reports.wording import sitting_word, summary
 
@@ -123,8 +123,8 @@ class WeeklyReportJson(TypedDict):
 
 def _bout(stats: DayStats, bout: SittingBout) -> BoutJson:
     return {
-        "start": iso_local(bout.start, stats.tz),
-        "end": iso_local(bout.end, stats.tz),
+        "start": iso_time(bout.start, stats.tz),
+        "end": iso_time(bout.end, stats.tz),
         "duration_s": bout.duration,
     }
 
@@ -143,8 +143,8 @@ def day_json(stats: DayStats) -> DayJson:
         "timezone": str(stats.tz),
         "placement": str(stats.placement),
         "sitting_word": sitting_word(stats.placement),
-        "day_start": iso_local(stats.start, stats.tz),
-        "day_end": iso_local(stats.end, stats.tz),
+        "day_start": iso_time(stats.start, stats.tz),
+        "day_end": iso_time(stats.end, stats.tz),
         "day_length_s": stats.length_s,
         "wear_s": stats.wear_s,
         "posture_s": {str(p): stats.posture_s[p] for p in Posture},
@@ -169,7 +169,7 @@ def day_json(stats: DayStats) -> DayJson:
         "sit_to_stand": stats.transitions,
         "hourly": [
             {
-                "start": iso_local(h.hour.start, stats.tz),
+                "start": iso_time(h.hour.start, stats.tz),
                 "label": h.hour.label,
                 "sit_s": h.sit_s,
                 "upright_s": h.upright_s,
@@ -212,7 +212,7 @@ def trend_json(trend: Trend, report: DayReport | None = None) -> TrendJson:
 def daily_json(report: DayReport) -> DailyReportJson:
     stats = report.stats
     return {
-        "ts": iso_local(report.as_of, stats.tz),
+        "ts": iso_time(report.as_of, stats.tz),
         "kind": "daily",
         **day_json(stats),
         "trend": trend_json(report.trend, report),
@@ -224,7 +224,7 @@ def weekly_json(report: WeekReport) -> WeeklyReportJson:
     first, last = report.days[0], report.days[-1]
     overall = report.overall
     return {
-        "ts": iso_local(report.as_of, last.tz),
+        "ts": iso_time(report.as_of, last.tz),
         "wearable": last.wearable,
         "kind": "weekly",
         "first_date": first.day.isoformat(),

@@ -7,7 +7,7 @@ the Protocol.
 
 from __future__ import annotations
 
-from monitor.mqtt.outbox import OutboxEntry, OutboxKind, OutboxStatus
+from monitor.core.outbox import OutboxEntry, OutboxKind, OutboxStatus
 from monitor.store.db import Database, Migration, sql_migration
 
 OUTBOX_MIGRATION: Migration = sql_migration(

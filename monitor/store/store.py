@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from types import TracebackType
 
 from monitor.core.links import LinkEvent, LinkEventKind
-from monitor.core.records import NudgeLevel, NudgeOutcome, NudgeRecord, OutcomeRecord, PolicyEventRecord
+from monitor.core.records import DecisionRecords
+from monitor.core.timefmt import utc_text
 from monitor.core.types import Bout, Posture
-from monitor.hostclock import utc_text
-from monitor.nudges.events import EventKind, PolicyEvent
 from monitor.store.bouts import BoutTable
 from monitor.store.calibration import Calibration, CalibrationTable, SnapshotTable
 from monitor.store.db import Database
@@ -31,14 +30,6 @@ log = logging.getLogger(__name__)
 
 SECONDS_PER_DAY = 86_400
 
-# Policy decisions that are the outcome of a nudge episode.
-_OUTCOMES: dict[EventKind, NudgeOutcome] = {
-    EventKind.FOLLOWED: NudgeOutcome.FOLLOWED,
-    EventKind.IGNORED: NudgeOutcome.IGNORED,
-    EventKind.EXPIRED: NudgeOutcome.EXPIRED,
-    EventKind.SNOOZED: NudgeOutcome.SNOOZED,
-    EventKind.ACKED: NudgeOutcome.ACKED,
-}
 ALL_MIGRATIONS = (*MIGRATIONS, OUTBOX_MIGRATION, REPORTS_MIGRATION)
 
 
@@ -170,38 +161,16 @@ class Store:
                 behind_s=behind,
             )
 
-    def record_policy_event(self, wearable: str, event: PolicyEvent, exercise: str | None = None) -> None:
-        """Keep one policy decision: always as a policy event; prompts also as nudges and episode
-        outcomes as nudge outcomes (on the episode's first prompt), all in one transaction."""
-        detail = {
-            key: value
-            for key, value in (
-                ("sitting_s", event.sitting_s),
-                ("bout_start", event.bout_start),
-                ("nudge_id", event.nudge_id),
-                ("level", None if event.level is None else str(event.level)),
-                ("delay_s", event.delay_s),
-                ("break_start", event.break_start),
-                ("minutes", event.minutes),
-                ("until", event.until),
-                ("note", event.note or None),
-            )
-            if value is not None
-        }
+    def record_decision(self, wearable: str, records: DecisionRecords) -> None:
+        """Keep one policy decision (see `PolicyEvent.records`) in one transaction. An outcome is kept
+        only for a nudge the store knows (an answer to a nudge pruned or never sent is just an event)."""
         with self.db.atomic():
-            self.policy_events.add(
-                wearable, PolicyEventRecord(event.t, str(event.kind), str(event.reason), detail)
-            )
-            if event.is_prompt and event.nudge_id is not None:
-                level = event.level or (
-                    NudgeLevel.ESCALATION if event.kind is EventKind.ESCALATION else NudgeLevel.NUDGE
-                )
-                self.nudges.record(
-                    NudgeRecord(event.nudge_id, wearable, event.t, level, event.sitting_s, exercise)
-                )
-            outcome = _OUTCOMES.get(event.kind)
-            if outcome is not None and event.nudge_id is not None and self.nudges.exists(event.nudge_id):
-                self.nudges.add_outcome(OutcomeRecord(event.nudge_id, event.t, outcome, event.delay_s))
+            self.policy_events.add(wearable, records.event)
+            if records.nudge is not None:
+                self.nudges.record(records.nudge)
+            outcome = records.outcome
+            if outcome is not None and self.nudges.exists(outcome.nudge_id):
+                self.nudges.add_outcome(outcome)
 
     def prune(self, now_t: float) -> PruneCounts:
         """Delete history older than the retention period, in one transaction."""

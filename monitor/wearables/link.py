@@ -53,8 +53,9 @@ from bleak_retry_connector import (
 )
 
 from monitor.core.links import GapReason, LinkEvent, LinkEventKind, LinkState
+from monitor.core.timefmt import utc_text
 from monitor.core.types import SampleBlock
-from monitor.hostclock import behind_cause, clock_synchronised, step_cause, utc_text
+from monitor.hostclock import behind_cause, clock_synchronised, step_cause
 from monitor.wearables.backoff import backoff_delay
 from monitor.wearables.profiles import BATTERY_LEVEL_UUID, DecodeError, DeviceProfile, StreamStartError
 from monitor.wearables.queue import DropOldestQueue, LinkItem

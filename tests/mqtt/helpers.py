@@ -6,8 +6,9 @@ import dataclasses
 import time
 from pathlib import Path
 
+from monitor.core.timefmt import iso_time
 from monitor.mqtt.client import MqttLink
-from monitor.mqtt.payloads import NudgePayload, iso_time, nudge_actions
+from monitor.mqtt.payloads import NudgePayload, nudge_actions
 from monitor.mqtt.settings import MqttSettings
 from monitor.store import Store
 from monitor.store.outbox import StoreOutbox

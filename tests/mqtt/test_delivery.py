@@ -6,8 +6,9 @@ import asyncio
 import json
 from pathlib import Path
 
-from monitor.mqtt.outbox import OutboxStatus
-from monitor.mqtt.payloads import DailyReportPayload, EventPayload, StatePayload, TodayTotals, iso_time
+from monitor.core.outbox import OutboxStatus
+from monitor.core.timefmt import iso_time
+from monitor.mqtt.payloads import DailyReportPayload, EventPayload, StatePayload, TodayTotals
 from tests.mqtt.helpers import Clock, make_link, nudge, settings_for
 from tests.mqtt_fixtures import Broker, Phone
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from monitor.mqtt.outbox import Outbox, OutboxKind, OutboxStatus
+from monitor.core.outbox import OutboxKind, OutboxStatus
+from monitor.mqtt.outbox import Outbox
 from tests.mqtt.helpers import FileOutbox
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from monitor.mqtt.outbox import OutboxKind
+from monitor.core.outbox import OutboxKind
 from monitor.store import Store
 
 T0 = 1_700_000_000

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from monitor.mqtt.outbox import OutboxKind
+from monitor.core.outbox import OutboxKind
 from monitor.store import Store
 
 BLOCK = 5_000  # big enough that the kill usually lands inside a transaction
@@ -20,7 +20,7 @@ T0 = 1_700_000_000
 WRITER = f"""
 import sys
 import numpy as np
-from monitor.mqtt.outbox import OutboxKind
+from monitor.core.outbox import OutboxKind
 from monitor.store import Store
 
 store = Store.open(sys.argv[1])

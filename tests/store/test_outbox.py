@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from monitor.mqtt.outbox import Outbox, OutboxKind, OutboxStatus
+from monitor.core.outbox import OutboxKind, OutboxStatus
+from monitor.mqtt.outbox import Outbox
 from monitor.store import Store
 
 T0 = 1_700_000_000.0

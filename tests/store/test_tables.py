@@ -235,7 +235,7 @@ def test_policy_decisions_become_nudges_and_outcomes(store: Store) -> None:
         PolicyEvent(EventKind.ACKED, start + 2600, Reason.COMMAND, 0.0, None, "gone"),
     ]
     for event in events:
-        store.record_policy_event("w1", event, exercise="calf-raises" if event.is_prompt else None)
+        store.record_decision("w1", event.records("w1", exercise="calf-raises" if event.is_prompt else None))
     stored = store.policy_events.between("w1", start, start + 3600)
     assert [(e.kind, e.reason) for e in stored] == [(str(e.kind), str(e.reason)) for e in events]
     assert stored[2].detail == {"sitting_s": 1860.0, "bout_start": start, "nudge_id": "n1", "minutes": 10.0}
