@@ -44,7 +44,7 @@ from monitor.core.types import Epoch, Posture
 from monitor.mqtt.client import MqttLink
 from monitor.mqtt.convert import nudge_payload
 from monitor.mqtt.settings import MqttSettings
-from monitor.nudges.exercises import ExerciseLibrary
+from monitor.nudges.library import ExerciseLibrary
 from monitor.nudges.policy import NudgePolicy
 from monitor.nudges.settings import PolicySettings
 from monitor.store import Store

@@ -24,8 +24,8 @@ import numpy as np
 from monitor.core.types import Placement
 from monitor.reports import html, payload, text
 from monitor.reports.days import day_bounds
-from monitor.reports.loader import load_day_report, load_week_report
 from monitor.store import Store
+from monitor.store.report_source import load_day_report, load_week_report
 
 TZ = ZoneInfo("Europe/Copenhagen")
 

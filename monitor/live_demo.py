@@ -33,10 +33,10 @@ from monitor.embedded_broker import EmbeddedBroker
 from monitor.mqtt import MqttSettings
 from monitor.reports import html as report_html
 from monitor.reports import text as report_text
-from monitor.reports.loader import load_day_report
 from monitor.reports.settings import ReportSettings
 from monitor.reports.zone import resolve_zone
 from monitor.store import Store, StoreSettings
+from monitor.store.report_source import load_day_report
 
 DEMO_WEARABLE = "thigh"
 # The simulated working day starts here (local time) on the most recent weekday before today.

@@ -32,16 +32,16 @@ from monitor.mqtt.convert import event_payload, nudge_payload
 from monitor.mqtt.discovery import DeviceDescription
 from monitor.mqtt.payloads import TodayTotals
 from monitor.nudges.events import EventKind, PolicyEvent
-from monitor.nudges.exercises import ExerciseLibrary
+from monitor.nudges.library import ExerciseLibrary
 from monitor.nudges.policy import NudgePolicy, PolicySnapshot
 from monitor.pipeline import BoutTracker, PostureStream, UprightReference
 from monitor.pipeline.reference import ReferenceDict
 from monitor.reports import html as report_html
 from monitor.reports.days import day_bounds, local_date
-from monitor.reports.loader import load_day_report
 from monitor.reports.payload import daily_json
 from monitor.store import Store
 from monitor.store.calibration import Calibration, SavedPolicy
+from monitor.store.report_source import load_day_report
 from monitor.wearables.link import WearableLink
 from monitor.wearables.profiles import StreamConfig, make_profile
 from monitor.wearables.scanner import WearableTarget

@@ -14,8 +14,8 @@ import pytest
 from monitor.core.types import EpochBlock
 from monitor.heap import release_free_memory
 from monitor.reports import html
-from monitor.reports.loader import load_day_report
 from monitor.store import Store
+from monitor.store.report_source import load_day_report
 
 DAY_S = 86_400
 DAY = date(2026, 11, 25)

@@ -14,10 +14,10 @@ from monitor.core.errors import UserError
 from monitor.core.types import Placement
 from monitor.reports import html, payload, text
 from monitor.reports.days import day_bounds
-from monitor.reports.loader import load_day_report, load_week_report
 from monitor.reports.trend import DayReport, WeekReport
 from monitor.reports.zone import resolve_zone
 from monitor.store import Store, StoreSettings
+from monitor.store.report_source import load_day_report, load_week_report
 
 _HELP = "show the daily or weekly sitting report"
 _DESCRIPTION = """\

@@ -7,18 +7,17 @@ from __future__ import annotations
 
 from datetime import tzinfo
 
-from monitor.core.records import NudgeLevel as PolicyLevel
 from monitor.core.timefmt import iso_time
-from monitor.mqtt.payloads import EventPayload, NudgeAction, NudgeLevel, NudgePayload, encode
+from monitor.mqtt.payloads import ActionButton, EventPayload, NudgePayload, encode
 from monitor.nudges.commands import Action
 from monitor.nudges.events import TIME_FIELDS, PolicyEvent
-from monitor.nudges.messages import NudgeAction as MessageAction
+from monitor.nudges.messages import NudgeAction
 
 # The pause button says why, so the report can tell meetings from other pauses.
 MEETING_REASON = "meeting"
 
 
-def action_command(action: MessageAction, nudge_id: str) -> str:
+def action_command(action: NudgeAction, nudge_id: str) -> str:
     """The exact JSON a button publishes on `cmd` (what `monitor.mqtt.commands` accepts)."""
     body: dict[str, object] = {"action": str(action.action)}
     match action.action:
@@ -39,7 +38,7 @@ def nudge_payload(event: PolicyEvent, wearable: str, tz: tzinfo | None = None) -
     if not event.is_prompt or event.message is None or event.nudge_id is None or event.level is None:
         raise ValueError(f"policy event {event.kind} at {event.t} is not a prompt with a message")
     msg = event.message
-    level: NudgeLevel = "escalation" if event.level is PolicyLevel.ESCALATION else "nudge"
+    level = event.level
     payload = NudgePayload(
         id=event.nudge_id,
         ts=iso_time(event.t, tz),
@@ -50,7 +49,7 @@ def nudge_payload(event: PolicyEvent, wearable: str, tz: tzinfo | None = None) -
         message=msg.body,
         sitting_min=round(event.sitting_s / 60.0, 1),
         actions=[
-            NudgeAction(action=str(a.action), label=a.label, payload=action_command(a, event.nudge_id))
+            ActionButton(action=str(a.action), label=a.label, payload=action_command(a, event.nudge_id))
             for a in msg.actions
         ],
     )

@@ -1,20 +1,20 @@
 """The JSON shapes published and accepted, one TypedDict each (the MQTT contract in DESIGN.md).
 
 Every outgoing message carries `ts` (ISO-8601 with a UTC offset) and `wearable`. Times inside the
-service are data time (float seconds since the Unix epoch, UTC); `iso_time` converts at this edge.
+service are data time (float seconds since the Unix epoch, UTC); `monitor.core.timefmt.iso_time`
+converts at this edge.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Literal, NotRequired, TypedDict
+from typing import NotRequired, TypedDict
 
+from monitor.core.records import NudgeLevel
 from monitor.nudges.exercises import ExercisePayload
 
 STATUS_ONLINE = "online"
 STATUS_OFFLINE = "offline"
-
-NudgeLevel = Literal["nudge", "escalation"]
 
 
 def encode(payload: object) -> bytes:
@@ -46,7 +46,7 @@ class StatePayload(TypedDict):
     today: TodayTotals
 
 
-class NudgeAction(TypedDict):
+class ActionButton(TypedDict):
     """A button the phone can show; `payload` is what to publish on `cmd` when pressed."""
 
     action: str
@@ -66,7 +66,7 @@ class NudgePayload(TypedDict):
     message: str
     sitting_min: float
     exercise: NotRequired[ExercisePayload]
-    actions: list[NudgeAction]
+    actions: list[ActionButton]
 
 
 class EventPayload(TypedDict):
@@ -87,28 +87,3 @@ class DailyReportPayload(TypedDict):
     wearable: str
     date: str  # YYYY-MM-DD, local day
     summary: dict[str, object]
-
-
-class CommandPayload(TypedDict, total=False):
-    """What the phone may publish on `cmd` (validated by `monitor.mqtt.commands`)."""
-
-    action: str  # ack | snooze | pause | resume
-    minutes: float  # snooze: required; pause: alternative to `until`
-    until: str  # pause: ISO-8601 with offset
-    nudge_id: str
-    reason: str
-    ts: str  # when the phone sent it; stale commands are ignored
-
-
-def nudge_actions(nudge_id: str, snooze_min: int) -> list[NudgeAction]:
-    """The default buttons: done (ack) and snooze, with the exact `cmd` payload each publishes."""
-    return [
-        NudgeAction(
-            action="ack", label="Done", payload=encode({"action": "ack", "nudge_id": nudge_id}).decode()
-        ),
-        NudgeAction(
-            action="snooze",
-            label=f"Snooze {snooze_min} min",
-            payload=encode({"action": "snooze", "minutes": snooze_min, "nudge_id": nudge_id}).decode(),
-        ),
-    ]

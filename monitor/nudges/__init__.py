@@ -11,17 +11,10 @@ Public API (see docs/policy.md for the semantics):
 
 from monitor.nudges.commands import Ack, Action, Command, Pause, Resume, Snooze
 from monitor.nudges.events import EventKind, PolicyEvent, Reason
-from monitor.nudges.exercises import (
-    Condition,
-    Exercise,
-    ExerciseKind,
-    ExerciseLibrary,
-    Intensity,
-    Need,
-    parse_exercise,
-)
+from monitor.nudges.exercises import Condition, Exercise, ExerciseKind, Intensity, Need, parse_exercise
+from monitor.nudges.library import ExerciseLibrary
 from monitor.nudges.messages import DISCLAIMER, NudgeAction, NudgeMessage, compose_nudge
-from monitor.nudges.policy import NudgePolicy, PolicySnapshot, format_events
+from monitor.nudges.policy import NudgePolicy, PolicySnapshot
 from monitor.nudges.settings import ExerciseSettings, PolicySettings
 
 __all__ = [
@@ -48,6 +41,5 @@ __all__ = [
     "Resume",
     "Snooze",
     "compose_nudge",
-    "format_events",
     "parse_exercise",
 ]

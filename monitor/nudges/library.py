@@ -1,4 +1,4 @@
-"""Built-in movements that relieve the hips after sitting.
+"""Built-in movements that relieve the hips after sitting, and the library that filters and picks them.
 
 Safety tags are deliberately conservative: when a movement is commonly restricted for a condition, it
 is tagged, and the wearer still has safe movements left (walking and posture resets are safe for
@@ -19,7 +19,19 @@ everyone listed). The rules applied:
 
 from __future__ import annotations
 
-from monitor.nudges.exercises import Condition, Exercise, ExerciseKind, Intensity, Need
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict
+
+from monitor.core.records import NudgeLevel
+from monitor.nudges.exercises import Condition, Exercise, ExerciseKind, Intensity, Need, parse_exercise
+from monitor.nudges.settings import ExerciseSettings
+
+# A nudge is the first, gentle prompt: a stretch or mobility move. An escalation asks for more
+# movement, so it prefers a walk (DESIGN.md: escalate gently, stretch -> walk).
+PREFERRED_KINDS: dict[NudgeLevel, frozenset[ExerciseKind]] = {
+    NudgeLevel.NUDGE: frozenset({ExerciseKind.STRETCH, ExerciseKind.MOBILITY, ExerciseKind.MASSAGE}),
+    NudgeLevel.ESCALATION: frozenset({ExerciseKind.WALK}),
+}
 
 _A = Condition.ARTHRITIS
 _I = Condition.RECENT_HIP_INJURY
@@ -293,3 +305,76 @@ BUILTIN_EXERCISES: tuple[Exercise, ...] = (
         unsafe_for=frozenset({_I}),
     ),
 )
+
+
+class ExerciseLibrary:
+    """The exercises this wearer may be offered, and the rule that picks one.
+
+    Built from the built-in list plus custom ones (a custom exercise with a built-in id replaces it),
+    minus disabled ids, minus anything unsafe for a listed condition or needing what is not at hand.
+    `excluded` says why each left-out exercise was left out (for `check-config` and diagnostics).
+    """
+
+    __slots__ = ("all", "excluded", "no_repeat", "usable")
+
+    def __init__(self, exercises: Iterable[Exercise], settings: ExerciseSettings | None = None) -> None:
+        settings = settings or ExerciseSettings()
+        by_id: dict[str, Exercise] = {}
+        for ex in exercises:
+            by_id[ex.id] = ex  # later entries (custom) replace earlier ones (built-in)
+        unknown = sorted(set(settings.disabled) - set(by_id))
+        if unknown:
+            raise ValueError(
+                f"disabled: unknown exercise id(s) {', '.join(unknown)}; known: {', '.join(sorted(by_id))}"
+            )
+        conditions = frozenset(Condition(c) for c in settings.conditions)
+        have = frozenset(Need(n) for n in settings.have)
+        self.all: tuple[Exercise, ...] = tuple(by_id.values())
+        self.excluded: dict[str, str] = {}
+        usable: list[Exercise] = []
+        for ex in self.all:
+            if ex.id in settings.disabled:
+                self.excluded[ex.id] = "disabled in config"
+            elif ex.unsafe_for & conditions:
+                names = ", ".join(sorted(c.value for c in ex.unsafe_for & conditions))
+                self.excluded[ex.id] = f"not advised with {names}"
+            elif not ex.needs <= have:
+                names = ", ".join(sorted(n.value for n in ex.needs - have))
+                self.excluded[ex.id] = f"needs {names}"
+            else:
+                usable.append(ex)
+        self.usable: tuple[Exercise, ...] = tuple(usable)
+        self.no_repeat = settings.no_repeat
+
+    @classmethod
+    def default(cls, settings: ExerciseSettings | None = None) -> ExerciseLibrary:
+        """The built-in exercises plus `settings.custom`, filtered by `settings`."""
+        settings = settings or ExerciseSettings()
+        custom = [parse_exercise(asdict(c), f"exercises.custom[{i}]") for i, c in enumerate(settings.custom)]
+        return cls((*BUILTIN_EXERCISES, *custom), settings)
+
+    def usable_ids(self) -> list[str]:
+        return [ex.id for ex in self.usable]
+
+    def get(self, exercise_id: str) -> Exercise | None:
+        return next((ex for ex in self.all if ex.id == exercise_id), None)
+
+    def suggest(self, level: NudgeLevel, available_s: float, recent: Sequence[str] = ()) -> Exercise | None:
+        """Pick one exercise, deterministically.
+
+        1. Candidates: usable exercises no longer than `available_s`; if none fits, the shortest usable.
+        2. Prefer the kinds for this level (nudge: stretch/mobility/massage; escalation: walk).
+        3. Skip the last `no_repeat` suggestions (`recent`, newest last) while anything else is left.
+        4. Rotate: take the first remaining one after the most recent suggestion in library order.
+        """
+        if not self.usable:
+            return None
+        fits = [ex for ex in self.usable if ex.duration_s <= available_s]
+        if not fits:
+            fits = [min(self.usable, key=lambda ex: ex.duration_s)]
+        preferred = [ex for ex in fits if ex.kind in PREFERRED_KINDS[level]] or fits
+        window = set(recent[-self.no_repeat :]) if self.no_repeat else set()
+        fresh = [ex for ex in preferred if ex.id not in window] or preferred
+        order = {ex.id: i for i, ex in enumerate(self.all)}
+        last = order.get(recent[-1], -1) if recent else -1
+        return min(fresh, key=lambda ex: (order[ex.id] <= last, order[ex.id]))

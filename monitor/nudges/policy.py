@@ -23,7 +23,7 @@ snapshot/restore at any epoch boundary.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
 from datetime import tzinfo
 from enum import StrEnum
@@ -33,7 +33,7 @@ from monitor.core.records import NudgeLevel
 from monitor.core.types import SEDENTARY, UPRIGHT, Epoch, EpochBlock, Posture, PostureCode
 from monitor.nudges.commands import Ack, Command, Pause, Resume, Snooze
 from monitor.nudges.events import EventKind, PolicyEvent, Reason
-from monitor.nudges.exercises import ExerciseLibrary
+from monitor.nudges.library import ExerciseLibrary
 from monitor.nudges.messages import compose_nudge
 from monitor.nudges.schedule import Span
 from monitor.nudges.settings import PolicySettings
@@ -667,12 +667,3 @@ class NudgePolicy:
 
 def _prompts(n: int) -> str:
     return "1 prompt" if n == 1 else f"{n} prompts"
-
-
-def format_events(events: Sequence[PolicyEvent], start: float) -> list[str]:
-    """Compact "mm:ss kind" lines relative to `start` (for tests, logs and `sitbreak demo`)."""
-    out = []
-    for e in events:
-        m, sec = divmod(round(e.t - start), 60)
-        out.append(f"{m}:{sec:02d} {e.kind}" + (f" {e.reason}" if e.kind == EventKind.SUPPRESSED else ""))
-    return out

@@ -55,8 +55,8 @@ from bleak_retry_connector import (
 from monitor.core.links import GapReason, LinkEvent, LinkEventKind, LinkState
 from monitor.core.timefmt import utc_text
 from monitor.core.types import SampleBlock
-from monitor.hostclock import behind_cause, clock_synchronised, step_cause
 from monitor.wearables.backoff import backoff_delay
+from monitor.wearables.hostclock import behind_cause, clock_synchronised, step_cause
 from monitor.wearables.profiles import BATTERY_LEVEL_UUID, DecodeError, DeviceProfile, StreamStartError
 from monitor.wearables.queue import DropOldestQueue, LinkItem
 from monitor.wearables.scanner import (
@@ -66,7 +66,7 @@ from monitor.wearables.scanner import (
     bluetooth_unavailable,
 )
 from monitor.wearables.settings import LinkSettings
-from monitor.wearables.timeline import PacketTimeline, Placement, Verdict
+from monitor.wearables.timeline import PacketTimeline, PlacedPacket, Verdict
 from monitor.wearables.watchdog import SilenceWatchdog
 
 _LOGGER = logging.getLogger(__name__)
@@ -637,7 +637,7 @@ class WearableLink:
         )
         self._emit(LinkEvent(LinkEventKind.CLOCK_STEP, at, seconds=step, detail=cause))
 
-    def _on_held(self, placed: Placement) -> None:
+    def _on_held(self, placed: PlacedPacket) -> None:
         """Samples timed at or before the hold floor: dropped and counted; the first says why."""
         assert placed.t is not None
         hold = self._hold

@@ -60,7 +60,7 @@ class Verdict(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class Placement:
+class PlacedPacket:
     """Where one packet's samples go.
 
     `t`: the data times of the samples handed on (the packet's samples from `skip` on) when
@@ -78,8 +78,8 @@ class Placement:
     skip: int = 0
 
 
-_DUPLICATE = Placement(Verdict.DUPLICATE)
-_OUT_OF_ORDER = Placement(Verdict.OUT_OF_ORDER)
+_DUPLICATE = PlacedPacket(Verdict.DUPLICATE)
+_OUT_OF_ORDER = PlacedPacket(Verdict.OUT_OF_ORDER)
 
 
 class PacketTimeline:
@@ -147,7 +147,7 @@ class PacketTimeline:
         if step_s < 0 and self._last_t is not None:
             self.hold_until(self._last_t)
 
-    def push(self, packet: DecodedPacket, arrival_utc: float) -> Placement:
+    def push(self, packet: DecodedPacket, arrival_utc: float) -> PlacedPacket:
         n = len(packet)
         period = packet.period_s or self.nominal_period_s
         lost = 0
@@ -205,7 +205,7 @@ class PacketTimeline:
 
     def _place_by_device_time(
         self, packet: DecodedPacket, n: int, period: float, *, fresh: bool, lost: int, arrival: float
-    ) -> Placement | None:
+    ) -> PlacedPacket | None:
         raw = packet.t_first if packet.t_first is not None else packet.t_last
         assert raw is not None
         dev, wraps, rebooted = self._unwrap(raw, fresh)
@@ -229,14 +229,14 @@ class PacketTimeline:
         self._prev_dev_last = dev_last
         skip = self._below_floor(t) if self._floor is not None else 0
         if skip == n:
-            return Placement(Verdict.HELD, t, lost_packets=lost, skip=n)
+            return PlacedPacket(Verdict.HELD, t, lost_packets=lost, skip=n)
         if skip:
             t = t[skip:]
             first += skip * spacing
         t, gap_start, gap_s = self._no_backwards(t, spacing)
         self._offset = float(t[0]) - first
         self._last_t = float(t[-1])
-        return Placement(Verdict.ACCEPTED, t, gap_start, gap_s, lost, remapped, skip)
+        return PlacedPacket(Verdict.ACCEPTED, t, gap_start, gap_s, lost, remapped, skip)
 
     def _is_repeat(self, packet: DecodedPacket, n: int, period: float) -> bool:
         """A dropped packet whose last sample lands on the last one already used is a repeat."""
@@ -249,7 +249,7 @@ class PacketTimeline:
 
     # -- no device clock
 
-    def _place_by_arrival(self, n: int, period: float, lost: int, arrival: float) -> Placement:
+    def _place_by_arrival(self, n: int, period: float, lost: int, arrival: float) -> PlacedPacket:
         threshold = max(self.arrival_gap_s, ARRIVAL_GAP_MIN_PERIODS * period)
         tail = (n - 1) * period
         if self._last_t is None or self._rearrive:
@@ -264,13 +264,13 @@ class PacketTimeline:
         t = first + np.arange(n, dtype=np.float64) * period
         skip = self._below_floor(t) if self._floor is not None else 0
         if skip == n:
-            return Placement(Verdict.HELD, t, lost_packets=lost, skip=n)
+            return PlacedPacket(Verdict.HELD, t, lost_packets=lost, skip=n)
         self._rearrive = False
         if skip:
             t = t[skip:]
         t, gap_start, gap_s = self._no_backwards(t, period)
         self._last_t = float(t[-1])
-        return Placement(Verdict.ACCEPTED, t, gap_start, gap_s, lost, skip=skip)
+        return PlacedPacket(Verdict.ACCEPTED, t, gap_start, gap_s, lost, skip=skip)
 
     # -- shared
 

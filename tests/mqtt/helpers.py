@@ -6,10 +6,14 @@ import dataclasses
 import time
 from pathlib import Path
 
+from monitor.core.records import NudgeLevel
 from monitor.core.timefmt import iso_time
 from monitor.mqtt.client import MqttLink
-from monitor.mqtt.payloads import NudgePayload, nudge_actions
+from monitor.mqtt.convert import action_command
+from monitor.mqtt.payloads import ActionButton, NudgePayload
 from monitor.mqtt.settings import MqttSettings
+from monitor.nudges.commands import Action
+from monitor.nudges.messages import NudgeAction
 from monitor.store import Store
 from monitor.store.outbox import StoreOutbox
 
@@ -55,10 +59,13 @@ def nudge(nudge_id: str, data_ts: float, wearable: str = "w1") -> NudgePayload:
         id=nudge_id,
         ts=iso_time(data_ts),
         wearable=wearable,
-        level="nudge",
-        event_type="nudge",
+        level=NudgeLevel.NUDGE,
+        event_type=NudgeLevel.NUDGE,
         title="Time for a stretch",
         message="You have sat for 30 minutes. Stand up and walk for two minutes.",
         sitting_min=30.0,
-        actions=nudge_actions(nudge_id, 10),
+        actions=[
+            ActionButton(action=str(a.action), label=a.label, payload=action_command(a, nudge_id))
+            for a in (NudgeAction(Action.ACK, "Done"), NudgeAction(Action.SNOOZE, "Snooze 10 min", 10))
+        ],
     )

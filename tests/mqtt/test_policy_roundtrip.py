@@ -17,7 +17,7 @@ from monitor.mqtt.client import MqttLink
 from monitor.mqtt.convert import event_payload, nudge_payload
 from monitor.nudges.commands import Snooze
 from monitor.nudges.events import EventKind, PolicyEvent
-from monitor.nudges.exercises import ExerciseLibrary
+from monitor.nudges.library import ExerciseLibrary
 from monitor.nudges.policy import NudgePolicy
 from monitor.nudges.settings import PolicySettings
 from tests.mqtt.helpers import Clock, make_link, settings_for

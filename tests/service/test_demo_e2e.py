@@ -41,9 +41,9 @@ from monitor.core.types import Posture, PostureCode
 from monitor.demo_phone import DEFAULT_ANSWERS
 from monitor.live_demo import DAY_START, DEMO_WEARABLE, DemoOptions, DemoResult, run_live_demo
 from monitor.nudges import EventKind
-from monitor.reports.loader import load_day_report
 from monitor.reports.zone import resolve_zone
 from monitor.store import Store, StoreSettings
+from monitor.store.report_source import load_day_report
 from tests.service.helpers import (
     DECISIONS,
     Truth,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from monitor.hostclock import (
+from monitor.wearables.hostclock import (
     TIME_ERROR,
     _adjtimex_state,
     behind_cause,

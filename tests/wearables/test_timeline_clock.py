@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from monitor.wearables.profiles.base import DecodedPacket
-from monitor.wearables.timeline import PacketTimeline, Placement, Verdict
+from monitor.wearables.timeline import PacketTimeline, PlacedPacket, Verdict
 
 P = 0.02  # 50 Hz
 N = 10  # samples per packet
@@ -24,7 +24,7 @@ def clocked() -> PacketTimeline:
     return PacketTimeline(P, seq_modulus=65536, time_modulus_s=2**32 / 1000)
 
 
-def feed(tl: PacketTimeline, k0: int, count: int, host_offset: float = 0.0) -> list[Placement]:
+def feed(tl: PacketTimeline, k0: int, count: int, host_offset: float = 0.0) -> list[PlacedPacket]:
     """Packets k0..k0+count-1 of a device whose clock reads 100 s at packet 0, arriving on a host
     clock `host_offset` away from the one that saw packet 0."""
     return [
@@ -32,7 +32,7 @@ def feed(tl: PacketTimeline, k0: int, count: int, host_offset: float = 0.0) -> l
     ]
 
 
-def accepted_t(placements: list[Placement]) -> np.ndarray:
+def accepted_t(placements: list[PlacedPacket]) -> np.ndarray:
     return np.concatenate([p.t for p in placements if p.verdict is Verdict.ACCEPTED and p.t is not None])
 
 

@@ -1,4 +1,8 @@
-"""Read report inputs from the store (the thin I/O side of reports)."""
+"""Report inputs read from the store: the thin I/O side of `monitor.reports`.
+
+The report computations are pure and know nothing of SQLite; this module is where the store hands
+them a day's epochs and nudges (with CONTEXT_S either side, so bouts crossing midnight are whole).
+"""
 
 from __future__ import annotations
 
@@ -11,29 +15,7 @@ from monitor.reports.daily import CONTEXT_S, DayInput
 from monitor.reports.days import day_bounds
 from monitor.reports.settings import DEFAULT_MIN_BREAK_S
 from monitor.reports.trend import DayReport, WeekReport
-from monitor.store import Store
-
-
-def load_day(
-    store: Store,
-    wearable: str,
-    day: date,
-    tz: tzinfo,
-    *,
-    placement: Placement = Placement.THIGH,
-    min_break_s: int = DEFAULT_MIN_BREAK_S,
-) -> DayInput:
-    """The day's epochs with CONTEXT_S either side (bouts crossing midnight) and its nudges."""
-    start, end = day_bounds(day, tz)
-    return DayInput(
-        wearable=wearable,
-        placement=placement,
-        day=day,
-        tz=tz,
-        epochs=store.epochs.read(wearable, start - CONTEXT_S, end + CONTEXT_S),
-        nudges=store.nudges.history(wearable, start, end),
-        min_break_s=min_break_s,
-    )
+from monitor.store.store import Store
 
 
 def _days_from_one_read(
