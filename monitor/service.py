@@ -33,7 +33,8 @@ from monitor.mqtt.discovery import DeviceDescription
 from monitor.mqtt.payloads import TodayTotals
 from monitor.nudges.events import EventKind, PolicyEvent
 from monitor.nudges.library import ExerciseLibrary
-from monitor.nudges.policy import NudgePolicy, PolicySnapshot
+from monitor.nudges.policy import NudgePolicy
+from monitor.nudges.state import PolicyState
 from monitor.pipeline import BoutTracker, PostureStream, UprightReference
 from monitor.pipeline.reference import ReferenceDict
 from monitor.reports import html as report_html
@@ -199,7 +200,7 @@ class WearableService:
         if saved is None:
             return
         try:
-            self.policy.restore(PolicySnapshot.from_dict(json.loads(saved.state)))
+            self.policy.restore(PolicyState.from_dict(json.loads(saved.state)))
         except (ValueError, KeyError, TypeError) as exc:
             _LOGGER.warning("%s: saved policy state unusable (%s); starting afresh", self.id, exc)
             return

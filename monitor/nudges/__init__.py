@@ -6,7 +6,7 @@ Public API (see docs/policy.md for the semantics):
                          ZoneInfo("Europe/Berlin"), wearable_id="thigh1")
     events = policy.feed(epoch_block)      # or feed_epoch(epoch) / feed_epochs(iterable)
     events += policy.command(Snooze(ts=..., minutes=10))
-    store.save(policy.snapshot().to_dict()); policy.restore(PolicySnapshot.from_dict(saved))
+    store.save(policy.snapshot().to_dict()); policy.restore(PolicyState.from_dict(saved))
 """
 
 from monitor.nudges.commands import Ack, Action, Command, Pause, Resume, Snooze
@@ -14,8 +14,9 @@ from monitor.nudges.events import EventKind, PolicyEvent, Reason
 from monitor.nudges.exercises import Condition, Exercise, ExerciseKind, Intensity, Need, parse_exercise
 from monitor.nudges.library import ExerciseLibrary
 from monitor.nudges.messages import DISCLAIMER, NudgeAction, NudgeMessage, compose_nudge
-from monitor.nudges.policy import NudgePolicy, PolicySnapshot
+from monitor.nudges.policy import NudgePolicy
 from monitor.nudges.settings import ExerciseSettings, PolicySettings
+from monitor.nudges.state import PolicyState
 
 __all__ = [
     "DISCLAIMER",
@@ -36,7 +37,7 @@ __all__ = [
     "Pause",
     "PolicyEvent",
     "PolicySettings",
-    "PolicySnapshot",
+    "PolicyState",
     "Reason",
     "Resume",
     "Snooze",

@@ -24,9 +24,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import replace
 from datetime import tzinfo
-from enum import StrEnum
 from typing import Any
 
 from monitor.core.records import NudgeLevel
@@ -37,101 +36,11 @@ from monitor.nudges.library import ExerciseLibrary
 from monitor.nudges.messages import compose_nudge
 from monitor.nudges.schedule import Span
 from monitor.nudges.settings import PolicySettings
+from monitor.nudges.state import RECENT_EXERCISES_KEPT, SNAPSHOT_VERSION, DueKind, PolicyState
 
 _LOGGER = logging.getLogger(__name__)
 
-SNAPSHOT_VERSION = 1
-# Exercise ids remembered for rotation; more than any sensible `no_repeat`.
-RECENT_EXERCISES_KEPT = 20
 _POSTURE_BY_CODE: tuple[Posture, ...] = tuple(Posture[c.name] for c in PostureCode)
-
-
-class DueKind(StrEnum):
-    """What happens when the counted sitting time reaches `due_at`."""
-
-    NUDGE = "nudge"  # first prompt of a new episode
-    ESCALATION = "escalation"
-    REMINDER = "reminder"  # the prompt a snooze asked for
-    CLOSE = "close"  # record the episode as ignored (not a send: never held)
-
-
-@dataclass(frozen=True, slots=True)
-class PolicySnapshot:
-    """Everything the policy needs to continue exactly where it stopped (plain, JSON-friendly).
-
-    Times are data time (s). Integer counters are whole seconds of counted time.
-    """
-
-    version: int
-    last_t: float | None  # start of the last epoch fed
-    timer_s: int  # counted sedentary seconds since the last credited break / reset
-    bout_start: float | None
-    upright_s: int  # current continuous upright run
-    upright_start: float | None
-    credited_run: bool  # the current upright run has already been credited
-    off_s: float  # current continuous non-wear / unknown / missing-data time
-    due_at: int  # counted seconds at which `due_kind` happens
-    due_kind: str
-    held_reason: str | None  # a due prompt is held back, last recorded reason
-    episode_id: str | None  # first prompt of the open episode
-    episode_t: float | None
-    prompt_ids: tuple[str, ...]  # every prompt of the open episode
-    escalations: int
-    acked: bool
-    snoozes: int  # snoozes granted in this bout
-    last_snooze_min: float | None
-    paused_until: float | None
-    recent_exercises: tuple[str, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["prompt_ids"] = list(self.prompt_ids)
-        d["recent_exercises"] = list(self.recent_exercises)
-        return d
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> PolicySnapshot:
-        """Inverse of `to_dict`; raises ValueError on a different version or missing keys, so the
-        caller can start fresh instead of resuming from a state it does not understand."""
-        if data.get("version") != SNAPSHOT_VERSION:
-            raise ValueError(f"policy snapshot version {data.get('version')!r} is not {SNAPSHOT_VERSION}")
-        names = {f.name for f in fields(cls)}
-        missing = sorted(names - set(data))
-        if missing:
-            raise ValueError(f"policy snapshot lacks {', '.join(missing)}")
-        values = {k: data[k] for k in names}
-        values["prompt_ids"] = tuple(values["prompt_ids"])
-        values["recent_exercises"] = tuple(values["recent_exercises"])
-        DueKind(values["due_kind"])
-        if values["held_reason"] is not None:
-            Reason(values["held_reason"])
-        return cls(**values)
-
-
-@dataclass(slots=True)
-class _State:
-    """Mutable twin of PolicySnapshot (same fields, same meaning)."""
-
-    version: int
-    last_t: float | None
-    timer_s: int
-    bout_start: float | None
-    upright_s: int
-    upright_start: float | None
-    credited_run: bool
-    off_s: float
-    due_at: int
-    due_kind: str
-    held_reason: str | None
-    episode_id: str | None
-    episode_t: float | None
-    prompt_ids: tuple[str, ...]
-    escalations: int
-    acked: bool
-    snoozes: int
-    last_snooze_min: float | None
-    paused_until: float | None
-    recent_exercises: tuple[str, ...]
 
 
 def _seconds(minutes: float) -> int:
@@ -176,41 +85,18 @@ class NudgePolicy:
         self._exercise_max_s = _seconds(settings.exercise_max)
         self._counts: dict[str, int] = {}
         self._out_of_order = 0
-        self._s = self._fresh_state()
-
-    def _fresh_state(self) -> _State:
-        return _State(
-            version=SNAPSHOT_VERSION,
-            last_t=None,
-            timer_s=0,
-            bout_start=None,
-            upright_s=0,
-            upright_start=None,
-            credited_run=False,
-            off_s=0.0,
-            due_at=self._nudge_s,
-            due_kind=DueKind.NUDGE,
-            held_reason=None,
-            episode_id=None,
-            episode_t=None,
-            prompt_ids=(),
-            escalations=0,
-            acked=False,
-            snoozes=0,
-            last_snooze_min=None,
-            paused_until=None,
-            recent_exercises=(),
-        )
+        self._s = PolicyState.fresh(self._nudge_s)
 
     # ---- persistence -------------------------------------------------------------------------
 
-    def snapshot(self) -> PolicySnapshot:
-        return PolicySnapshot(**{f.name: getattr(self._s, f.name) for f in fields(_State)})
+    def snapshot(self) -> PolicyState:
+        """A copy of the state, to save (`to_dict`) or to restore later."""
+        return replace(self._s)
 
-    def restore(self, snapshot: PolicySnapshot) -> None:
+    def restore(self, snapshot: PolicyState) -> None:
         if snapshot.version != SNAPSHOT_VERSION:
             raise ValueError(f"policy snapshot version {snapshot.version} is not {SNAPSHOT_VERSION}")
-        self._s = _State(**{f.name: getattr(snapshot, f.name) for f in fields(PolicySnapshot)})
+        self._s = replace(snapshot)
 
     # ---- inputs ------------------------------------------------------------------------------
 

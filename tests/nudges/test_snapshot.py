@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from monitor.nudges import EventKind, PolicySnapshot
-from monitor.nudges.policy import SNAPSHOT_VERSION
+from monitor.nudges import EventKind
+from monitor.nudges.state import SNAPSHOT_VERSION, PolicyState
 from tests.nudges.scenario import WED_0900, feed, items, make_policy
 
 # Everything at once: escalation, snooze (twice), pause and resume, ack, a credited break, a short
@@ -49,13 +49,13 @@ def test_two_halves_with_restore_equal_one_run(split: int) -> None:
     saved = json.dumps(first.snapshot().to_dict())  # what the store keeps
 
     second = make_policy()  # a new process
-    second.restore(PolicySnapshot.from_dict(json.loads(saved)))
+    second.restore(PolicyState.from_dict(json.loads(saved)))
     events += feed(second, stream[split:])  # type: ignore[arg-type]
     assert events == whole
     assert second.snapshot() == feed_all_snapshot(stream)
 
 
-def feed_all_snapshot(stream: list[object]) -> PolicySnapshot:
+def feed_all_snapshot(stream: list[object]) -> PolicyState:
     policy = make_policy()
     feed(policy, stream)  # type: ignore[arg-type]
     return policy.snapshot()
@@ -65,8 +65,8 @@ def test_snapshot_of_another_version_is_refused() -> None:
     data = make_policy().snapshot().to_dict()
     data["version"] = SNAPSHOT_VERSION + 1
     with pytest.raises(ValueError, match="version"):
-        PolicySnapshot.from_dict(data)
+        PolicyState.from_dict(data)
     data["version"] = SNAPSHOT_VERSION
     del data["timer_s"]
     with pytest.raises(ValueError, match="timer_s"):
-        PolicySnapshot.from_dict(data)
+        PolicyState.from_dict(data)
