@@ -79,7 +79,9 @@ def open_source(args: argparse.Namespace) -> Source:
             f"{path}: no database yet (has `sitbreak run` or `sitbreak demo` written one?); "
             "point --db or store.path at it"
         )
-    store = Store(StoreSettings(path=str(path), retention_days=config.store.retention_days))
+    # Read-only: a person reading their report needs no write access to the service's database.
+    settings = StoreSettings(path=str(path), retention_days=config.store.retention_days)
+    store = Store(settings, readonly=True)
     return Source(store, resolve_zone(args.tz if args.tz is not None else config.timezone), config)
 
 

@@ -69,9 +69,13 @@ class PruneCounts:
 class Store:
     """The sitbreak database. Thread-safe; every write is one transaction unless nested in `atomic()`."""
 
-    def __init__(self, settings: StoreSettings | None = None, *, check: bool = True) -> None:
+    def __init__(
+        self, settings: StoreSettings | None = None, *, check: bool = True, readonly: bool = False
+    ) -> None:
+        """`readonly`: for reading reports and exports; needs no write access to the file or its
+        directory, and changes nothing (see `Database`)."""
         self.settings = settings or StoreSettings()
-        self.db = Database(self.settings.path, ALL_MIGRATIONS, check=check)
+        self.db = Database(self.settings.path, ALL_MIGRATIONS, check=check, readonly=readonly)
         self.wearable_ids = WearableIds(self.db)
         self.epochs = EpochTable(self.db, self.wearable_ids)
         self.bouts = BoutTable(self.db, self.wearable_ids)
@@ -84,11 +88,13 @@ class Store:
         self.reports = ReportTable(self.db, self.wearable_ids)
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str], retention_days: int | None = None) -> Store:
+    def open(
+        cls, path: str | os.PathLike[str], retention_days: int | None = None, *, readonly: bool = False
+    ) -> Store:
         settings = StoreSettings(path=os.fspath(path))
         if retention_days is not None:
             settings = StoreSettings(path=os.fspath(path), retention_days=retention_days)
-        return cls(settings)
+        return cls(settings, readonly=readonly)
 
     @property
     def path(self) -> str:
