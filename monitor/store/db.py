@@ -29,6 +29,9 @@ APPLICATION_ID = 0x53697442
 # Only the service user may read posture history: it is health data.
 FILE_MODE = 0o600
 DIR_MODE = 0o700
+# ... but an administrator may let a group read it (to run reports as their own login): group read
+# is kept, anything beyond it (group write, any access for others) is taken away at start.
+ALLOWED_MODE = 0o640
 # Writers hold the lock for milliseconds; a report run from the shell may wait this long for the daemon.
 BUSY_TIMEOUT_MS = 5000
 
@@ -127,7 +130,8 @@ def _open_regular_file(path: Path, *, create: bool) -> int:
 
 
 def _create_private_file(path: Path) -> None:
-    """Create the file with mode 0600 before SQLite opens it; tighten a looser mode of our own file."""
+    """Create the file with mode 0600 before SQLite opens it; tighten a looser mode of our own file
+    (group read may stay, see ALLOWED_MODE)."""
     try:
         if not path.parent.exists():
             path.parent.mkdir(parents=True, mode=DIR_MODE)
@@ -139,9 +143,10 @@ def _create_private_file(path: Path) -> None:
         mode = stat.S_IMODE(info.st_mode)
         # Only a file this user owns: a file deliberately shared (another owner, e.g. group-readable
         # for reports) is somebody's decision, not ours to undo.
-        if mode & ~FILE_MODE and info.st_uid == os.geteuid():
-            os.fchmod(fd, FILE_MODE)
-            log.warning("%s: mode was %o, tightened to %o (it holds health data)", path, mode, FILE_MODE)
+        if mode & ~ALLOWED_MODE and info.st_uid == os.geteuid():
+            tightened = mode & ALLOWED_MODE
+            os.fchmod(fd, tightened)
+            log.warning("%s: mode was %o, tightened to %o (it holds health data)", path, mode, tightened)
     finally:
         os.close(fd)
 
