@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest bench clean
+.PHONY: demo test test-deps lint typecheck pytest bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,7 +15,11 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/sitbreak demo
 
-test: lint typecheck pytest
+# test-deps first: a machine without mosquitto or dbus-daemon stops in seconds with the command to run.
+test: test-deps lint typecheck pytest
+
+test-deps:
+	@sh tools/test-deps
 
 lint: $(STAMP)
 	$(BIN)/ruff check monitor firmware_sim tests bench
@@ -24,7 +28,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+pytest: $(STAMP) test-deps
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
