@@ -2,7 +2,7 @@
 
 Defaults come from the evidence summarised in DESIGN.md: interrupt sitting every ~30 min with at least
 2 min upright. Every field carries metadata (doc, unit, min, max, choices) for the generic TOML loader
-in monitor/config.py; `__post_init__` re-checks bounds and parses the schedule strings so that a
+in monitor/config/load.py; `__post_init__` re-checks bounds and parses the schedule strings so that a
 settings object built in code is as safe as one loaded from a file. Errors are `ValueError`s that name
 the field, the value and the rule.
 """

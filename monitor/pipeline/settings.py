@@ -2,7 +2,7 @@
 
 Defaults come from the literature, not from our test data: Acti4 (Skotte et al. 2014, the open rules as
 implemented in acti-motus), activPAL's minimum bout convention and GGIR / Hildebrand 2014 for the wrist.
-Each field carries metadata (doc, unit, bounds) so monitor/config.py can validate and document it.
+Each field carries metadata (doc, unit, bounds) so monitor/config/ can validate and document it.
 """
 
 from __future__ import annotations
