@@ -14,6 +14,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from monitor.config.notation import key_path, show_value
+from monitor.core.fields import setting, setting_metadata
 from monitor.mqtt.settings import MqttSettings
 from monitor.nudges.settings import ExerciseSettings, PolicySettings
 from monitor.pipeline.settings import PipelineSettings
@@ -44,56 +45,39 @@ class WearableSettings:
     """One `[[wearables]]` entry: which device to stream from, how it is worn."""
 
     id: str = field(
-        metadata={
-            "doc": "short name used in MQTT topics and reports",
-            "pattern": WEARABLE_ID_PATTERN,
-            "pattern_doc": "1-32 letters, digits, _ or -",
-        }
+        metadata=setting_metadata(
+            "short name used in MQTT topics and reports",
+            pattern=WEARABLE_ID_PATTERN,
+            pattern_doc="1-32 letters, digits, _ or -",
+        )
     )
-    profile: ProfileName = field(
-        default=ProfileName.SITSENSE,
-        metadata={"doc": "wearable family (decides UUIDs and packet format)", "choices": tuple(ProfileName)},
+    profile: ProfileName = setting(
+        ProfileName.SITSENSE, "wearable family (decides UUIDs and packet format)", choices=tuple(ProfileName)
     )
-    placement: Placement = field(
-        default=Placement.THIGH,
-        metadata={
-            "doc": "where it is worn; thigh recognises sitting best, wrist only measures inactivity",
-            "choices": tuple(Placement),
-        },
+    placement: Placement = setting(
+        Placement.THIGH,
+        "where it is worn; thigh recognises sitting best, wrist only measures inactivity",
+        choices=tuple(Placement),
     )
-    address: str = field(
-        default="",
-        metadata={
-            "doc": "Bluetooth address (AA:BB:CC:DD:EE:FF); empty matches by name, service or profile",
-            "pattern": ADDRESS_PATTERN,
-            "pattern_doc": "AA:BB:CC:DD:EE:FF or a UUID",
-        },
+    address: str = setting(
+        "",
+        "Bluetooth address (AA:BB:CC:DD:EE:FF); empty matches by name, service or profile",
+        pattern=ADDRESS_PATTERN,
+        pattern_doc="AA:BB:CC:DD:EE:FF or a UUID",
     )
-    name: str = field(default="", metadata={"doc": "advertised name to match; empty matches any name"})
-    service_uuid: str = field(
-        default="",
-        metadata={
-            "doc": "advertised service UUID to match; empty uses the profile's",
-            "pattern": UUID_PATTERN,
-            "pattern_doc": "a 16-bit (180F) or 128-bit UUID",
-        },
+    name: str = setting("", "advertised name to match; empty matches any name")
+    service_uuid: str = setting(
+        "",
+        "advertised service UUID to match; empty uses the profile's",
+        pattern=UUID_PATTERN,
+        pattern_doc="a 16-bit (180F) or 128-bit UUID",
     )
-    rate_hz: float = field(
-        default=50.0,
-        metadata={
-            "doc": "sample rate to ask for; the device rounds to what it supports",
-            "unit": "Hz",
-            "min": 10,
-            "max": 200,
-        },
+    rate_hz: float = setting(
+        50.0, "sample rate to ask for; the device rounds to what it supports", unit="Hz", min=10, max=200
     )
-    range_g: int = field(
-        default=8,
-        metadata={"doc": "accelerometer range to ask for", "unit": "g", "choices": (2, 4, 8, 16)},
-    )
-    policy: PolicySettings | None = field(
-        default=None,
-        metadata={"doc": "keys of [policy] to override for this wearable only ([wearables.policy])"},
+    range_g: int = setting(8, "accelerometer range to ask for", unit="g", choices=(2, 4, 8, 16))
+    policy: PolicySettings | None = setting(
+        None, "keys of [policy] to override for this wearable only ([wearables.policy])"
     )
 
 
@@ -116,28 +100,23 @@ def _check_timezone(name: str) -> str | None:
 class Config:
     """Root of sitbreak.toml."""
 
-    timezone: str = field(
-        default="",
-        metadata={
-            "doc": "IANA time zone for active hours and daily reports, e.g. Europe/Berlin; "
-            "empty uses the system's",
-            "check": _check_timezone,
-        },
+    timezone: str = setting(
+        "",
+        "IANA time zone for active hours and daily reports, e.g. Europe/Berlin; empty uses the system's",
+        check=_check_timezone,
     )
-    wearables: tuple[WearableSettings, ...] = field(
-        default=(), metadata={"doc": "the wearables to stream from, one [[wearables]] table each"}
+    wearables: tuple[WearableSettings, ...] = setting(
+        (), "the wearables to stream from, one [[wearables]] table each"
     )
-    policy: PolicySettings = field(default_factory=PolicySettings, metadata={"doc": "when to nudge"})
-    exercises: ExerciseSettings = field(
-        default_factory=ExerciseSettings, metadata={"doc": "which exercises to suggest"}
-    )
-    mqtt: MqttSettings = field(default_factory=MqttSettings, metadata={"doc": "the MQTT broker"})
-    store: StoreSettings = field(default_factory=StoreSettings, metadata={"doc": "the SQLite store"})
-    report: ReportSettings = field(default_factory=ReportSettings, metadata={"doc": "daily reports"})
-    link: LinkSettings = field(default_factory=LinkSettings, metadata={"doc": "Bluetooth links"})
-    pipeline: PipelineSettings = field(
+    policy: PolicySettings = setting(default_factory=PolicySettings, doc="when to nudge")
+    exercises: ExerciseSettings = setting(default_factory=ExerciseSettings, doc="which exercises to suggest")
+    mqtt: MqttSettings = setting(default_factory=MqttSettings, doc="the MQTT broker")
+    store: StoreSettings = setting(default_factory=StoreSettings, doc="the SQLite store")
+    report: ReportSettings = setting(default_factory=ReportSettings, doc="daily reports")
+    link: LinkSettings = setting(default_factory=LinkSettings, doc="Bluetooth links")
+    pipeline: PipelineSettings = setting(
         default_factory=PipelineSettings,
-        metadata={"doc": "posture classification; the defaults come from the literature, change with care"},
+        doc="posture classification; the defaults come from the literature, change with care",
     )
 
     def __post_init__(self) -> None:
