@@ -2,8 +2,8 @@
 
 Given a settings dataclass, the converter reads the matching TOML table, checks every value against the
 field's annotation and metadata ("doc" always; "unit", "min", "max", "choices", "pattern", "check" when
-they apply), and collects ALL errors before it gives up, each naming the file, the key path, the value
-and the rule:
+they apply; a number must be finite), and collects ALL errors before it gives up, each naming the file,
+the key path, the value and the rule:
 
     sitbreak.toml: wearables[0].placement = "knee": must be one of thigh, waist, wrist
     sitbreak.toml: mqtt.hots: unknown key (did you mean "host"?)
@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import enum
+import math
 import re
 import tomllib
 import types
@@ -89,6 +90,11 @@ def _convert(tp: Any, value: Any, meta: Mapping[str, Any], path: str, ctx: _Ctx)
             return bad
         if tp is int and not isinstance(value, int):
             ctx.fail(path, "must be an integer", value)
+            return bad
+        if not math.isfinite(value):
+            # TOML has nan and inf; both pass every `<` bound test and would reach the pipeline or
+            # the policy as a duration or threshold. Only finite values get to the bounds below.
+            ctx.fail(path, "must be a finite number", value)
             return bad
         return _check_scalar(tp(value), value, meta, path, ctx)
     if tp is str:
