@@ -265,6 +265,49 @@ def test_duplicate_wearable_ids() -> None:
     assert [w.id for w in parse_config(text.format("b")).wearables] == ["a", "b"]
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "[mqtt]\nreconnect_min_s = 120\nreconnect_max_s = 60",
+            "mqtt.reconnect_min_s = 120 s is above reconnect_max_s = 60 s",
+        ),
+        ("[policy]\nsnooze_default = 90", "policy.snooze_default = 90.0 min is above snooze_max = 60.0 min"),
+        ("[policy]\nsnooze_default = 3", "policy.snooze_default = 3.0 min is below snooze_min = 5.0 min"),
+        (
+            # The override lowers the maximum under the default it inherits from [policy].
+            '[[wearables]]\nid = "a"\n[wearables.policy]\nsnooze_max = 8',
+            "wearables[0].policy.snooze_default = 10.0 min is above snooze_max = 8.0 min",
+        ),
+        # The rules that were there before, for the record of their texts.
+        (
+            "[policy]\nsnooze_min = 30\nsnooze_max = 20\nsnooze_default = 25",
+            "policy.snooze_min = 30.0 min is above snooze_max = 20.0 min",
+        ),
+        (
+            "[link]\nbackoff_min_s = 5\nbackoff_max_s = 1",
+            "link.backoff_max_s=1.0 is below backoff_min_s=5.0; "
+            "the maximum wait must be at least the minimum",
+        ),
+        (
+            "[pipeline]\nnonwear_flat_s = 700\nnonwear_long_s = 600",
+            "pipeline: nonwear_long_s (600.0) must be >= nonwear_flat_s (700.0)",
+        ),
+    ],
+)
+def test_cross_key_rules_name_both_keys(text: str, message: str) -> None:
+    assert error_of(text) == f"sitbreak.toml: {message}"
+
+
+def test_cross_key_rules_accept_equal_values() -> None:
+    config = parse_config(
+        "[mqtt]\nreconnect_min_s = 60\nreconnect_max_s = 60\n"
+        "[policy]\nsnooze_min = 10\nsnooze_default = 10\nsnooze_max = 10\n"
+    )
+    assert (config.mqtt.reconnect_min_s, config.mqtt.reconnect_max_s) == (60, 60)
+    assert (config.policy.snooze_min, config.policy.snooze_default, config.policy.snooze_max) == (10, 10, 10)
+
+
 def test_all_errors_are_reported_at_once() -> None:
     errors = errors_of(
         """

@@ -135,3 +135,10 @@ class MqttSettings:
         # at the first publish.
         check_prefix("prefix", self.prefix)
         check_prefix("discovery_prefix", self.discovery_prefix)
+        # paho doubles the delay from the first up to the longest; a first delay above the longest
+        # is a typo, which the client would otherwise hide by using the first for both.
+        if self.reconnect_min_s > self.reconnect_max_s:
+            raise ValueError(
+                f"reconnect_min_s = {self.reconnect_min_s} s is above "
+                f"reconnect_max_s = {self.reconnect_max_s} s"
+            )

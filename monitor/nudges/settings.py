@@ -116,6 +116,16 @@ class PolicySettings:
             raise ValueError(
                 f"snooze_min = {self.snooze_min} min is above snooze_max = {self.snooze_max} min"
             )
+        # The nudge's snooze button offers snooze_default after the [snooze_min, snooze_max] clamp;
+        # outside that range the button would quietly offer a length other than the one configured.
+        if self.snooze_default > self.snooze_max:
+            raise ValueError(
+                f"snooze_default = {self.snooze_default} min is above snooze_max = {self.snooze_max} min"
+            )
+        if self.snooze_default < self.snooze_min:
+            raise ValueError(
+                f"snooze_default = {self.snooze_default} min is below snooze_min = {self.snooze_min} min"
+            )
 
     def schedule(self, tz: tzinfo) -> Schedule:
         weekly = tuple(parse_ranges(getattr(self, f"active_{d}"), f"active_{d}") for d in WEEKDAYS)
