@@ -1,4 +1,4 @@
-"""Settings of the wearable link, loaded from the `[wearable.link]` table by monitor.config.
+"""Settings of the wearable link, loaded from the `[link]` table by monitor.config.
 
 Pure: no I/O imports. Each field documents itself for the generic TOML loader (doc, unit, bounds).
 """
