@@ -1,32 +1,33 @@
 """The `sitbreak` command line: thin commands over the library.
 
 Each sub-command lives in its own module under `monitor.commands` and exposes
-`register(subparsers)`; the module sets `func` on its parser. User mistakes raise `UserError`, which
-prints `sitbreak: error: ...` and exits 2 without a traceback.
+`register(subparsers)`; the module sets `func` on its parser. The modules are imported here by name,
+so a missing or broken one fails at import instead of vanishing from `--help`. User mistakes raise
+`UserError`, which prints `sitbreak: error: ...` and exits 2 without a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any, Protocol
 
 from monitor import __version__
+from monitor.commands import analyze, check_config, demo, export, report, run, scan
 from monitor.core.errors import UserError
 
+
+class Command(Protocol):
+    """A sub-command module: adds its parser (with `func` set) to `sitbreak`'s sub-parsers."""
+
+    def register(self, subparsers: Any) -> None: ...
+
+
 # Sub-command modules, in the order `--help` lists them.
-COMMANDS: tuple[str, ...] = (
-    "run",
-    "demo",
-    "analyze",
-    "report",
-    "scan",
-    "check_config",
-    "export",
-)
+COMMANDS: tuple[Command, ...] = (run, demo, analyze, report, scan, check_config, export)
 
 _DESCRIPTION = """\
 sitbreak watches a thigh-worn accelerometer, recognises sitting as it happens and sends a
@@ -54,14 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="logging threshold (default: %(default)s)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"monitor.commands.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"monitor.commands.{name}":
-                raise
-            continue  # not built yet
-        module.register(sub)
+    for command in COMMANDS:
+        command.register(sub)
     return parser
 
 

@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import pkgutil
+import re
+
 import pytest
 
+import monitor.commands
 from monitor import __version__
-from monitor.cli import main
+from monitor.cli import COMMANDS, build_parser, main
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
@@ -16,3 +20,11 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
 def test_no_command_prints_help_and_fails(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([]) == 2
     assert "sitbreak demo" in capsys.readouterr().out
+
+
+def test_every_command_module_is_registered_in_help_order() -> None:
+    # The registry is static: a new module under monitor/commands must be added to COMMANDS by hand.
+    on_disk = {f"monitor.commands.{m.name}" for m in pkgutil.iter_modules(monitor.commands.__path__)}
+    assert sorted(getattr(c, "__name__", "") for c in COMMANDS) == sorted(on_disk)
+    listed = re.findall(r"^    ([a-z-]+) ", build_parser().format_help(), flags=re.MULTILINE)
+    assert listed == ["run", "demo", "analyze", "report", "scan", "check-config", "export"]

@@ -167,6 +167,47 @@ def test_minimum_and_maximum_with_unit() -> None:
     assert parse_config("[policy]\nnudge_after = 240").policy.nudge_after == 240
 
 
+@pytest.mark.parametrize(
+    ("raw", "shown"), [("nan", "nan"), ("+nan", "nan"), ("inf", "inf"), ("+inf", "inf"), ("-inf", "-inf")]
+)
+def test_non_finite_numbers(raw: str, shown: str) -> None:
+    # Bounds are checked on finite values only: -inf is not "below 5 min", nan is not "in range".
+    assert error_of(f"[policy]\nnudge_after = {raw}") == (
+        f"sitbreak.toml: policy.nudge_after = {shown}: must be a finite number"
+    )
+
+
+def _float_keys() -> list[str]:
+    return [k.path for k in iter_keys() if isinstance(k.default, float)]
+
+
+@pytest.mark.parametrize("path", _float_keys())
+def test_every_float_key_refuses_nan(path: str) -> None:
+    table, _, key = path.rpartition(".")
+    if table.endswith("[]"):  # an array of tables: wearables[].rate_hz
+        array = table.removesuffix("[]")
+        text, shown = f'[[{array}]]\nid = "a"\n{key} = nan\n', f"{array}[0].{key}"
+    else:
+        text, shown = f"[{table}]\n{key} = nan\n", path
+    assert error_of(text) == f"sitbreak.toml: {shown} = nan: must be a finite number"
+
+
+def test_finite_rule_in_overrides_and_with_other_errors() -> None:
+    assert errors_of(
+        '[[wearables]]\nid = "a"\nrate_hz = inf\n[wearables.policy]\nsnooze_max = -inf\n'
+        "[pipeline]\nlowpass_hz = nan\nmin_sit_s = 0.5\n"
+    ) == [
+        "sitbreak.toml: wearables[0].rate_hz = inf: must be a finite number",
+        "sitbreak.toml: pipeline.lowpass_hz = nan: must be a finite number",
+        "sitbreak.toml: pipeline.min_sit_s = 0.5: must be at least 1 s",
+        "sitbreak.toml: wearables[0].policy.snooze_max = -inf: must be a finite number",
+    ]
+    # Large finite values still meet the bounds, not the finite rule.
+    assert error_of("[policy]\nnudge_after = 1e308") == (
+        "sitbreak.toml: policy.nudge_after = 1e+308: must be at most 240 min"
+    )
+
+
 def test_pattern() -> None:
     assert error_of('[[wearables]]\nid = "my thigh"') == (
         'sitbreak.toml: wearables[0].id = "my thigh": must be 1-32 letters, digits, _ or -'
@@ -222,6 +263,49 @@ def test_duplicate_wearable_ids() -> None:
     text = '[[wearables]]\nid = "a"\n[[wearables]]\nid = "{}"\n'
     assert error_of(text.format("a")) == 'sitbreak.toml: wearables[1].id = "a": duplicate of wearables[0].id'
     assert [w.id for w in parse_config(text.format("b")).wearables] == ["a", "b"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "[mqtt]\nreconnect_min_s = 120\nreconnect_max_s = 60",
+            "mqtt.reconnect_min_s = 120 s is above reconnect_max_s = 60 s",
+        ),
+        ("[policy]\nsnooze_default = 90", "policy.snooze_default = 90.0 min is above snooze_max = 60.0 min"),
+        ("[policy]\nsnooze_default = 3", "policy.snooze_default = 3.0 min is below snooze_min = 5.0 min"),
+        (
+            # The override lowers the maximum under the default it inherits from [policy].
+            '[[wearables]]\nid = "a"\n[wearables.policy]\nsnooze_max = 8',
+            "wearables[0].policy.snooze_default = 10.0 min is above snooze_max = 8.0 min",
+        ),
+        # The rules that were there before, for the record of their texts.
+        (
+            "[policy]\nsnooze_min = 30\nsnooze_max = 20\nsnooze_default = 25",
+            "policy.snooze_min = 30.0 min is above snooze_max = 20.0 min",
+        ),
+        (
+            "[link]\nbackoff_min_s = 5\nbackoff_max_s = 1",
+            "link.backoff_max_s=1.0 is below backoff_min_s=5.0; "
+            "the maximum wait must be at least the minimum",
+        ),
+        (
+            "[pipeline]\nnonwear_flat_s = 700\nnonwear_long_s = 600",
+            "pipeline: nonwear_long_s (600.0) must be >= nonwear_flat_s (700.0)",
+        ),
+    ],
+)
+def test_cross_key_rules_name_both_keys(text: str, message: str) -> None:
+    assert error_of(text) == f"sitbreak.toml: {message}"
+
+
+def test_cross_key_rules_accept_equal_values() -> None:
+    config = parse_config(
+        "[mqtt]\nreconnect_min_s = 60\nreconnect_max_s = 60\n"
+        "[policy]\nsnooze_min = 10\nsnooze_default = 10\nsnooze_max = 10\n"
+    )
+    assert (config.mqtt.reconnect_min_s, config.mqtt.reconnect_max_s) == (60, 60)
+    assert (config.policy.snooze_min, config.policy.snooze_default, config.policy.snooze_max) == (10, 10, 10)
 
 
 def test_all_errors_are_reported_at_once() -> None:
@@ -325,6 +409,15 @@ def test_cross_field_rule_is_reported_under_its_key() -> None:
     assert load_section(Window, {"low": 1, "high": 1}) == Window(1.0, 1.0)
 
 
+def test_generic_loader_refuses_non_finite_numbers_without_bounds() -> None:
+    with pytest.raises(ConfigError) as exc:
+        load_section(Window, {"low": float("-inf")}, file="f.toml", path="window")
+    assert str(exc.value) == "f.toml: window.low = -inf: must be a finite number"
+    with pytest.raises(ConfigError) as exc:
+        load_section(Shape, {"name": "s", "corner": [0, float("nan")]}, file="f.toml")
+    assert str(exc.value) == "f.toml: corner[1] = nan: must be a finite number"
+
+
 def test_generic_loader_shapes() -> None:
     shape = load_section(
         Shape,
@@ -393,6 +486,16 @@ def test_check_config_lists_errors_and_exits_2(tmp_path: Path, capsys: pytest.Ca
         f"sitbreak: error: 2 problems in {path}:\n"
         f'{path}: wearables[0].placement = "knee": must be one of thigh, waist, wrist\n'
         f"{path}: mqtt.port = 70000: must be at most 65535\n"
+    )
+
+
+def test_check_config_refuses_nan(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Before, nan passed every check here and `run` then died with a traceback.
+    path = tmp_path / "sitbreak.toml"
+    path.write_text("[link]\nsilence_timeout_s = nan\n")
+    assert main(["check-config", str(path)]) == 2
+    assert capsys.readouterr().err == (
+        f"sitbreak: error: {path}: link.silence_timeout_s = nan: must be a finite number\n"
     )
 
 

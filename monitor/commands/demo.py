@@ -268,6 +268,7 @@ __all__ = [
     "ActivityAgreement",
     "OfflineDemoResult",
     "compare_with_truth",
+    "register",
     "run_offline_demo",
     "sample_blocks",
 ]

@@ -6,8 +6,9 @@ so a config file can be shared or logged without leaking it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from monitor.core.fields import setting
 from monitor.mqtt.topics import check_prefix
 
 # Mosquitto on the Pi itself is the common setup; nothing leaves the machine unless configured.
@@ -38,129 +39,95 @@ DEFAULT_LOG_INTERVAL_S = 60.0
 
 @dataclass(frozen=True)
 class MqttSettings:
-    enabled: bool = field(
-        default=True, metadata={"doc": "Publish to an MQTT broker; off runs the monitor without a phone."}
+    enabled: bool = setting(True, "Publish to an MQTT broker; off runs the monitor without a phone.")
+    host: str = setting(DEFAULT_HOST, "Broker host name or IP address.")
+    port: int = setting(DEFAULT_PORT, "Broker TCP port (1883 plain, 8883 usual for TLS).", min=1, max=65535)
+    prefix: str = setting(
+        "sitbreak", "First topic level: topics are <prefix>/<wearable id>/status, state, nudge, ..."
     )
-    host: str = field(default=DEFAULT_HOST, metadata={"doc": "Broker host name or IP address."})
-    port: int = field(
-        default=DEFAULT_PORT,
-        metadata={"doc": "Broker TCP port (1883 plain, 8883 usual for TLS).", "min": 1, "max": 65535},
+    client_id: str = setting(
+        "",
+        "MQTT client id; empty means sitbreak-<wearable id>. Keep it stable: the broker keys "
+        "the persistent session (commands queued while away) on it.",
     )
-    prefix: str = field(
-        default="sitbreak",
-        metadata={"doc": "First topic level: topics are <prefix>/<wearable id>/status, state, nudge, ..."},
+    username: str = setting("", "Broker user name; empty connects anonymously.")
+    password_file: str = setting(
+        "",
+        "File holding the broker password (first line). Preferred over password_env. "
+        "Environment variables expand: under systemd use "
+        '"${CREDENTIALS_DIRECTORY}/mqtt-password" (the unit\'s LoadCredential=).',
     )
-    client_id: str = field(
-        default="",
-        metadata={
-            "doc": "MQTT client id; empty means sitbreak-<wearable id>. Keep it stable: the broker keys "
-            "the persistent session (commands queued while away) on it."
-        },
+    password_env: str = setting(
+        "", "Name of an environment variable holding the broker password, e.g. MQTT_PASSWORD."
     )
-    username: str = field(default="", metadata={"doc": "Broker user name; empty connects anonymously."})
-    password_file: str = field(
-        default="",
-        metadata={
-            "doc": "File holding the broker password (first line). Preferred over password_env. "
-            "Environment variables expand: under systemd use "
-            '"${CREDENTIALS_DIRECTORY}/mqtt-password" (the unit\'s LoadCredential=).'
-        },
+    tls: bool = setting(False, "Connect with TLS and verify the broker certificate.")
+    ca_file: str = setting(
+        "", "CA certificate (PEM) that signed the broker's; empty uses the system trust store."
     )
-    password_env: str = field(
-        default="",
-        metadata={"doc": "Name of an environment variable holding the broker password, e.g. MQTT_PASSWORD."},
+    cert_file: str = setting("", "Client certificate (PEM) for brokers that require one; optional.")
+    key_file: str = setting("", "Private key (PEM) of cert_file.")
+    keepalive_s: int = setting(
+        DEFAULT_KEEPALIVE_S,
+        "MQTT keep-alive; the broker declares us offline after 1.5x this.",
+        unit="s",
+        min=5,
+        max=3600,
     )
-    tls: bool = field(default=False, metadata={"doc": "Connect with TLS and verify the broker certificate."})
-    ca_file: str = field(
-        default="",
-        metadata={"doc": "CA certificate (PEM) that signed the broker's; empty uses the system trust store."},
+    session_expiry_s: int = setting(
+        DEFAULT_SESSION_EXPIRY_S,
+        "How long the broker keeps our session and queued commands while we are away.",
+        unit="s",
+        min=0,
+        max=30 * 24 * 3600,
     )
-    cert_file: str = field(
-        default="", metadata={"doc": "Client certificate (PEM) for brokers that require one; optional."}
+    reconnect_min_s: int = setting(
+        DEFAULT_RECONNECT_MIN_S,
+        "First reconnect delay; doubles after each failure.",
+        unit="s",
+        min=1,
+        max=600,
     )
-    key_file: str = field(default="", metadata={"doc": "Private key (PEM) of cert_file."})
-    keepalive_s: int = field(
-        default=DEFAULT_KEEPALIVE_S,
-        metadata={
-            "doc": "MQTT keep-alive; the broker declares us offline after 1.5x this.",
-            "unit": "s",
-            "min": 5,
-            "max": 3600,
-        },
+    reconnect_max_s: int = setting(
+        DEFAULT_RECONNECT_MAX_S, "Longest reconnect delay.", unit="s", min=1, max=3600
     )
-    session_expiry_s: int = field(
-        default=DEFAULT_SESSION_EXPIRY_S,
-        metadata={
-            "doc": "How long the broker keeps our session and queued commands while we are away.",
-            "unit": "s",
-            "min": 0,
-            "max": 30 * 24 * 3600,
-        },
+    nudge_max_age_min: float = setting(
+        DEFAULT_NUDGE_MAX_AGE_MIN,
+        "A nudge not delivered within this time (broker down) is dropped as stale. "
+        "Events and reports are never dropped.",
+        unit="min",
+        min=1,
+        max=240,
     )
-    reconnect_min_s: int = field(
-        default=DEFAULT_RECONNECT_MIN_S,
-        metadata={
-            "doc": "First reconnect delay; doubles after each failure.",
-            "unit": "s",
-            "min": 1,
-            "max": 600,
-        },
+    command_max_bytes: int = setting(
+        DEFAULT_COMMAND_MAX_BYTES,
+        "Larger messages on the cmd topic are ignored.",
+        unit="B",
+        min=64,
+        max=65536,
     )
-    reconnect_max_s: int = field(
-        default=DEFAULT_RECONNECT_MAX_S,
-        metadata={"doc": "Longest reconnect delay.", "unit": "s", "min": 1, "max": 3600},
+    snooze_max_min: float = setting(
+        DEFAULT_SNOOZE_MAX_MIN, "Longest snooze a command may ask for.", unit="min", min=1, max=24 * 60
     )
-    nudge_max_age_min: float = field(
-        default=DEFAULT_NUDGE_MAX_AGE_MIN,
-        metadata={
-            "doc": "A nudge not delivered within this time (broker down) is dropped as stale. "
-            "Events and reports are never dropped.",
-            "unit": "min",
-            "min": 1,
-            "max": 240,
-        },
+    pause_max_min: float = setting(
+        DEFAULT_PAUSE_MAX_MIN, "Longest pause a command may ask for.", unit="min", min=1, max=7 * 24 * 60
     )
-    command_max_bytes: int = field(
-        default=DEFAULT_COMMAND_MAX_BYTES,
-        metadata={
-            "doc": "Larger messages on the cmd topic are ignored.",
-            "unit": "B",
-            "min": 64,
-            "max": 65536,
-        },
+    command_max_age_min: float = setting(
+        DEFAULT_COMMAND_MAX_AGE_MIN,
+        "A command whose own ts is older than this when it arrives is ignored.",
+        unit="min",
+        min=1,
+        max=24 * 60,
     )
-    snooze_max_min: float = field(
-        default=DEFAULT_SNOOZE_MAX_MIN,
-        metadata={"doc": "Longest snooze a command may ask for.", "unit": "min", "min": 1, "max": 24 * 60},
+    discovery: bool = setting(True, "Publish Home Assistant MQTT discovery for the wearable's entities.")
+    discovery_prefix: str = setting(
+        "homeassistant", "Home Assistant's discovery prefix; its birth message is <prefix>/status."
     )
-    pause_max_min: float = field(
-        default=DEFAULT_PAUSE_MAX_MIN,
-        metadata={"doc": "Longest pause a command may ask for.", "unit": "min", "min": 1, "max": 7 * 24 * 60},
-    )
-    command_max_age_min: float = field(
-        default=DEFAULT_COMMAND_MAX_AGE_MIN,
-        metadata={
-            "doc": "A command whose own ts is older than this when it arrives is ignored.",
-            "unit": "min",
-            "min": 1,
-            "max": 24 * 60,
-        },
-    )
-    discovery: bool = field(
-        default=True, metadata={"doc": "Publish Home Assistant MQTT discovery for the wearable's entities."}
-    )
-    discovery_prefix: str = field(
-        default="homeassistant",
-        metadata={"doc": "Home Assistant's discovery prefix; its birth message is <prefix>/status."},
-    )
-    log_interval_s: float = field(
-        default=DEFAULT_LOG_INTERVAL_S,
-        metadata={
-            "doc": "At most one log line per kind of rejected command per this interval.",
-            "unit": "s",
-            "min": 1,
-            "max": 3600,
-        },
+    log_interval_s: float = setting(
+        DEFAULT_LOG_INTERVAL_S,
+        "At most one log line per kind of rejected command per this interval.",
+        unit="s",
+        min=1,
+        max=3600,
     )
 
     def __post_init__(self) -> None:
@@ -168,3 +135,10 @@ class MqttSettings:
         # at the first publish.
         check_prefix("prefix", self.prefix)
         check_prefix("discovery_prefix", self.discovery_prefix)
+        # paho doubles the delay from the first up to the longest; a first delay above the longest
+        # is a typo, which the client would otherwise hide by using the first for both.
+        if self.reconnect_min_s > self.reconnect_max_s:
+            raise ValueError(
+                f"reconnect_min_s = {self.reconnect_min_s} s is above "
+                f"reconnect_max_s = {self.reconnect_max_s} s"
+            )

@@ -2,16 +2,17 @@
 
 Defaults come from the evidence summarised in DESIGN.md: interrupt sitting every ~30 min with at least
 2 min upright. Every field carries metadata (doc, unit, min, max, choices) for the generic TOML loader
-in monitor/config.py; `__post_init__` re-checks bounds and parses the schedule strings so that a
+in monitor/config/load.py; `__post_init__` re-checks bounds and parses the schedule strings so that a
 settings object built in code is as safe as one loaded from a file. Errors are `ValueError`s that name
 the field, the value and the rule.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from datetime import UTC, tzinfo
 
+from monitor.core.fields import setting
 from monitor.nudges.schedule import WEEKDAYS, Schedule, parse_holidays, parse_ranges
 
 _WEEKDAY_HOURS = "08:00-18:00"
@@ -20,10 +21,7 @@ _RANGES_DOC = 'local wall-clock ranges "HH:MM-HH:MM", comma-separated; may run p
 
 
 def _active(day: str, default: str) -> str:
-    return field(
-        default=default,
-        metadata={"doc": f"active hours on {day}: {_RANGES_DOC}", "unit": "HH:MM-HH:MM"},
-    )
+    return setting(default, f"active hours on {day}: {_RANGES_DOC}", unit="HH:MM-HH:MM")
 
 
 def _check_bounds(obj: object) -> None:
@@ -41,97 +39,61 @@ def _check_bounds(obj: object) -> None:
 
 @dataclass(frozen=True)
 class PolicySettings:
-    nudge_after: float = field(
-        default=30.0,
-        metadata={
-            "doc": "counted sitting time since the last credited break before the first nudge",
-            "unit": "min",
-            "min": 5,
-            "max": 240,
-        },
+    nudge_after: float = setting(
+        30.0,
+        "counted sitting time since the last credited break before the first nudge",
+        unit="min",
+        min=5,
+        max=240,
     )
-    break_min: float = field(
-        default=2.0,
-        metadata={
-            "doc": "continuous upright time (stand, move, cycle) that counts as a break and resets "
-            "the sitting timer; shorter stand-ups only pause it",
-            "unit": "min",
-            "min": 0.5,
-            "max": 30,
-        },
+    break_min: float = setting(
+        2.0,
+        "continuous upright time (stand, move, cycle) that counts as a break and resets "
+        "the sitting timer; shorter stand-ups only pause it",
+        unit="min",
+        min=0.5,
+        max=30,
     )
-    escalate_after: float = field(
-        default=10.0,
-        metadata={
-            "doc": "further sitting after a prompt before the next, firmer one (or before the nudge "
-            "is recorded as ignored)",
-            "unit": "min",
-            "min": 1,
-            "max": 120,
-        },
+    escalate_after: float = setting(
+        10.0,
+        "further sitting after a prompt before the next, firmer one (or before the nudge "
+        "is recorded as ignored)",
+        unit="min",
+        min=1,
+        max=120,
     )
-    max_escalations: int = field(
-        default=2,
-        metadata={"doc": "firmer follow-ups per nudge at most", "unit": "count", "min": 0, "max": 5},
+    max_escalations: int = setting(2, "firmer follow-ups per nudge at most", unit="count", min=0, max=5)
+    renudge_after: float = setting(
+        30.0, "after an ignored nudge, further sitting before a new gentle nudge", unit="min", min=5, max=240
     )
-    renudge_after: float = field(
-        default=30.0,
-        metadata={
-            "doc": "after an ignored nudge, further sitting before a new gentle nudge",
-            "unit": "min",
-            "min": 5,
-            "max": 240,
-        },
+    snooze_min: float = setting(5.0, "shortest snooze granted", unit="min", min=1, max=60)
+    snooze_max: float = setting(60.0, "longest snooze granted", unit="min", min=1, max=240)
+    snooze_default: float = setting(10.0, "snooze offered on the nudge's button", unit="min", min=1, max=240)
+    snooze_shrink: float = setting(
+        0.5,
+        "a repeated snooze in the same bout is at most this fraction of the previous one "
+        "(never below snooze_min)",
+        unit="factor",
+        min=0.1,
+        max=1.0,
     )
-    snooze_min: float = field(
-        default=5.0,
-        metadata={"doc": "shortest snooze granted", "unit": "min", "min": 1, "max": 60},
+    pause_max: float = setting(
+        12 * 60.0, "longest pause (meeting / do-not-disturb) accepted", unit="min", min=5, max=7 * 24 * 60
     )
-    snooze_max: float = field(
-        default=60.0,
-        metadata={"doc": "longest snooze granted", "unit": "min", "min": 1, "max": 240},
+    reset_after_off: float = setting(
+        60.0,
+        "continuous non-wear or missing data that clears the sitting timer (whatever the "
+        "wearer did meanwhile is unknown, and an hour off the body rarely hides an unbroken sit)",
+        unit="min",
+        min=5,
+        max=24 * 60,
     )
-    snooze_default: float = field(
-        default=10.0,
-        metadata={"doc": "snooze offered on the nudge's button", "unit": "min", "min": 1, "max": 240},
-    )
-    snooze_shrink: float = field(
-        default=0.5,
-        metadata={
-            "doc": "a repeated snooze in the same bout is at most this fraction of the previous one "
-            "(never below snooze_min)",
-            "unit": "factor",
-            "min": 0.1,
-            "max": 1.0,
-        },
-    )
-    pause_max: float = field(
-        default=12 * 60.0,
-        metadata={
-            "doc": "longest pause (meeting / do-not-disturb) accepted",
-            "unit": "min",
-            "min": 5,
-            "max": 7 * 24 * 60,
-        },
-    )
-    reset_after_off: float = field(
-        default=60.0,
-        metadata={
-            "doc": "continuous non-wear or missing data that clears the sitting timer (whatever the "
-            "wearer did meanwhile is unknown, and an hour off the body rarely hides an unbroken sit)",
-            "unit": "min",
-            "min": 5,
-            "max": 24 * 60,
-        },
-    )
-    exercise_max: float = field(
-        default=5.0,
-        metadata={
-            "doc": "longest exercise suggested; shorter still when active hours or quiet hours begin sooner",
-            "unit": "min",
-            "min": 0.5,
-            "max": 30,
-        },
+    exercise_max: float = setting(
+        5.0,
+        "longest exercise suggested; shorter still when active hours or quiet hours begin sooner",
+        unit="min",
+        min=0.5,
+        max=30,
     )
     active_mon: str = _active("Monday", _WEEKDAY_HOURS)
     active_tue: str = _active("Tuesday", _WEEKDAY_HOURS)
@@ -140,17 +102,12 @@ class PolicySettings:
     active_fri: str = _active("Friday", _WEEKDAY_HOURS)
     active_sat: str = _active("Saturday", _WEEKEND_HOURS)
     active_sun: str = _active("Sunday", _WEEKEND_HOURS)
-    quiet_hours: str = field(
-        default="off",
-        metadata={
-            "doc": "every day, nothing is sent in these ranges (sitting still counts): " + _RANGES_DOC,
-            "unit": "HH:MM-HH:MM",
-        },
+    quiet_hours: str = setting(
+        "off",
+        "every day, nothing is sent in these ranges (sitting still counts): " + _RANGES_DOC,
+        unit="HH:MM-HH:MM",
     )
-    holidays: tuple[str, ...] = field(
-        default=(),
-        metadata={"doc": "dates with no active hours, YYYY-MM-DD (local)", "unit": "date"},
-    )
+    holidays: tuple[str, ...] = setting((), "dates with no active hours, YYYY-MM-DD (local)", unit="date")
 
     def __post_init__(self) -> None:
         _check_bounds(self)
@@ -158,6 +115,16 @@ class PolicySettings:
         if self.snooze_min > self.snooze_max:
             raise ValueError(
                 f"snooze_min = {self.snooze_min} min is above snooze_max = {self.snooze_max} min"
+            )
+        # The nudge's snooze button offers snooze_default after the [snooze_min, snooze_max] clamp;
+        # outside that range the button would quietly offer a length other than the one configured.
+        if self.snooze_default > self.snooze_max:
+            raise ValueError(
+                f"snooze_default = {self.snooze_default} min is above snooze_max = {self.snooze_max} min"
+            )
+        if self.snooze_default < self.snooze_min:
+            raise ValueError(
+                f"snooze_default = {self.snooze_default} min is below snooze_min = {self.snooze_min} min"
             )
 
     def schedule(self, tz: tzinfo) -> Schedule:
@@ -189,68 +156,43 @@ class CustomExercise:
     """One `[[exercises.custom]]` table: an exercise of the wearer's own (or a replacement for a
     built-in one with the same id). `monitor.nudges.exercises.parse_exercise` checks it fully."""
 
-    id: str = field(
-        default="",
-        metadata={"doc": "unique id, lower-case letters, digits and _", "pattern": r"[a-z0-9_]{1,40}"},
+    id: str = setting("", "unique id, lower-case letters, digits and _", pattern=r"[a-z0-9_]{1,40}")
+    name: str = setting("", "short name shown in the nudge")
+    summary: str = setting("", "one line on what it does (default: the name)")
+    steps: tuple[str, ...] = setting((), "1 to 8 short instructions")
+    duration_s: int = setting(60, "how long it takes", unit="s", min=10, max=1800)
+    kind: str = setting("stretch", "kind of movement", choices=KIND_CHOICES)
+    intensity: str = setting("gentle", "effort", choices=INTENSITY_CHOICES)
+    needs: tuple[str, ...] = setting((), "what it needs at hand", choices=NEED_CHOICES)
+    unsafe_for: tuple[str, ...] = setting(
+        (), "conditions for which it must never be suggested", choices=CONDITION_CHOICES
     )
-    name: str = field(default="", metadata={"doc": "short name shown in the nudge"})
-    summary: str = field(default="", metadata={"doc": "one line on what it does (default: the name)"})
-    steps: tuple[str, ...] = field(default=(), metadata={"doc": "1 to 8 short instructions"})
-    duration_s: int = field(
-        default=60, metadata={"doc": "how long it takes", "unit": "s", "min": 10, "max": 1800}
-    )
-    kind: str = field(default="stretch", metadata={"doc": "kind of movement", "choices": KIND_CHOICES})
-    intensity: str = field(default="gentle", metadata={"doc": "effort", "choices": INTENSITY_CHOICES})
-    needs: tuple[str, ...] = field(
-        default=(), metadata={"doc": "what it needs at hand", "choices": NEED_CHOICES}
-    )
-    unsafe_for: tuple[str, ...] = field(
-        default=(),
-        metadata={"doc": "conditions for which it must never be suggested", "choices": CONDITION_CHOICES},
-    )
-    upright: bool = field(
-        default=True, metadata={"doc": "done standing (false: seated; the nudge adds 'then stand up')"}
-    )
-    caution: str = field(default="", metadata={"doc": "one short safety note shown with it"})
+    upright: bool = setting(True, "done standing (false: seated; the nudge adds 'then stand up')")
+    caution: str = setting("", "one short safety note shown with it")
 
 
 @dataclass(frozen=True)
 class ExerciseSettings:
-    conditions: tuple[str, ...] = field(
-        default=(),
-        metadata={
-            "doc": "health conditions to respect: an exercise unsafe for any of them is never "
-            "suggested (recent_hip_injury also covers recent hip surgery)",
-            "choices": CONDITION_CHOICES,
-        },
+    conditions: tuple[str, ...] = setting(
+        (),
+        "health conditions to respect: an exercise unsafe for any of them is never "
+        "suggested (recent_hip_injury also covers recent hip surgery)",
+        choices=CONDITION_CHOICES,
     )
-    have: tuple[str, ...] = field(
-        default=("space", "wall", "chair", "floor"),
-        metadata={
-            "doc": "what is at hand where you sit; exercises needing anything else are skipped",
-            "choices": NEED_CHOICES,
-        },
+    have: tuple[str, ...] = setting(
+        ("space", "wall", "chair", "floor"),
+        "what is at hand where you sit; exercises needing anything else are skipped",
+        choices=NEED_CHOICES,
     )
-    disabled: tuple[str, ...] = field(
-        default=(),
-        metadata={"doc": "exercise ids never to suggest (see docs/policy.md for the list)"},
-    )
-    no_repeat: int = field(
-        default=3,
-        metadata={
-            "doc": "do not repeat any of the last N suggestions while others fit",
-            "unit": "count",
-            "min": 0,
-            "max": 20,
-        },
+    disabled: tuple[str, ...] = setting((), "exercise ids never to suggest (see docs/policy.md for the list)")
+    no_repeat: int = setting(
+        3, "do not repeat any of the last N suggestions while others fit", unit="count", min=0, max=20
     )
 
-    custom: tuple[CustomExercise, ...] = field(
-        default=(),
-        metadata={
-            "doc": "your own exercises ([[exercises.custom]] tables); one with a built-in id "
-            "replaces it. Leave unsafe_for empty only if it is safe for every condition listed above"
-        },
+    custom: tuple[CustomExercise, ...] = setting(
+        (),
+        "your own exercises ([[exercises.custom]] tables); one with a built-in id "
+        "replaces it. Leave unsafe_for empty only if it is safe for every condition listed above",
     )
 
     def __post_init__(self) -> None:

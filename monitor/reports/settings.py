@@ -6,7 +6,9 @@ Days follow the top-level `timezone` of the config, shared with the nudge schedu
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from monitor.core.fields import setting
 
 # A stand-up must last this long to count as a break in sitting. The pipeline already drops stands
 # shorter than 2 s; 5 s also drops half-rising to reach for something, and equals the pipeline's
@@ -18,22 +20,18 @@ _CLOCK = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 
 @dataclass(frozen=True)
 class ReportSettings:
-    min_break_s: int = field(
-        default=DEFAULT_MIN_BREAK_S,
-        metadata={
-            "doc": "Shortest upright time after sitting that counts as a break (stated in every report).",
-            "unit": "s",
-            "min": 1,
-            "max": 600,
-        },
+    min_break_s: int = setting(
+        DEFAULT_MIN_BREAK_S,
+        "Shortest upright time after sitting that counts as a break (stated in every report).",
+        unit="s",
+        min=1,
+        max=600,
     )
-    daily_at: str = field(
-        default="21:30",
-        metadata={
-            "doc": "Local time (HH:MM) the day's report is published on report/daily and saved, also "
-            "when the wearable is off; a report due while the service was down goes out at its next "
-            "start. Each day is sent once."
-        },
+    daily_at: str = setting(
+        "21:30",
+        "Local time (HH:MM) the day's report is published on report/daily and saved, also "
+        "when the wearable is off; a report due while the service was down goes out at its next "
+        "start. Each day is sent once.",
     )
 
     def __post_init__(self) -> None:

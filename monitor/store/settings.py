@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from monitor.core.fields import setting
 
 # systemd's StateDirectory=sitbreak makes this directory, owned by the service user.
 DEFAULT_PATH = "/var/lib/sitbreak/sitbreak.db"
@@ -15,16 +17,11 @@ MAX_RETENTION_DAYS = 366
 
 @dataclass(frozen=True)
 class StoreSettings:
-    path: str = field(
-        default=DEFAULT_PATH,
-        metadata={"doc": "SQLite database file; created with mode 0600 if missing."},
-    )
-    retention_days: int = field(
-        default=DEFAULT_RETENTION_DAYS,
-        metadata={
-            "doc": "Per-second epochs, bouts and events older than this are deleted.",
-            "unit": "d",
-            "min": 1,
-            "max": MAX_RETENTION_DAYS,
-        },
+    path: str = setting(DEFAULT_PATH, "SQLite database file; created with mode 0600 if missing.")
+    retention_days: int = setting(
+        DEFAULT_RETENTION_DAYS,
+        "Per-second epochs, bouts and events older than this are deleted.",
+        unit="d",
+        min=1,
+        max=MAX_RETENTION_DAYS,
     )

@@ -11,7 +11,7 @@
     )
 
 `link.run()` streams forever (until `link.stop()`); `await link.get()` (or `async for`) yields
-`SampleBlock`s for the pipeline and `LinkEvent`s (monitor.wearables.events) for the store, in data
+`SampleBlock`s for the pipeline and `LinkEvent`s (monitor.core.links) for the store, in data
 order. Kept free of imports so `monitor.config` can read `settings` and `profiles.base` without
 loading Bleak.
 """

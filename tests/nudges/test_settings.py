@@ -25,6 +25,8 @@ def test_every_field_is_documented(cls: type) -> None:
         ({"nudge_after": 2}, "nudge_after = 2 min is below the minimum 5 min"),
         ({"max_escalations": 9}, "max_escalations = 9 count is above the maximum 5 count"),
         ({"snooze_min": 30, "snooze_max": 20}, "snooze_min = 30 min is above snooze_max = 20 min"),
+        ({"snooze_default": 90}, "snooze_default = 90 min is above snooze_max = 60.0 min"),
+        ({"snooze_default": 2}, "snooze_default = 2 min is below snooze_min = 5.0 min"),
         ({"active_mon": "8-18"}, "active_mon: '8-18' is not a time range"),
         ({"active_fri": "08:00-25:00"}, "active_fri: '08:00-25:00' has an impossible time"),
         ({"quiet_hours": "12:00-12:00"}, "quiet_hours: '12:00-12:00' is empty"),
