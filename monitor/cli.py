@@ -9,7 +9,6 @@ so a missing or broken one fails at import instead of vanishing from `--help`. U
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -18,6 +17,7 @@ from typing import Any, Protocol
 from monitor import __version__
 from monitor.commands import analyze, check_config, demo, export, report, run, scan
 from monitor.core.errors import UserError
+from monitor.logsetup import configure_logging
 
 
 class Command(Protocol):
@@ -60,22 +60,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def configure_logging(level: str) -> None:
-    # journald adds its own timestamps; keep lines short and greppable.
-    logging.basicConfig(
-        level=getattr(logging, level),
-        format="%(levelname)s %(name)s: %(message)s",
-        stream=sys.stdout,
-    )
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    configure_logging(args.log_level)
+    configure_logging(args.log_level, sys.stdout)
     try:
         rc: int = args.func(args)
     except UserError as exc:

@@ -20,9 +20,9 @@ import time
 from pathlib import Path
 
 from firmware_sim.device import SpeedSchedule
-from monitor.cli import configure_logging
 from monitor.config import load_config
 from monitor.daemon import Daemon, DaemonOptions
+from monitor.logsetup import configure_logging
 
 
 def parse_speed(text: str) -> SpeedSchedule:
@@ -39,7 +39,7 @@ def main(argv: list[str]) -> int:
     def clock() -> float:
         return start_t + schedule.data_s(time.monotonic() - origin)
 
-    configure_logging("INFO")
+    configure_logging("INFO", sys.stdout)
     daemon = Daemon(load_config(config_path), DaemonOptions(config_path, state_dir, clock))
     return asyncio.run(daemon.run())
 
