@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NotRequired, TypedDict
 
+from monitor import __version__
 from monitor.core.types import Posture
 from monitor.mqtt.payloads import STATUS_OFFLINE, STATUS_ONLINE, encode
 from monitor.mqtt.topics import Topics, slug
@@ -85,7 +86,7 @@ class DeviceDescription:
 
     name: str = ""  # empty: "Sitbreak <wearable id>"
     model: str = "thigh-worn accelerometer"
-    sw_version: str = "0"
+    sw_version: str = __version__  # the package's one version (pyproject reads it from there)
 
 
 def discovery_messages(topics: Topics, device: DeviceDescription | None = None) -> list[DiscoveryMessage]:

@@ -7,11 +7,15 @@ and /integrations/mqtt (device and origin); a key we send that is not listed the
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
 import json
 import re
 from pathlib import Path
 from typing import get_type_hints
 
+import pytest
+
+from monitor.cli import main
 from monitor.core.types import Posture
 from monitor.mqtt.commands import parse_command
 from monitor.mqtt.discovery import discovery_messages
@@ -151,3 +155,16 @@ def test_discovery_is_retained_and_republished_when_home_assistant_comes_online(
         assert all(m.retain for m in late.messages())
     finally:
         late.close()
+
+
+def test_home_assistant_shows_the_installed_version(capsys: pytest.CaptureFixture[str]) -> None:
+    """One version: the installed package's metadata, `sitbreak --version` and the device page agree."""
+    installed = importlib.metadata.version("sitbreak")
+    assert installed != "0"
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert capsys.readouterr().out.strip() == f"sitbreak {installed}"
+    for msg in discovery_messages(Topics("sitbreak", "w1", "homeassistant")):
+        body = json.loads(msg.payload)
+        assert body["device"]["sw_version"] == installed
+        assert body["origin"]["sw_version"] == installed
