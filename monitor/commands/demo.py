@@ -1,6 +1,6 @@
 """`sitbreak demo`: a simulated office day, live through the whole service or offline.
 
-Live (the default, `monitor.live_demo`): Bluetooth through an emulated BlueZ, the service, MQTT and a
+Live (the default, `monitor.demo.run`): Bluetooth through an emulated BlueZ, the service, MQTT and a
 console phone. `--offline`: the motion model renders the day in chunks, the same `PostureStream` the
 service runs classifies it, and the summary `sitbreak analyze` prints is followed by how the labels
 compare with what the simulated wearer was scheduled to do. No hardware, no broker, a few seconds.
@@ -23,8 +23,8 @@ import numpy as np
 from firmware_sim.bus import DBusDaemonMissingError
 from firmware_sim.motion import SCHEDULES, Activity, MotionConfig, MotionModel
 from monitor.analysis import RecordingSummary, duration_text, format_summary, summarize
+from monitor.demo.run import DemoOptions, run_live_demo
 from monitor.errors import UserError
-from monitor.live_demo import DemoOptions, run_live_demo
 from monitor.pipeline import PostureStream
 from monitor.pipeline.types import CodeArray, Placement, Posture, SampleBlock
 from monitor.progress import Progress

@@ -37,8 +37,8 @@ import numpy as np
 import pytest
 
 from firmware_sim.motion import office_day
-from monitor.demo_phone import DEFAULT_ANSWERS
-from monitor.live_demo import DAY_START, DEMO_WEARABLE, DemoOptions, DemoResult, run_live_demo
+from monitor.demo.phone import DEFAULT_ANSWERS
+from monitor.demo.run import DAY_START, DEMO_WEARABLE, DemoOptions, DemoResult, run_live_demo
 from monitor.nudges import EventKind
 from monitor.pipeline.types import Posture, PostureCode
 from monitor.reports.loader import load_day_report

@@ -28,8 +28,8 @@ from firmware_sim.bus import PrivateBus
 from firmware_sim.motion import office_day
 from monitor.config import Config, WearableSettings
 from monitor.daemon import Daemon, DaemonOptions
-from monitor.demo_phone import ConsolePhone
-from monitor.embedded_broker import EmbeddedBroker
+from monitor.demo.broker import EmbeddedBroker
+from monitor.demo.phone import ConsolePhone
 from monitor.mqtt import MqttSettings
 from monitor.reports import html as report_html
 from monitor.reports import text as report_text
@@ -95,7 +95,7 @@ class _EmulatorProcess:
 
 async def _start_emulator(bus_address: str, opts: DemoOptions) -> _EmulatorProcess:
     """The BlueZ emulator and the wearable in a child process: the other core streams the data."""
-    cmd = [sys.executable, "-m", "monitor.demo_emulator", "--bus-address", bus_address]
+    cmd = [sys.executable, "-m", "monitor.demo.emulator", "--bus-address", bus_address]
     cmd += ["--speed", str(opts.speed), "--seed", str(opts.seed)]
     process = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert process.stdout is not None
