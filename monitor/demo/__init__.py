@@ -6,6 +6,7 @@
 - `emulator`  the simulated wearable's child process (`python -m monitor.demo.emulator`)
 - `phone`     the console "phone", an ordinary MQTT client that prints nudges and answers them
 - `broker`    the embedded MQTT broker
+- `offline`   `sitbreak demo --offline`: the pipeline alone, compared with the simulated schedule
 
 This is the only product package that imports `firmware_sim` (the simulated wearable), so the service
 itself never depends on the simulator. Importing the package itself loads nothing: the emulator child

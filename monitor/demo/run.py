@@ -24,7 +24,7 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import TextIO
 
-from firmware_sim.bus import PrivateBus
+from firmware_sim.bus import DBusDaemonMissingError, PrivateBus
 from firmware_sim.motion import office_day
 from monitor.config import Config, WearableSettings
 from monitor.daemon import Daemon, DaemonOptions
@@ -209,3 +209,16 @@ async def _wait_for_day(
             out.write(f"\r  simulated time {datetime.fromtimestamp(now).astimezone():%H:%M}\x1b[K\r")
             out.flush()
     run.result()  # the service stopped early: surface why
+
+
+__all__ = [
+    "DAY_START",
+    "DEMO_WEARABLE",
+    # Re-exported: the command turns it into a user error, and only monitor.demo imports firmware_sim.
+    "DBusDaemonMissingError",
+    "DemoOptions",
+    "DemoResult",
+    "demo_config",
+    "demo_day",
+    "run_live_demo",
+]
