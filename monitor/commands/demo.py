@@ -23,9 +23,10 @@ _DESCRIPTION = """\
 Live a simulated office day (desk work, meetings, short stand-ups, a lunch walk, stairs, the device
 left on the desk for half an hour) through the real service, with no hardware and no broker installed:
 a private D-Bus serves an emulated BlueZ with a simulated thigh wearable, the service finds it through
-Bleak exactly as on a Raspberry Pi, classifies every second, and sends nudges over MQTT (an embedded
-broker unless --mqtt-host is given). A console "phone" prints each nudge and answers some as a person
-would. The day takes under two minutes and ends with the daily report and the path of its HTML page.
+Bleak exactly as on a Raspberry Pi, classifies every second, and sends nudges over MQTT: to
+--mqtt-host if given, else to this machine's mosquitto (started for the demo on a loopback port) when
+installed, else to a small embedded broker. A console "phone" prints each nudge and answers some as a
+person would. The day takes under two minutes and ends with the daily report and the path of its HTML page.
 
 With --offline, the same day's samples go straight through the pipeline and the labels are compared
 with the simulated schedule.
@@ -65,7 +66,8 @@ def register(subparsers: Any) -> None:
         help="live demo: where its database and HTML report go; emptied first (default: %(default)s)",
     )
     parser.add_argument(
-        "--mqtt-host", help="live demo: use this MQTT broker instead of the embedded one (no auth, plain TCP)"
+        "--mqtt-host",
+        help="live demo: use this MQTT broker instead of starting one (no auth, plain TCP)",
     )
     parser.add_argument("--mqtt-port", type=int, default=1883, help="with --mqtt-host (default: %(default)s)")
     parser.add_argument("--schedule", choices=SCHEDULE_NAMES, default="office", help="default: %(default)s")
