@@ -96,6 +96,10 @@ class MosquittoProcess:
                 stdin=subprocess.DEVNULL,
                 stdout=self._log,
                 stderr=subprocess.STDOUT,
+                # Out of the terminal's process group: a Ctrl-C reaches the demo, which stops the
+                # service before the broker (by PID); a broker killed by the same Ctrl-C would make
+                # the service log a lost broker on its way out.
+                start_new_session=True,
             )
             await self._wait_listening(timeout_s)
         except OSError as exc:
