@@ -229,7 +229,7 @@ def broker(folder: Path) -> Iterator[tuple[int, str]]:
         finally:
             stop_process(proc)
         return
-    from monitor.embedded_broker import EmbeddedBroker
+    from monitor.demo.broker import EmbeddedBroker
 
     loop = asyncio.new_event_loop()
     embedded = EmbeddedBroker(port=port)

@@ -1,4 +1,4 @@
-"""`sitbreak analyze`, its CSV reader and summary, and the offline demo: end to end and every error."""
+"""`sitbreak analyze`, its CSV reader and summary: end to end and every error."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ import pytest
 from firmware_sim.motion import Activity, MotionConfig, MotionModel, Segment, write_csv
 from monitor.analysis import format_summary, summarize
 from monitor.cli import main
-from monitor.commands.demo import run_offline_demo
 from monitor.core.types import Placement, Posture
 from monitor.pipeline import classify_recording
 from monitor.progress import Progress
@@ -388,28 +387,6 @@ def test_progress_bar_only_on_a_terminal() -> None:
     with Progress(100, "file.csv", enabled=False, stream=quiet) as bar:
         bar.update(50)
     assert quiet.getvalue() == ""
-
-
-# --- the offline demo ----------------------------------------------------------------------------------
-
-
-def test_offline_demo_compares_with_the_schedule() -> None:
-    result = run_offline_demo(seed=0)
-    assert result.summary.length_s == round(sum(e - b for b, e, _ in result.truth))
-    by_activity = {a.activity: a for a in result.agreement}
-    assert set(by_activity) == {
-        Activity.SIT,
-        Activity.STAND,
-        Activity.WALK,
-        Activity.STAIRS_UP,
-        Activity.STAIRS_DOWN,
-        Activity.DESK,
-    }
-    # The demo's point: sitting is found, and the device on the desk is never counted as sitting.
-    assert by_activity[Activity.SIT].matched / by_activity[Activity.SIT].seconds > 0.95
-    assert by_activity[Activity.DESK].matched / by_activity[Activity.DESK].seconds > 0.95
-    assert "compared with the simulated schedule" in result.text
-    assert "prolonged sitting bouts (30 min or more): 5 scheduled," in result.text
 
 
 def test_config_supplies_the_break_minimum_and_pipeline_settings(

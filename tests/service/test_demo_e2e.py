@@ -3,8 +3,11 @@
 `run_live_demo` runs what a Raspberry Pi runs, minus the radio: a private dbus-daemon, the BlueZ
 emulator with a simulated SitSense thigh wearable living `office_day()`, unmodified Bleak, the daemon
 (pipeline, policy, SQLite, MQTT), the embedded broker and the console phone that answers nudges
-(snooze, none, ack, pause, none, ack, ...). Everything below is read from what the run left behind:
-the SQLite store, the HTML file, the phone's counts.
+(snooze, none, ack, pause, none, ack, ...). The demo prefers the machine's Mosquitto; this run is given
+a lookup that finds none, because it is the only one that puts the service on the embedded broker
+(every other service test uses Mosquitto; tests/demo/test_broker_choice.py checks the choice).
+Everything below is read from what the run left behind: the SQLite store, the HTML file, the phone's
+counts.
 
 Expectations come from the schedule, not from the service:
 - labels: every second the store holds is compared with the scheduled activity, 5 s around each
@@ -38,8 +41,8 @@ import pytest
 
 from firmware_sim.motion import office_day
 from monitor.core.types import Posture, PostureCode
-from monitor.demo_phone import DEFAULT_ANSWERS
-from monitor.live_demo import DAY_START, DEMO_WEARABLE, DemoOptions, DemoResult, run_live_demo
+from monitor.demo.phone import DEFAULT_ANSWERS
+from monitor.demo.run import DAY_START, DEMO_WEARABLE, DemoOptions, DemoResult, run_live_demo
 from monitor.nudges import EventKind
 from monitor.reports.zone import resolve_zone
 from monitor.store import Store, StoreSettings
@@ -77,7 +80,12 @@ ON_THRESHOLD_SPAN_S = 25 * 60
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[DemoResult, str]:
     out = io.StringIO()
-    options = DemoOptions(speed=SPEED, state_dir=tmp_path_factory.mktemp("demo") / "state", quiet=True)
+    options = DemoOptions(
+        speed=SPEED,
+        state_dir=tmp_path_factory.mktemp("demo") / "state",
+        quiet=True,
+        mosquitto_lookup=lambda: None,
+    )
 
     async def bounded() -> DemoResult:
         return await asyncio.wait_for(run_live_demo(options, out), DEMO_TIMEOUT_S)
@@ -223,3 +231,9 @@ def test_daily_report_reached_the_phone_and_html_is_self_contained(demo: tuple[D
         assert not re.search(r"<link\b[^>]*stylesheet", html, re.IGNORECASE)
         assert "@import" not in html
     assert f"HTML report: {result.html_path.resolve()}" in out
+
+
+def test_the_demo_says_which_broker_it_uses(demo: tuple[DemoResult, str]) -> None:
+    result, out = demo
+    assert result.broker == "embedded"
+    assert "MQTT broker: embedded, no mosquitto found on this machine, on 127.0.0.1:" in out

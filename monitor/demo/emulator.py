@@ -1,6 +1,6 @@
 """The demo's simulated wearable, in a process of its own so it runs on the other CPU core.
 
-`python -m monitor.demo_emulator --bus-address ADDR --speed S` serves org.bluez on the given bus with
+`python -m monitor.demo.emulator --bus-address ADDR --speed S` serves org.bluez on the given bus with
 one simulated SitSense wearable living `office_day()`, prints one JSON line (name, address, and the
 monotonic time at which the device clock read zero, so the parent can map device time to a calendar
 day; CLOCK_MONOTONIC is shared by all processes) and runs until its standard input closes.
@@ -23,7 +23,7 @@ DRAIN_PCT_PER_H = 0.2
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m monitor.demo_emulator", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m monitor.demo.emulator", description=__doc__)
     parser.add_argument("--bus-address", required=True)
     parser.add_argument("--speed", type=float, default=300.0)
     parser.add_argument("--seed", type=int, default=0)

@@ -1,5 +1,10 @@
 """A small embedded MQTT broker so that `sitbreak demo` runs where no broker is installed.
 
+The demo prefers the machine's Mosquitto (`monitor.demo.mosquitto`) and starts this one only when
+there is none. It is kept because the demo must work with no broker installed and no maintained
+MQTT 5 broker installs from PyPI (amqtt 0.12 speaks only MQTT 3.1.1, and the service uses MQTT 5);
+once one does, it can replace this module.
+
 It is not a production broker: it binds to loopback only, keeps everything in memory and has no
 authentication. It speaks MQTT 3.1.1 and 5.0 well enough for the service and any ordinary client
 (mosquitto_sub, MQTT Explorer, Home Assistant) to use it during the demo: QoS 0 and 1 (QoS 2 is

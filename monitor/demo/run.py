@@ -3,8 +3,9 @@
 What runs is what runs on a Raspberry Pi, minus the radio: a private `dbus-daemon` with the BlueZ
 emulator serving a simulated SitSense wearable (motion model: desk work, meetings, a lunch walk, the
 device left on the desk for a while), unmodified Bleak finding and streaming from it, the pipeline,
-the nudge policy, the SQLite store, and MQTT to a broker (an embedded one unless `--mqtt-host` names a
-real one). A console "phone" subscribes like any MQTT app, prints the nudges and answers some of them.
+the nudge policy, the SQLite store, and MQTT to a broker (`--mqtt-host`, else the machine's Mosquitto
+started for the run, else the embedded one in `monitor.demo.broker`). A console "phone" subscribes
+like any MQTT app, prints the nudges and answers some of them.
 
 The wearable's clock runs `speed` times faster than wall time and the service maps device time onto a
 simulated calendar day (the last weekday, from 08:30 local), so the policy's active hours and the
@@ -15,21 +16,25 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import shutil
 import subprocess
 import sys
 import time as time_module
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
-from typing import TextIO
+from typing import Literal, TextIO
 
-from firmware_sim.bus import PrivateBus
+from firmware_sim.bus import DBusDaemonMissingError, PrivateBus
 from firmware_sim.motion import office_day
 from monitor.config import Config, WearableSettings
 from monitor.daemon import Daemon, DaemonOptions
-from monitor.demo_phone import ConsolePhone
-from monitor.embedded_broker import EmbeddedBroker
+from monitor.demo.broker import EmbeddedBroker
+from monitor.demo.mosquitto import MosquittoProcess, MosquittoStartError, find_mosquitto
+from monitor.demo.phone import ConsolePhone
 from monitor.mqtt import MqttSettings
 from monitor.reports import html as report_html
 from monitor.reports import text as report_text
@@ -37,6 +42,8 @@ from monitor.reports.settings import ReportSettings
 from monitor.reports.zone import resolve_zone
 from monitor.store import Store, StoreSettings
 from monitor.store.report_source import load_day_report
+
+_LOGGER = logging.getLogger(__name__)
 
 DEMO_WEARABLE = "thigh"
 # The simulated working day starts here (local time) on the most recent weekday before today.
@@ -56,6 +63,13 @@ class DemoOptions:
     mqtt_host: str | None = None
     mqtt_port: int = 1883
     quiet: bool = False
+    # Where the demo looks for the machine's Mosquitto when no --mqtt-host is given; tests inject
+    # one that finds none (the embedded broker) or a given binary.
+    mosquitto_lookup: Callable[[], Path | None] = find_mosquitto
+
+
+# Which broker a demo used: the user's (--mqtt-host), the machine's Mosquitto, or the embedded one.
+BrokerKind = Literal["given", "mosquitto", "embedded"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +81,7 @@ class DemoResult:
     answers: int
     reports: int
     report_text: str
+    broker: BrokerKind
 
 
 def demo_day(tz: tzinfo) -> date:
@@ -95,7 +110,7 @@ class _EmulatorProcess:
 
 async def _start_emulator(bus_address: str, opts: DemoOptions) -> _EmulatorProcess:
     """The BlueZ emulator and the wearable in a child process: the other core streams the data."""
-    cmd = [sys.executable, "-m", "monitor.demo_emulator", "--bus-address", bus_address]
+    cmd = [sys.executable, "-m", "monitor.demo.emulator", "--bus-address", bus_address]
     cmd += ["--speed", str(opts.speed), "--seed", str(opts.seed)]
     process = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert process.stdout is not None
@@ -104,6 +119,59 @@ async def _start_emulator(bus_address: str, opts: DemoOptions) -> _EmulatorProce
         process.wait()
         raise RuntimeError(f"the simulated wearable did not start (exit code {process.returncode})")
     return _EmulatorProcess(process, json.loads(line))
+
+
+@dataclass(frozen=True, slots=True)
+class DemoBroker:
+    """The broker the service and the phone connect to, and the line telling the user which it is."""
+
+    kind: BrokerKind
+    host: str
+    port: int
+    line: str
+    pid: int | None = None  # the Mosquitto child's
+
+
+def _watch_hint(port: int) -> str:
+    return f"watch it: mosquitto_sub -p {port} -t 'sitbreak/#' -v"
+
+
+@asynccontextmanager
+async def open_broker(opts: DemoOptions) -> AsyncIterator[DemoBroker]:
+    """The demo's broker for the duration of the block, stopped at its end (also on errors, Ctrl-C).
+
+    `--mqtt-host` if given; else the machine's Mosquitto (the broker production uses) as a child
+    process on a free loopback port; else, or when that Mosquitto does not start, the embedded one.
+    """
+    if opts.mqtt_host is not None:
+        host, port = opts.mqtt_host, opts.mqtt_port
+        yield DemoBroker("given", host, port, f"MQTT broker {host}:{port}")
+        return
+    binary = opts.mosquitto_lookup()
+    why_embedded = "no mosquitto found on this machine"
+    if binary is not None:
+        mosquitto = MosquittoProcess(binary)
+        try:
+            await mosquitto.start()
+        except MosquittoStartError as exc:
+            _LOGGER.warning("%s; the demo uses its embedded broker instead", exc)
+            why_embedded = f"{binary} did not start"
+        else:
+            try:
+                host, port = mosquitto.host, mosquitto.port
+                line = f"MQTT broker: {binary} (pid {mosquitto.pid}) on {host}:{port} ({_watch_hint(port)})"
+                yield DemoBroker("mosquitto", host, port, line, mosquitto.pid)
+            finally:
+                mosquitto.stop()
+            return
+    embedded = EmbeddedBroker()
+    await embedded.start()
+    try:
+        host, port = embedded.host, embedded.port
+        line = f"MQTT broker: embedded, {why_embedded}, on {host}:{port} ({_watch_hint(port)})"
+        yield DemoBroker("embedded", host, port, line)
+    finally:
+        await embedded.stop()
 
 
 def demo_config(db_path: Path, host: str, port: int, day_end: datetime) -> Config:
@@ -146,30 +214,20 @@ async def run_live_demo(opts: DemoOptions, out: TextIO = sys.stdout) -> DemoResu
 
         try:
             say(f"  simulated wearable {emulator.hello['name']} ({emulator.hello['address']}) on the thigh")
-            broker: EmbeddedBroker | None = None
-            if opts.mqtt_host is None:
-                broker = EmbeddedBroker()
-                await broker.start()
-                host, port = broker.host, broker.port
-                watch = f"mosquitto_sub -p {port} -t 'sitbreak/#' -v"
-                say(f"  embedded MQTT broker on {host}:{port} (watch it: {watch})")
-            else:
-                host, port = opts.mqtt_host, opts.mqtt_port
-                say(f"  MQTT broker {host}:{port}")
-            config = demo_config(db_path, host, port, end)
-            phone = ConsolePhone(host, port, config.mqtt.prefix, out)
-            daemon = Daemon(config, DaemonOptions(config_path=None, state_dir=state_dir, clock=clock))
-            try:
-                await phone.start()
-                say("  phone subscribed; the service starts and looks for the wearable\n")
-                run = asyncio.create_task(daemon.run())
-                await _wait_for_day(daemon, run, end.timestamp(), opts, out)
-                daemon.request_stop()
-                await run
-            finally:
-                phone.stop()
-                if broker is not None:
-                    await broker.stop()
+            async with open_broker(opts) as broker:
+                say(f"  {broker.line}")
+                config = demo_config(db_path, broker.host, broker.port, end)
+                phone = ConsolePhone(broker.host, broker.port, config.mqtt.prefix, out)
+                daemon = Daemon(config, DaemonOptions(config_path=None, state_dir=state_dir, clock=clock))
+                try:
+                    await phone.start()
+                    say("  phone subscribed; the service starts and looks for the wearable\n")
+                    run = asyncio.create_task(daemon.run())
+                    await _wait_for_day(daemon, run, end.timestamp(), opts, out)
+                    daemon.request_stop()
+                    await run
+                finally:
+                    phone.stop()
         finally:
             emulator.stop()
 
@@ -191,6 +249,7 @@ async def run_live_demo(opts: DemoOptions, out: TextIO = sys.stdout) -> DemoResu
         answers=len(phone.log.answers),
         reports=len(phone.log.reports),
         report_text=text,
+        broker=broker.kind,
     )
 
 
@@ -209,3 +268,19 @@ async def _wait_for_day(
             out.write(f"\r  simulated time {datetime.fromtimestamp(now).astimezone():%H:%M}\x1b[K\r")
             out.flush()
     run.result()  # the service stopped early: surface why
+
+
+__all__ = [
+    "DAY_START",
+    "DEMO_WEARABLE",
+    "BrokerKind",
+    # Re-exported: the command turns it into a user error, and only monitor.demo imports firmware_sim.
+    "DBusDaemonMissingError",
+    "DemoBroker",
+    "DemoOptions",
+    "DemoResult",
+    "demo_config",
+    "demo_day",
+    "open_broker",
+    "run_live_demo",
+]

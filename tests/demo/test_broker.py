@@ -12,7 +12,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from monitor.embedded_broker import EmbeddedBroker, topic_matches
+from monitor.demo.broker import EmbeddedBroker, topic_matches
 
 PROTOCOLS = [mqtt.MQTTv311, mqtt.MQTTv5]
 
