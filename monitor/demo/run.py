@@ -112,7 +112,11 @@ async def _start_emulator(bus_address: str, opts: DemoOptions) -> _EmulatorProce
     """The BlueZ emulator and the wearable in a child process: the other core streams the data."""
     cmd = [sys.executable, "-m", "monitor.demo.emulator", "--bus-address", bus_address]
     cmd += ["--speed", str(opts.speed), "--seed", str(opts.seed)]
-    process = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    # Its own session: a Ctrl-C reaches only the demo, which ends the emulator by closing its stdin
+    # (also what happens when the demo dies), instead of a KeyboardInterrupt traceback in the child.
+    process = subprocess.Popen(
+        cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, start_new_session=True
+    )
     assert process.stdout is not None
     line = await asyncio.to_thread(process.stdout.readline)
     if not line:
