@@ -26,7 +26,8 @@ def test_every_command_in_the_phone_doc_parses() -> None:
 
 def automation_yaml() -> str:
     text = (REPO / "docs" / "phone.md").read_text(encoding="utf-8")
-    (block,) = re.findall(r"```yaml\n(.*?)```", text, re.S)
+    blocks: list[str] = re.findall(r"```yaml\n(.*?)```", text, re.S)
+    (block,) = blocks
     return block
 
 
