@@ -265,6 +265,15 @@ def test_duplicate_wearable_ids() -> None:
     assert [w.id for w in parse_config(text.format("b")).wearables] == ["a", "b"]
 
 
+def test_wearable_ids_that_home_assistant_would_merge_are_refused() -> None:
+    text = '[[wearables]]\nid = "Thigh-1"\n[[wearables]]\nid = "{}"\n'
+    assert error_of(text.format("thigh_1")) == (
+        'sitbreak.toml: wearables[1].id = "thigh_1": too like wearables[0].id = "Thigh-1" (Home Assistant '
+        'and the MQTT client id see both as "thigh_1"); choose ids that differ in letters or digits'
+    )
+    assert [w.id for w in parse_config(text.format("thigh_2")).wearables] == ["Thigh-1", "thigh_2"]
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

@@ -17,6 +17,7 @@ from monitor.config.notation import key_path, show_value
 from monitor.core.fields import setting, setting_metadata
 from monitor.core.types import Placement
 from monitor.mqtt.settings import MqttSettings
+from monitor.mqtt.topics import slug
 from monitor.nudges.settings import ExerciseSettings, PolicySettings
 from monitor.pipeline.settings import PipelineSettings
 from monitor.reports.settings import ReportSettings
@@ -124,12 +125,24 @@ class Config:
         if problem:
             raise ValueError(f"timezone = {show_value(self.timezone)}: {problem}")
         seen: dict[str, int] = {}
+        slugs: dict[str, int] = {}
         for i, w in enumerate(self.wearables):
             if w.id in seen:
                 raise ValueError(
                     f"wearables[{i}].id = {show_value(w.id)}: duplicate of wearables[{seen[w.id]}].id"
                 )
+            # Home Assistant ids and the MQTT client id use the slug: two wearables sharing one would
+            # share entities and knock each other off the broker.
+            other = slugs.get(slug(w.id))
+            if other is not None:
+                first = self.wearables[other].id
+                raise ValueError(
+                    f"wearables[{i}].id = {show_value(w.id)}: too like wearables[{other}].id = "
+                    f"{show_value(first)} (Home Assistant and the MQTT client id see both as "
+                    f'"{slug(w.id)}"); choose ids that differ in letters or digits'
+                )
             seen[w.id] = i
+            slugs[slug(w.id)] = i
 
     def policy_for(self, wearable_id: str) -> PolicySettings:
         """The policy for one wearable: its own overrides, else the global [policy]."""
