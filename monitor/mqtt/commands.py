@@ -74,7 +74,22 @@ def _text(obj: dict[str, object], key: str, max_len: int) -> str | None:
         raise CommandError(
             RejectReason.BAD_VALUE, f"{key} must be a non-empty string of at most {max_len} characters"
         )
+    # JSON may carry what no text is: "\ud800" decodes to a lone surrogate, which cannot be written to
+    # UTF-8 (the store, the event message) and would fail far from here. Control characters would
+    # break log lines and reports. Both are refused at the edge.
+    if not value.isprintable() or not _encodable(value):
+        raise CommandError(
+            RejectReason.BAD_VALUE, f"{key} must be printable text, got {value.encode('unicode_escape')!r:.60}"
+        )
     return value
+
+
+def _encodable(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _time(obj: dict[str, object], key: str) -> float | None:
