@@ -91,7 +91,12 @@ def _convert(tp: Any, value: Any, meta: Mapping[str, Any], path: str, ctx: _Ctx)
         if tp is int and not isinstance(value, int):
             ctx.fail(path, "must be an integer", value)
             return bad
-        if not math.isfinite(value):
+        try:
+            finite = math.isfinite(value)
+        except OverflowError:  # an integer with hundreds of digits is no float at all
+            ctx.fail(path, "is out of range", value)
+            return bad
+        if not finite:
             # TOML has nan and inf; both pass every `<` bound test and would reach the pipeline or
             # the policy as a duration or threshold. Only finite values get to the bounds below.
             ctx.fail(path, "must be a finite number", value)
@@ -220,6 +225,9 @@ def parse_config(text: str, file: str = "sitbreak.toml") -> Config:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{file}: not valid TOML: {exc}") from None
+    except RecursionError:
+        # tomllib parses nested arrays and inline tables recursively; thousands deep exhaust the stack.
+        raise ConfigError(f"{file}: not valid TOML: arrays or tables nested too deeply") from None
     ctx = _Ctx(file, [])
     # Per-wearable policy tables override the global [policy] key by key, so they are checked after it,
     # on top of it.
