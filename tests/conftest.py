@@ -6,6 +6,13 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property-based tests: a few hundred cases per test in `make test`; SITBREAK_FUZZ=1 runs a long fuzz
+# (twenty thousand each) for when a parser or decoder changes.
+settings.register_profile("default", max_examples=300)
+settings.register_profile("fuzz", max_examples=20_000)
+settings.load_profile("fuzz" if os.environ.get("SITBREAK_FUZZ") else "default")
 
 # Fixture modules shared by several test folders; append, do not replace.
 pytest_plugins = ["tests.mqtt_fixtures", "tests.ble_fixtures"]

@@ -97,13 +97,13 @@ def check(text: str) -> None:
     assert isinstance(config, Config)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(st.sampled_from(KEYS), VALUES), min_size=1, max_size=8))
 def test_any_values_for_known_keys_load_or_fail_cleanly(entries: list[tuple[str, Any]]) -> None:
     check(document(entries))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text(max_size=300))
 def test_any_text_loads_or_fails_cleanly(text: str) -> None:
     check(text)

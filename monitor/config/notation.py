@@ -7,7 +7,6 @@ key reads the same everywhere it appears.
 from __future__ import annotations
 
 import enum
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,7 +21,7 @@ def toml_text(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
+        return _toml_string(value)
     if isinstance(value, enum.Enum):
         return toml_text(value.value)
     if isinstance(value, list | tuple):
@@ -30,6 +29,23 @@ def toml_text(value: object) -> str:
     if isinstance(value, dict):
         return "{" + ", ".join(f"{k} = {toml_text(v)}" for k, v in value.items()) + "}"
     return str(value)
+
+
+def _toml_string(value: str) -> str:
+    """A TOML basic string. Everything not printable is escaped, not only what JSON escapes: a NEL
+    (U+0085) or LINE SEPARATOR echoed raw would break one error line into two."""
+    out = ['"']
+    for ch in value:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ch.isprintable():
+            out.append(ch)
+        elif ord(ch) <= 0xFFFF:
+            out.append(f"\\u{ord(ch):04X}")
+        else:
+            out.append(f"\\U{ord(ch):08X}")
+    out.append('"')
+    return "".join(out)
 
 
 def show_value(value: object) -> str:
