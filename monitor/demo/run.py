@@ -227,7 +227,9 @@ async def run_live_demo(opts: DemoOptions, out: TextIO = sys.stdout) -> DemoResu
                     await phone.start()
                     say("  phone subscribed; the service starts and looks for the wearable\n")
                     run = asyncio.create_task(daemon.run())
-                    await _wait_for_day(daemon, run, end.timestamp(), opts, out)
+                    await _wait_for_day(
+                        daemon, run, window=(start_t, end.timestamp()), clock=clock, opts=opts, out=out
+                    )
                     daemon.request_stop()
                     await run
                 finally:
@@ -244,7 +246,10 @@ async def run_live_demo(opts: DemoOptions, out: TextIO = sys.stdout) -> DemoResu
     html_path.write_text(report_html.render_day(report), encoding="utf-8")
     say("\n" + text)
     say(f"HTML report: {html_path.resolve()}")
-    say(f"database:    {db_path.resolve()}  (try: sitbreak report --db {db_path} --format html --date {day})")
+    say(
+        f"database:    {db_path.resolve()}  (try: {sitbreak_command()} report --db {db_path} "
+        f"--format html --date {day})"
+    )
     return DemoResult(
         day=day,
         db_path=db_path,
@@ -257,10 +262,48 @@ async def run_live_demo(opts: DemoOptions, out: TextIO = sys.stdout) -> DemoResu
     )
 
 
+def sitbreak_command() -> str:
+    """How to run sitbreak from here: `sitbreak` only when that is on PATH; `make demo` runs it from
+    .venv/bin, which a fresh shell does not have on its PATH."""
+    beside = Path(sys.executable).parent / "sitbreak"
+    on_path = shutil.which("sitbreak")
+    if on_path is not None and beside.exists() and Path(on_path).resolve() == beside.resolve():
+        return "sitbreak"
+    if beside.exists():
+        try:
+            return str(beside.relative_to(Path.cwd()))
+        except ValueError:
+            return str(beside)
+    return f"{sys.executable} -m monitor.cli"
+
+
+# The service counts as behind when its data trails the wearable's clock by more than this (simulated
+# seconds): the link batches up to 10 s of data and the pipeline holds a minute of it.
+BEHIND_S = 300.0
+
+
+def progress_line(now: float, start_t: float, end_t: float, device_now: float) -> str:
+    """'simulated time 11:42, 38 % of the day' plus a warning when the service falls behind."""
+    done = min(1.0, max(0.0, (now - start_t) / (end_t - start_t)))
+    line = f"simulated time {datetime.fromtimestamp(now).astimezone():%H:%M}, {done:.0%} of the day"
+    lag = device_now - now
+    if lag > BEHIND_S:
+        line += f"; the machine is busy: the service is {lag / 60:.0f} min of data behind the wearable"
+    return line
+
+
 async def _wait_for_day(
-    daemon: Daemon, run: asyncio.Task[int], end_t: float, opts: DemoOptions, out: TextIO
+    daemon: Daemon,
+    run: asyncio.Task[int],
+    *,
+    window: tuple[float, float],
+    clock: Callable[[], float],
+    opts: DemoOptions,
+    out: TextIO,
 ) -> None:
     """Until the simulated day's data has been processed (or the service stops on its own)."""
+    start_t, end_t = window
+    warned = False
     while not run.done():
         await asyncio.sleep(PROGRESS_EVERY_S)
         now = max((s.data_now() for s in daemon.services if s.stream is not None), default=None)
@@ -268,9 +311,13 @@ async def _wait_for_day(
             continue
         if now >= end_t:
             return
+        line = progress_line(now, start_t, end_t, min(clock(), end_t))
         if not opts.quiet and out.isatty():
-            out.write(f"\r  simulated time {datetime.fromtimestamp(now).astimezone():%H:%M}\x1b[K\r")
+            out.write(f"\r  {line}\x1b[K\r")
             out.flush()
+        elif "busy" in line and not warned:
+            warned = True  # once, not every half second, when the output is not a terminal
+            _LOGGER.warning("demo: %s", line)
     run.result()  # the service stopped early: surface why
 
 

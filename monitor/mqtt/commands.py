@@ -79,7 +79,8 @@ def _text(obj: dict[str, object], key: str, max_len: int) -> str | None:
     # break log lines and reports. Both are refused at the edge.
     if not value.isprintable() or not _encodable(value):
         raise CommandError(
-            RejectReason.BAD_VALUE, f"{key} must be printable text, got {value.encode('unicode_escape')!r:.60}"
+            RejectReason.BAD_VALUE,
+            f"{key} must be printable text, got {value.encode('unicode_escape')!r:.60}",
         )
     return value
 
