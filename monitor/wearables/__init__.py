@@ -11,7 +11,20 @@
     )
 
 `link.run()` streams forever (until `link.stop()`); `await link.get()` (or `async for`) yields
-`SampleBlock`s for the pipeline and `LinkEvent`s (monitor.core.links) for the store, in data
-order. Kept free of imports so `monitor.config` can read `settings` and `profiles.base` without
+`SampleBlock`s for the pipeline and `LinkEvent`s (monitor.core.links) for the store, in data order.
+
+The shape, one job per module:
+- `link`: the Bleak lifecycle only (scan, connect, subscribe, start, stream, teardown, backoff,
+  silence watchdog, battery characteristic, link states); it stashes each notification with its
+  arrival time and hands batches of them to the assembler.
+- `assembler`: pure. Bytes -> `profile.decode` -> `timeline` -> `SampleBlock`s and the events that
+  sit in the data (gaps, tallies of dropped packets, holds, clock steps), with its counters.
+- `clockwatch`: arrival times (loop time -> UTC) and host clock steps, with injectable clocks;
+  `hostclock` words a step's likely cause from what the kernel or timesyncd says.
+- `timeline` (pure): where a packet's samples go on the data-time axis. `queue`: the hand-over that
+  never blocks the Bluetooth callback. `scanner`, `watchdog`, `backoff`: the lifecycle's parts.
+- `profiles/`, `sitsense_format`, `settings`: pure descriptions of the wearables and the link.
+
+Kept free of imports so `monitor.config` can read `settings` and `profiles.base` without
 loading Bleak.
 """

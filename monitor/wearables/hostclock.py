@@ -2,9 +2,9 @@
 
 A Raspberry Pi has no real-time clock: at boot fake-hwclock restores the last saved time (an hour to
 days behind after a power cut), and systemd-timesyncd or chrony step it when NTP answers, seconds to
-minutes later, or never when offline. The link measures steps itself (wall clock against the
-monotonic clock); this module only tells whether the kernel considers the clock synchronised, so a
-warning can say "not synchronised yet" rather than guess. Nothing here decides how data is timed.
+minutes later, or never when offline. `clockwatch` measures steps (wall clock against the boot-time
+clock); this module only tells whether the kernel considers the clock synchronised, so a warning
+can say "not synchronised yet" rather than guess. Nothing here decides how data is timed.
 
 The kernel's own flag (adjtimex, TIME_ERROR while unsynchronised) works with timesyncd and chrony
 alike, but `ProtectClock=yes` in the unit denies even the read-only call (EPERM), so the file

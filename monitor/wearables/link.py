@@ -1,4 +1,4 @@
-"""The wearable link: find, connect, stream, decode, and recover, forever.
+"""The wearable link: the Bleak lifecycle of one wearable, forever.
 
     link = WearableLink(WearableTarget(name="SitSense-*"), make_profile("sitsense"))
     task = asyncio.create_task(link.run())
@@ -12,23 +12,24 @@ start writes; then stream until Bleak reports the disconnect, the silence watchd
 link is stopped. Every end is followed by a teardown that tolerates whatever `disconnect()` raises,
 then a backoff (a pure function of the failures so far) and the next cycle. "Bluetooth
 unavailable" (no bus, no org.bluez, adapter off) is a state of its own, retried with the same
-backoff and logged once.
+backoff and logged once. Every state change is one log line, "name - address: what (why)", with
+%-args.
+
+The link moves bytes and keeps time; the jobs around it are pure and tested on their own:
+- `assembler.PacketAssembler`: notification bytes -> decoded -> placed on the data-time axis ->
+  `SampleBlock`s and the `LinkEvent`s that sit in the data (gaps, tallies, holds, clock steps,
+  connected, battery), with its counters. The link hands it each notification with its arrival
+  time and acts on the `News` it returns (states, log lines); what it emits goes on the queue.
+- `clockwatch.ClockWatch`: arrival times (loop time -> UTC) and host clock steps, checked at each
+  connection and about once a second while data flows; a step's likely cause comes from `hostclock`.
+- `queue.DropOldestQueue`: the hand-over to the consumer, which never blocks the callback.
 
 The notification callback is the hot path: it feeds the silence watchdog and stashes the payload.
-Stashed notifications are decoded, placed on the timeline and appended to the pending block in
-batches (`RAW_BATCH_MAX` of them, or `block_max_s` of wall time after the first), because a process
-woken for one notification runs with cold caches. Blocks are handed on when they span `block_max_s`
-of data, when a gap starts, or at the end of each batch, through a queue that never blocks the
-callback (see `queue`).
-Every state change is one log line, "name - address: what (why)", with %-args.
+Stashed notifications go to the assembler in batches (`RAW_BATCH_MAX` of them, or `block_max_s` of
+wall time after the first), because a process woken for one notification runs with cold caches.
 
-The host clock is checked for steps at each connection and about once a second while data flows
-(wall clock minus the boot-time clock: NTP slews move both alike, only a step changes the
-difference). A step beyond `CLOCK_STEP_TOLERANCE_S` is logged once, recorded as a CLOCK_STEP event,
-and moves the timeline's mapping (see `timeline`: forward = a gap, backward = samples dropped until
-the corrected time passes the data already handed on). `hold_until` lets the service keep the link
-from handing on data timed at or before what the store already holds (a restart with the clock
-behind); meanwhile the link is HOLDING, says why once, and reports how much it dropped.
+`hold_until` (the service's protection of stored data after a restart with the clock behind) is
+kept in one place here, see "stored-data hold" below.
 """
 
 from __future__ import annotations
@@ -36,14 +37,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import random
 import time
-from collections import Counter
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import TypedDict
 
-import numpy as np
 from bleak.backends.characteristic import BleakGATTCharacteristic
 from bleak.backends.device import BLEDevice
 from bleak_retry_connector import (
@@ -52,12 +51,13 @@ from bleak_retry_connector import (
     establish_connection,
 )
 
-from monitor.core.links import GapReason, LinkEvent, LinkEventKind, LinkState
+from monitor.core.links import LinkEvent, LinkEventKind, LinkState
 from monitor.core.timefmt import utc_text
-from monitor.core.types import SampleBlock
+from monitor.wearables.assembler import News, PacketAssembler, Who
 from monitor.wearables.backoff import backoff_delay
+from monitor.wearables.clockwatch import ClockWatch
 from monitor.wearables.hostclock import behind_cause, clock_synchronised, step_cause
-from monitor.wearables.profiles import BATTERY_LEVEL_UUID, DecodeError, DeviceProfile, StreamStartError
+from monitor.wearables.profiles import BATTERY_LEVEL_UUID, DeviceProfile, StreamStartError
 from monitor.wearables.queue import DropOldestQueue, LinkItem
 from monitor.wearables.scanner import (
     UNAVAILABLE_ADVICE,
@@ -66,25 +66,15 @@ from monitor.wearables.scanner import (
     bluetooth_unavailable,
 )
 from monitor.wearables.settings import LinkSettings
-from monitor.wearables.timeline import PacketTimeline, PlacedPacket, Verdict
 from monitor.wearables.watchdog import SilenceWatchdog
 
 _LOGGER = logging.getLogger(__name__)
 
-# The host clock is checked for steps this often (loop seconds) while data flows: a step is noticed
-# within a second, at the cost of two clock reads per second.
-CLOCK_CHECK_EVERY_S = 1.0
-# A change of (wall - boot-time clock) beyond this is a step. NTP slews small errors (both clocks alike);
-# timesyncd and chrony step only for larger ones, and a second or two of data time does not matter
-# for posture. Smaller changes add up until they pass it, then count in full.
-CLOCK_STEP_TOLERANCE_S = 2.0
 # Notifications are stashed as they arrive and decoded in batches: when this many wait, or
 # `block_max_s` after the first. A service woken for one notification runs with cold caches, where
 # decoding it costs ~140 us (19 us warm; every numpy call then costs tens of microseconds); decoding a
 # batch back to back pays that once. At 50 Hz that is one batch per block instead of ~6 wake-ups.
 RAW_BATCH_MAX = 32
-# Steps are measured against CLOCK_BOOTTIME (Linux): never stepped, and it runs on through a suspend.
-_BOOT_CLOCK = getattr(time, "CLOCK_BOOTTIME", time.CLOCK_MONOTONIC)
 
 
 class LinkLostError(Exception):
@@ -125,32 +115,13 @@ class LinkDiagnostics(TypedDict):
     holding_until: float | None
 
 
-class _Tally:
-    """Counts of dropped packets of one family, reported at most once per interval (log + event)."""
+@dataclass(slots=True)
+class _LinkCounts:
+    """The link's own counters (the data's are the assembler's)."""
 
-    def __init__(self, kind: LinkEventKind) -> None:
-        self.kind = kind
-        self.total: Counter[str] = Counter()
-        self.pending: Counter[str] = Counter()
-        self.last_detail = ""
-        self.next_report = 0.0
-
-    def add(self, label: str, detail: str = "") -> None:
-        self.total[label] += 1
-        self.pending[label] += 1
-        if detail:
-            self.last_detail = detail
-
-
-class _Hold:
-    """The samples dropped by the current hold (see `PacketTimeline.hold_until`)."""
-
-    def __init__(self) -> None:
-        self.first_t: float | None = None  # data time of the first sample held, None when not holding
-        self.until = 0.0
-        self.samples = 0
-        self.noted = False  # worth a state change and a HELD event (more than clock jitter)
-        self.after_step = False  # the step's own warning already said why
+    connects: int = 0  # connections that delivered data
+    losses: int = 0
+    connect_failures: int = 0
 
 
 class WearableLink:
@@ -172,63 +143,27 @@ class WearableLink:
         self.target = target
         self.profile = profile
         self.settings = settings or LinkSettings()
-        self._wall_clock = wall_clock
-        self._detect_steps = wall_clock is time.time if clock_steps is None else clock_steps
-        self._rng = rng or random.Random()
-        self._address = target.address or target.describe()
-        self._name = target.name or profile.title
         self.queue = DropOldestQueue(self.settings.queue_size, profile.period_s)
+        self._clock = ClockWatch(wall_clock, detect_steps=clock_steps)
+        self._rng = rng or random.Random()
+        self._who = Who(target.name or profile.title, target.address or target.describe())
+        self._assembler = PacketAssembler(profile, self.settings, self.queue.put, self._who)
         self._scanner = WearableScanner(target, profile)
-        self._timeline = PacketTimeline(
-            profile.period_s,
-            seq_modulus=profile.seq_modulus,
-            time_modulus_s=profile.time_modulus_s,
-            arrival_gap_s=self.settings.arrival_gap_s,
-        )
         self._state = LinkState.IDLE
-        self._rssi = 0
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._mono_to_utc = 0.0
-        self._clock_ref: float | None = None  # wall - boot-time clock at the last step (or the start)
-        self._next_clock_check = math.inf
-        self._clock_steps = 0
-        self._step_gap = False  # a forward step since the last accepted packet: its gap's reason
         self._stopping = False
         self._wake: asyncio.Event | None = None
         self._lost: asyncio.Future[str] | None = None
         self._client: BleakClientWithServiceCache | None = None
         self._watchdog: SilenceWatchdog | None = None
         self._reply: asyncio.Future[bytes] | None = None
-        # per connection / per cycle
-        self._streaming = False
-        self._streaming_this_cycle = False
-        # pending block
-        self._pend_t: list[np.ndarray] = []
-        self._pend_xyz: list[np.ndarray] = []
-        self._pend_seq: int | None = None
-        self._pend_start = 0.0
-        # notifications not decoded yet: (arrival, loop time; payload)
+        # notifications not handed to the assembler yet: (arrival, loop time; payload)
         self._raw: list[tuple[float, bytes]] = []
         self._raw_handle: asyncio.TimerHandle | None = None
-        # counters
-        self._ever_streamed = False
         self._unavailable_logged = False
-        self._connects = 0
-        self._losses = 0
-        self._connect_failures = 0
-        self._packets = 0
-        self._samples = 0
-        self._blocks = 0
-        self._gaps = 0
-        self._gap_seconds = 0.0
-        self._battery: int | None = None
-        self._battery_reported: int | None = None
         self._last_error: str | None = None
-        self._held_samples = 0
-        self._hold = _Hold()
-        self._malformed = _Tally(LinkEventKind.MALFORMED)
-        self._duplicates = _Tally(LinkEventKind.DUPLICATE)
-        self._reordered = _Tally(LinkEventKind.OUT_OF_ORDER)
+        self._packets = 0  # not in _counts: the notification callback counts it (one lookup fewer)
+        self._counts = _LinkCounts()
 
     # ------------------------------------------------------------------ public
 
@@ -256,39 +191,35 @@ class WearableLink:
             yield await self.queue.get()
 
     def diagnostics(self) -> LinkDiagnostics:
+        data = self._assembler
+        counts = data.counts
         return LinkDiagnostics(
             state=self._state.value,
-            wearable=self._address,
-            name=self._name,
+            wearable=self._who.address,
+            name=self._who.name,
             profile=self.profile.name.value,
             rate_hz=self.profile.rate_hz,
-            connects=self._connects,
-            losses=self._losses,
-            connect_failures=self._connect_failures,
+            connects=self._counts.connects,
+            losses=self._counts.losses,
+            connect_failures=self._counts.connect_failures,
             silence_timeouts=self._watchdog.fired if self._watchdog else 0,
             packets=self._packets,
-            samples=self._samples,
-            blocks=self._blocks,
-            malformed=dict(self._malformed.total),
-            duplicates=sum(self._duplicates.total.values()),
-            out_of_order=sum(self._reordered.total.values()),
-            gaps=self._gaps,
-            gap_seconds=self._gap_seconds,
+            samples=counts.samples,
+            blocks=counts.blocks,
+            malformed=data.malformed(),
+            duplicates=data.duplicates(),
+            out_of_order=data.out_of_order(),
+            gaps=counts.gaps,
+            gap_seconds=counts.gap_seconds,
             dropped_blocks=self.queue.dropped_blocks,
             dropped_seconds=self.queue.dropped_seconds,
             queued=self.queue.qsize(),
-            battery=self._battery,
+            battery=data.battery,
             last_error=self._last_error,
-            clock_steps=self._clock_steps,
-            held_samples=self._held_samples,
-            holding_until=self._timeline.hold_floor,
+            clock_steps=self._clock.steps,
+            held_samples=counts.held_samples,
+            holding_until=data.hold_floor,
         )
-
-    def hold_until(self, t: float) -> None:
-        """Hand on no data timed at or before `t` (UTC): the service passes the end of the data the
-        store already holds, so a restart with the host clock behind overwrites nothing. Samples
-        before it are dropped and counted; the first one after it ends the hold."""
-        self._timeline.hold_until(t)
 
     async def stop(self) -> None:
         """End the stream (pausing the wearable when it supports it) and make `run()` return."""
@@ -307,11 +238,12 @@ class WearableLink:
         try:
             while not self.stopping:
                 error: BaseException | None = None
+                connects = self._counts.connects
                 try:
-                    device = await self._find()
-                    if device is None:
+                    found = await self._find()
+                    if found is None:
                         continue
-                    await self._connect_and_stream(device)
+                    await self._connect_and_stream(*found)
                 except LinkLostError as exc:
                     if exc.reason == "stopped":
                         break
@@ -320,7 +252,7 @@ class WearableLink:
                     error = exc
                 if self._stop_requested():
                     break
-                if self._streaming_this_cycle:
+                if self._counts.connects > connects:  # data flowed this cycle: start the backoff afresh
                     failures = 0
                 delay = backoff_delay(failures, self.settings, error, self._rng.uniform(-1.0, 1.0))
                 failures += 1
@@ -328,13 +260,41 @@ class WearableLink:
                 await self._sleep(delay)
         finally:
             self._drain()
-            self._report_tallies(force=True)
+            self._assembler.end_session()
             self._set_state(LinkState.STOPPED, "stopped")
+
+    # ------------------------------------------------------------------ stored-data hold
+    # Protecting stored data belongs at the service/store boundary, not in the radio layer (issue 9);
+    # until it moves there it is this section, `PacketAssembler.hold_until` and the
+    # `News.BEHIND_STORED` that calls for the warning. (Holding samples back after a backward clock
+    # step is the timeline's own rule and stays.)
+
+    def hold_until(self, t: float) -> None:
+        """Hand on no data timed at or before `t` (UTC): the service passes the end of the data the
+        store already holds, so a restart with the host clock behind overwrites nothing. Samples
+        before it are dropped and counted; the first one after it ends the hold."""
+        self._assembler.hold_until(t)
+
+    def _warn_behind_stored(self) -> None:
+        """The first samples of a `hold_until` hold: say once why data is dropped."""
+        first, floor = self._assembler.held_from, self._assembler.hold_floor
+        assert first is not None and floor is not None
+        _LOGGER.warning(
+            "%s - %s: the wearable's data is timed %s, %.0f s before data already recorded up to "
+            "%s; dropping it (counted, nothing recorded is overwritten) until the clock passes "
+            "that. Likely cause: %s",
+            self._who.name,
+            self._who.address,
+            utc_text(first),
+            floor - first,
+            utc_text(floor),
+            behind_cause(clock_synchronised()),
+        )
 
     # ------------------------------------------------------------------ cycle
 
-    async def _find(self) -> BLEDevice | None:
-        self._streaming_this_cycle = False
+    async def _find(self) -> tuple[BLEDevice, int] | None:
+        """The target's device and its signal strength (dBm), once it advertises."""
         if not self._unavailable_logged:
             self._set_state(LinkState.SCANNING, f"looking for {self.target.describe()}")
         await self._release_stale_connection()
@@ -345,33 +305,32 @@ class WearableLink:
         if found is None:
             _LOGGER.debug(
                 "%s - %s: not seen in %.0f s of scanning (%d advertisements heard); still looking",
-                self._name,
-                self._address,
+                self._who.name,
+                self._who.address,
                 self.settings.scan_timeout_s,
                 self._scanner.seen,
             )
             return None
         device, adv = found
-        self._rssi = adv.rssi
-        self._address = device.address
-        self._name = adv.local_name or device.name or self._name
-        return device
+        self._who.address = device.address
+        self._who.name = adv.local_name or device.name or self._who.name
+        return device, adv.rssi
 
     async def _release_stale_connection(self) -> None:
         """A wearable bluetoothd still holds connected for nobody (this service was killed, or crashed
         and was restarted by systemd) does not advertise, so scanning would never find it: disconnect
         it first. Only possible when the address is known (configured, or seen earlier)."""
-        address = self.target.address or (self._address if self._ever_streamed else "")
+        address = self.target.address or (self._who.address if self._counts.connects else "")
         if not address or self._client is not None:
             return
         try:
             await close_stale_connections_by_address(address)
         except Exception as exc:  # no bus / no BlueZ: the scan that follows reports it properly
-            _LOGGER.debug("%s - %s: could not check for a stale connection: %s", self._name, address, exc)
+            _LOGGER.debug("%s - %s: could not check for a stale connection: %s", self._who.name, address, exc)
 
-    async def _connect_and_stream(self, device: BLEDevice) -> None:
+    async def _connect_and_stream(self, device: BLEDevice, rssi: int) -> None:
         assert self._loop is not None and self._watchdog is not None
-        self._set_state(LinkState.CONNECTING, f"advertising at {self._rssi} dBm")
+        self._set_state(LinkState.CONNECTING, f"advertising at {rssi} dBm")
         self._lost = self._loop.create_future()
         client: BleakClientWithServiceCache | None = None
         try:
@@ -380,17 +339,17 @@ class WearableLink:
                     client = await establish_connection(
                         BleakClientWithServiceCache,
                         device,
-                        self._name,
+                        self._who.name,
                         disconnected_callback=self._on_disconnected,
                         max_attempts=self.settings.connect_attempts,
                         use_services_cache=False,
                     )
             except BaseException:
-                self._connect_failures += 1
+                self._counts.connect_failures += 1
                 raise
             self._client = client
             self._sync_clock()
-            self._timeline.new_session()
+            self._assembler.new_session()
             async with asyncio.timeout(self.settings.connect_timeout_s):
                 await self._start_stream(client)
             self._watchdog.start()
@@ -400,11 +359,9 @@ class WearableLink:
             self._watchdog.stop()
             self._client = None
             self._drain()
-            self._report_tallies(force=True)
-            if self._streaming:
-                self._streaming = False
+            if self._assembler.end_session():  # data had flowed: the stream is lost
                 if self._lost_reason() != "stopped":
-                    self._losses += 1
+                    self._counts.losses += 1
                 self._emit(LinkEvent(LinkEventKind.LOST, self._data_now(), reason=self._lost_reason()))
             if client is not None:
                 await self._teardown(client)
@@ -451,7 +408,7 @@ class WearableLink:
             self._on_battery(None, value)
             await client.start_notify(BATTERY_LEVEL_UUID, self._on_battery)
         except Exception as exc:  # battery is optional: never lose the stream over it
-            _LOGGER.debug("%s - %s: battery level unavailable: %r", self._name, self._address, exc)
+            _LOGGER.debug("%s - %s: battery level unavailable: %r", self._who.name, self._who.address, exc)
 
     async def _teardown(self, client: BleakClientWithServiceCache) -> None:
         """Pause the wearable if we chose to leave, then disconnect; tolerate every failure."""
@@ -462,7 +419,7 @@ class WearableLink:
                         await client.write_gatt_char(write.char_uuid, write.data, response=write.response)
                 await client.disconnect()
         except Exception as exc:  # a dead bluetoothd, a vanished device: the link is gone anyway
-            _LOGGER.debug("%s - %s: disconnect failed (ignored): %r", self._name, self._address, exc)
+            _LOGGER.debug("%s - %s: disconnect failed (ignored): %r", self._who.name, self._who.address, exc)
 
     def _enter_backoff(self, error: BaseException | None, delay: float) -> None:
         why = self._describe_error(error)
@@ -474,7 +431,9 @@ class WearableLink:
                 self._set_state(LinkState.UNAVAILABLE, f"{unavailable}; {UNAVAILABLE_ADVICE}")
                 self._emit(LinkEvent(LinkEventKind.UNAVAILABLE, self._data_now(), detail=unavailable))
             else:
-                _LOGGER.debug("%s - %s: still unavailable: %s", self._name, self._address, unavailable)
+                _LOGGER.debug(
+                    "%s - %s: still unavailable: %s", self._who.name, self._who.address, unavailable
+                )
             return
         self._set_state(LinkState.BACKOFF, f"{why}; retrying in {delay:.1f} s")
 
@@ -515,229 +474,51 @@ class WearableLink:
             self._drain()
 
     def _drain(self) -> None:
-        """Decode and place the stashed notifications in arrival order, then hand the block on."""
+        """Hand the stashed notifications to the assembler in arrival order, then the block on."""
         if self._raw_handle is not None:
             self._raw_handle.cancel()
             self._raw_handle = None
         raw, self._raw = self._raw, []
+        clock, assembler = self._clock, self._assembler
         for now, data in raw:
-            self._on_packet(now, data)
-        self._flush()
+            if now >= clock.next_check:
+                self._check_clock(now)
+            news = assembler.push(data, now, now + clock.mono_to_utc)
+            if news:
+                self._on_news(news)
+        assembler.flush()
 
-    def _on_packet(self, now: float, data: bytes) -> None:
-        """One notification, `now` being its arrival (loop time)."""
-        try:
-            packet = self.profile.decode(data)
-        except DecodeError as exc:
-            self._malformed.add(exc.kind.value, str(exc))
-            self._report_tallies()
-            return
-        if now >= self._next_clock_check:
-            self._check_clock(now)
-        placed = self._timeline.push(packet, now + self._mono_to_utc)
-        if placed.verdict is not Verdict.ACCEPTED:
-            if placed.verdict is Verdict.HELD:
-                self._on_held(placed)
-                return
-            tally = self._duplicates if placed.verdict is Verdict.DUPLICATE else self._reordered
-            tally.add(placed.verdict.value, f"seq {packet.seq}" if packet.seq is not None else "")
-            self._report_tallies()
-            return
-        t = placed.t
-        assert t is not None
-        xyz = packet.xyz
-        if placed.skip:
-            xyz = xyz[placed.skip :]
-            self._held_samples += placed.skip
-            self._hold.samples += placed.skip
-        if self._hold.first_t is not None:
-            self._end_hold()
-        first_of_connection = not self._streaming
-        if first_of_connection:
-            self._begin_streaming(float(t[0]))
-        if placed.gap_s > 0:
-            self._flush()
-            self._gaps += 1
-            self._gap_seconds += placed.gap_s
-            self._emit(
-                LinkEvent(
-                    LinkEventKind.GAP,
-                    placed.gap_start,
-                    seconds=placed.gap_s,
-                    count=placed.lost_packets or None,
-                    reason=self._gap_reason(first_of_connection, packet.device_dropped, self._step_gap),
-                )
-            )
-        self._step_gap = False
-        if not self._pend_t:
-            self._pend_seq = packet.seq
-            self._pend_start = float(t[0])
-        self._pend_t.append(t)
-        self._pend_xyz.append(xyz)
-        self._samples += len(t)
-        if t[-1] - self._pend_start >= self.settings.block_max_s:
-            self._flush()
-
-    @staticmethod
-    def _gap_reason(first_of_connection: bool, device_dropped: bool, clock_step: bool) -> GapReason:
-        if first_of_connection:  # the first data of a connection closes the time the link was down
-            return GapReason.LINK_LOST
-        if clock_step:
-            return GapReason.CLOCK_STEP
-        return GapReason.DEVICE_OVERFLOW if device_dropped else GapReason.PACKETS_LOST
-
-    # ------------------------------------------------------------------ host clock
-
-    def _sync_clock(self) -> None:
-        """At each connection: the arrival mapping, checked for a step since the last one."""
-        assert self._loop is not None
-        now = self._loop.time()
-        if not self._detect_steps:
-            self._mono_to_utc = self._wall_clock() - now
-            return
-        self._check_clock(now)
-
-    def _check_clock(self, now: float) -> None:
-        self._next_clock_check = now + CLOCK_CHECK_EVERY_S
-        wall = self._wall_clock()
-        # Arrival times follow the wall clock as it is now (the loop's clock stops during a suspend).
-        self._mono_to_utc = wall - now
-        # Steps are measured against the boot-time clock: like the monotonic clock it is slewed with
-        # the wall clock and never stepped, and unlike it, it runs on through a suspend, so a laptop
-        # waking up is not mistaken for a step (a wearable's own clock ran on meanwhile too).
-        offset = wall - _since_boot()
-        if self._clock_ref is None:
-            self._clock_ref = offset
-            return
-        step = offset - self._clock_ref
-        if abs(step) <= CLOCK_STEP_TOLERANCE_S:
-            return
-        self._clock_ref = offset
-        self._on_clock_step(step)
-
-    def _on_clock_step(self, step: float) -> None:
-        self._flush()  # data timed before the step goes out first: the queue stays in data order
-        at = self._data_now()
-        self._clock_steps += 1
-        cause = step_cause(step, clock_synchronised())
-        self._timeline.shift_clock(step)
-        if step > 0:
-            self._step_gap = True
-            then = "data continues at the corrected time; the time skipped is a gap"
-        elif self._timeline.hold_floor is not None:
-            self._hold.after_step = True
-            then = (
-                f"data time does not go back: samples are dropped until the clock passes {utc_text(at)}, "
-                "nothing recorded is overwritten"
-            )
-        else:
-            then = "no data handed on yet, so nothing to hold back"
-        _LOGGER.warning(
-            "%s - %s: system clock stepped by %+.0f s (%s); %s", self._name, self._address, step, cause, then
-        )
-        self._emit(LinkEvent(LinkEventKind.CLOCK_STEP, at, seconds=step, detail=cause))
-
-    def _on_held(self, placed: PlacedPacket) -> None:
-        """Samples timed at or before the hold floor: dropped and counted; the first says why."""
-        assert placed.t is not None
-        hold = self._hold
-        hold.samples += placed.skip
-        self._held_samples += placed.skip
-        floor = self._timeline.hold_floor
-        assert floor is not None
-        hold.until = floor
-        if hold.first_t is None:
-            hold.first_t = float(placed.t[0])
-            behind = floor - hold.first_t
-            hold.noted = behind > CLOCK_STEP_TOLERANCE_S or hold.after_step
-            if hold.noted and not hold.after_step:
-                _LOGGER.warning(
-                    "%s - %s: the wearable's data is timed %s, %.0f s before data already recorded up to "
-                    "%s; dropping it (counted, nothing recorded is overwritten) until the clock passes "
-                    "that. Likely cause: %s",
-                    self._name,
-                    self._address,
-                    utc_text(hold.first_t),
-                    behind,
-                    utc_text(floor),
-                    behind_cause(clock_synchronised()),
-                )
-            elif not hold.noted:
-                _LOGGER.debug(
-                    "%s - %s: %.2f s of data overlap what is recorded; dropped",
-                    self._name,
-                    self._address,
-                    behind,
-                )
-        if hold.noted:
-            self._set_state(LinkState.HOLDING, f"data held back until the clock passes {utc_text(floor)}")
-
-    def _end_hold(self) -> None:
-        hold = self._hold
-        self._hold = _Hold()
-        if not hold.noted:
-            return
-        if self._streaming:  # else the first data of the connection says "streaming" right after
+    def _on_news(self, news: News) -> None:
+        """Act on what a notification changed: the connection's first data, the start or end of a hold."""
+        if news & News.HOLD_ENDED and not news & News.FIRST_DATA:
+            # (with the connection's first data, "streaming" follows right below)
             self._set_state(LinkState.STREAMING, "data time has passed the data already recorded")
-        _LOGGER.info(
-            "%s - %s: data time has passed %s; %d samples (%.0f s) timed before it were dropped",
-            self._name,
-            self._address,
-            utc_text(hold.until),
-            hold.samples,
-            hold.samples * self.profile.period_s,
-        )
-        self._emit(
-            LinkEvent(
-                LinkEventKind.HELD,
-                hold.until,
-                count=hold.samples,
-                detail=f"timed {utc_text(hold.first_t or hold.until)} .. {utc_text(hold.until)}",
-            )
-        )
-
-    def _begin_streaming(self, t0: float) -> None:
-        self._streaming = True
-        self._streaming_this_cycle = True
-        self._connects += 1
-        kind = LinkEventKind.RECONNECTED if self._ever_streamed else LinkEventKind.CONNECTED
-        self._ever_streamed = True
-        self._set_state(LinkState.STREAMING, f"{self.profile.describe()}, first data in")
-        self._emit(LinkEvent(kind, t0, detail=self.profile.describe()))
-        self._report_battery()
-
-    def _flush(self) -> None:
-        if not self._pend_t:
-            return
-        if len(self._pend_t) == 1:
-            t, xyz = self._pend_t[0], self._pend_xyz[0]
-        else:
-            t, xyz = np.concatenate(self._pend_t), np.concatenate(self._pend_xyz)
-        self._pend_t, self._pend_xyz = [], []
-        self._blocks += 1
-        self.queue.put(SampleBlock(t, xyz, self._pend_seq))
-        self._report_tallies()
+        if news & News.FIRST_DATA:
+            self._counts.connects += 1
+            self._set_state(LinkState.STREAMING, f"{self.profile.describe()}, first data in")
+        if news & News.BEHIND_STORED:
+            self._warn_behind_stored()
+        if news & News.HOLDING:
+            floor = self._assembler.hold_floor
+            assert floor is not None
+            self._set_state(LinkState.HOLDING, f"data held back until the clock passes {utc_text(floor)}")
 
     def _on_control(self, _char: BleakGATTCharacteristic, data: bytearray) -> None:
         reply = self._reply
         if reply is not None and not reply.done():
             reply.set_result(bytes(data))
         else:
-            _LOGGER.debug("%s - %s: control point says %s", self._name, self._address, bytes(data).hex(" "))
+            _LOGGER.debug(
+                "%s - %s: control point says %s", self._who.name, self._who.address, bytes(data).hex(" ")
+            )
 
     def _on_battery(self, _char: BleakGATTCharacteristic | None, data: bytearray) -> None:
         if len(data) != 1 or data[0] > 100:
-            _LOGGER.debug("%s - %s: ignoring battery value %s", self._name, self._address, bytes(data).hex())
+            _LOGGER.debug(
+                "%s - %s: ignoring battery value %s", self._who.name, self._who.address, bytes(data).hex()
+            )
             return
-        self._battery = data[0]
-        if self._streaming:
-            self._report_battery()
-
-    def _report_battery(self) -> None:
-        """One BATTERY event per change, on the data-time axis (so not before the stream starts)."""
-        if self._battery is not None and self._battery != self._battery_reported:
-            self._battery_reported = self._battery
-            self._emit(LinkEvent(LinkEventKind.BATTERY, self._data_now(), level=self._battery))
+        self._assembler.set_battery(data[0])
 
     def _on_disconnected(self, client: BleakClientWithServiceCache) -> None:
         if client is self._client:
@@ -747,8 +528,8 @@ class WearableLink:
         _LOGGER.warning(
             "%s - %s: no data for %.1f s while connected; tearing the link down and reconnecting "
             "(Bleak is not told when bluetoothd dies: check `journalctl -u bluetooth`)",
-            self._name,
-            self._address,
+            self._who.name,
+            self._who.address,
             silent_for,
         )
         self._end_stream("silent")
@@ -762,6 +543,26 @@ class WearableLink:
         lost = self._lost
         return lost.result() if lost is not None and lost.done() and not lost.cancelled() else "error"
 
+    # ------------------------------------------------------------------ host clock
+
+    def _sync_clock(self) -> None:
+        """At each connection: the arrival mapping, checked for a step since the last check."""
+        assert self._loop is not None
+        now = self._loop.time()
+        step = self._clock.sync(now)
+        if step is not None:
+            self._clock_stepped(step, now)
+
+    def _check_clock(self, now: float) -> None:
+        step = self._clock.check(now)
+        if step is not None:
+            self._clock_stepped(step, now)
+
+    def _clock_stepped(self, step: float, now: float) -> None:
+        # the cause is read from the host here, so the assembler stays free of it
+        cause = step_cause(step, clock_synchronised())
+        self._assembler.clock_stepped(step, cause, now + self._clock.mono_to_utc)
+
     # ------------------------------------------------------------------ helpers
 
     def _emit(self, event: LinkEvent) -> None:
@@ -770,40 +571,12 @@ class WearableLink:
     def _data_now(self) -> float:
         """Data time for an event: the end of the data so far (or the hold it must pass), else the
         wall clock."""
-        last = self._timeline.last_t
-        floor = self._timeline.hold_floor
-        if last is None:
-            return floor if floor is not None else self._wall_clock()
-        return last if floor is None else max(last, floor)
+        t = self._assembler.data_time()
+        return self._clock.wall_clock() if t is None else t
 
     def _set_state(self, state: LinkState, why: str) -> None:
         if state is self._state:
             return
         self._state = state
         level = logging.WARNING if state is LinkState.UNAVAILABLE else logging.INFO
-        _LOGGER.log(level, "%s - %s: %s (%s)", self._name, self._address, state.value, why)
-
-    def _report_tallies(self, force: bool = False) -> None:
-        now = self._loop.time() if self._loop is not None else 0.0
-        for tally in (self._malformed, self._duplicates, self._reordered):
-            if not tally.pending or (not force and now < tally.next_report):
-                continue
-            count = sum(tally.pending.values())
-            kinds = ", ".join(f"{k}: {n}" for k, n in sorted(tally.pending.items()))
-            _LOGGER.warning(
-                "%s - %s: dropped %d %s packet(s) (%s); last: %s",
-                self._name,
-                self._address,
-                count,
-                tally.kind.value.replace("_", " "),
-                kinds,
-                tally.last_detail or "-",
-            )
-            self._emit(LinkEvent(tally.kind, self._data_now(), count=count, detail=kinds))
-            tally.pending.clear()
-            tally.next_report = now + self.settings.malformed_log_interval_s
-
-
-def _since_boot() -> float:
-    """CLOCK_BOOTTIME where there is one (Linux), else the monotonic clock."""
-    return time.clock_gettime(_BOOT_CLOCK)
+        _LOGGER.log(level, "%s - %s: %s (%s)", self._who.name, self._who.address, state.value, why)

@@ -1,7 +1,7 @@
 """Place decoded packets on the data-time axis: device clock -> UTC, gaps, duplicates, reordering.
 
-Pure: the link hands in each packet with its arrival time (UTC seconds, from the host clock) and
-gets back the data times of its samples, or a verdict to drop it. Nothing here reads a clock, so
+Pure: the packet assembler hands in each packet with its arrival time (UTC seconds, from the host
+clock) and gets back the data times of its samples, or a verdict to drop it. Nothing here reads a clock, so
 every rule is tested with made-up times.
 
 Rules, in the order they are applied:
@@ -20,11 +20,11 @@ Rules, in the order they are applied:
 - Times handed on never go backwards; a gap is any jump of more than half a sample period and is
   reported with where it starts and how long it is, so the pipeline can mark it unknown.
 - The host clock is not trusted to be continuous (a Raspberry Pi has no real-time clock and NTP
-  steps it after boot). When the link sees it step, `shift_clock` moves the mapping by the step:
-  a forward step continues the data at the corrected time and the jump is a gap (unknown, never
-  invented data); a backward step never takes data back: samples that would land at or before
-  the last time handed on are held (dropped, counted by the caller) until the corrected time
-  passes it. `hold_until` sets the same floor from outside, e.g. the end of the data already
+  steps it after boot). When the link's clock watcher sees it step, `shift_clock` moves the
+  mapping by the step: a forward step continues the data at the corrected time and the jump is a
+  gap (unknown, never invented data); a backward step never takes data back: samples that would
+  land at or before the last time handed on are held (dropped, counted by the caller) until the
+  corrected time passes it. `hold_until` sets the same floor from outside, e.g. the end of the data already
   stored when the service restarts with its clock behind.
 """
 
