@@ -57,7 +57,14 @@ from monitor.core.timefmt import utc_text
 from monitor.core.types import SampleBlock
 from monitor.wearables.backoff import backoff_delay
 from monitor.wearables.hostclock import behind_cause, clock_synchronised, step_cause
-from monitor.wearables.profiles import BATTERY_LEVEL_UUID, DecodeError, DeviceProfile, StreamStartError
+from monitor.wearables.profiles import (
+    BATTERY_LEVEL_UUID,
+    ControlKind,
+    DecodeError,
+    DeviceProfile,
+    GattRead,
+    StreamStartError,
+)
 from monitor.wearables.queue import DropOldestQueue, LinkItem
 from monitor.wearables.scanner import (
     UNAVAILABLE_ADVICE,
@@ -422,6 +429,9 @@ class WearableLink:
             while True:
                 write = steps.send(reply)
                 reply = None
+                if isinstance(write, GattRead):  # the profile reads a value to decide its next step
+                    reply = bytes(await client.read_gatt_char(write.char_uuid))
+                    continue
                 if write.await_reply:
                     assert self._loop is not None
                     self._reply = self._loop.create_future()
@@ -719,11 +729,23 @@ class WearableLink:
         self._report_tallies()
 
     def _on_control(self, _char: BleakGATTCharacteristic, data: bytearray) -> None:
+        message = self.profile.control_message(bytes(data))  # reassembles and classifies
         reply = self._reply
-        if reply is not None and not reply.done():
-            reply.set_result(bytes(data))
+        if message.kind is ControlKind.REPLY and reply is not None and not reply.done():
+            reply.set_result(message.data)
+        elif message.kind is ControlKind.STREAM_STOPPED:
+            _LOGGER.warning(
+                "%s - %s: %s; reconnecting to start it again", self._name, self._address, message.detail
+            )
+            self._end_stream("device_stopped")
         else:
-            _LOGGER.debug("%s - %s: control point says %s", self._name, self._address, bytes(data).hex(" "))
+            _LOGGER.debug(
+                "%s - %s: control point says %s (%s)",
+                self._name,
+                self._address,
+                data.hex(" "),
+                message.detail,
+            )
 
     def _on_battery(self, _char: BleakGATTCharacteristic | None, data: bytearray) -> None:
         if len(data) != 1 or data[0] > 100:
