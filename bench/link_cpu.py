@@ -138,7 +138,7 @@ def sample_packet(profile_name: str, seq: int, per_packet: int) -> bytes:
     if profile_name == "sitsense":
         return fmt.encode_packet(seq, seq * per_packet * 20, 50, 4, xyz)
     if profile_name == "microbit":
-        return struct.pack("<3h", 0, 0, 1000)
+        return struct.pack("<3h", 0, 0, 1024)  # 1 g: every micro:bit driver gives 1024 per g
     if profile_name == "thingy52":
         return struct.pack("<9h", 0, 0, 1024, 0, 0, 0, 0, 0, 0)
     # Polar raw int16 mG frame: type, uint64 ns of the last sample, frame type 0x01

@@ -721,6 +721,7 @@ class BlueZEmulator:
         self._establish(device)
         if pair:
             self._tree.set(device.path, defs.DEVICE_INTERFACE, Paired=True, Bonded=True)
+            w.firmware.bonded = True
         self._send(Message.new_method_return(msg))
 
     def _fail_connect(self, device: _Device, msg: Message, text: str) -> None:
@@ -783,6 +784,7 @@ class BlueZEmulator:
             raise BluezError("org.bluez.Error.AlreadyExists", "Already Exists")
         if device.connected:
             self._tree.set(device.path, defs.DEVICE_INTERFACE, Paired=True, Bonded=True)
+            device.wearable.firmware.bonded = True
             return Message.new_method_return(msg)
         if device.connecting is not None:
             raise BluezError(defs.ERROR_IN_PROGRESS, defs.TEXT_IN_PROGRESS)

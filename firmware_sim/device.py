@@ -243,6 +243,9 @@ class Firmware(ABC):
         self.battery = battery
         self.faults = faults
         self.mtu = 23
+        # The host has paired (bonded) with this device; a real device keeps the bond across
+        # connections, so the emulator sets it on Pair and never clears it.
+        self.bonded = False
         self.sent: deque[SentPacket] = deque(maxlen=SENT_LOG_LIMIT)
         self.fault_counts: Counter[PacketFault] = Counter()
         self.packets_out = 0  # notifications actually handed to the link, faults included

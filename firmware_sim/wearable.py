@@ -92,8 +92,10 @@ class SimulatedWearable:
     as a `SpeedSchedule` says), and packets go out at the pace that implies. ``mtu``: the largest ATT
     MTU the device accepts. ``uptime_ms``: how long the device has been on when the simulation starts
     (e.g. just short of 2**32 ms to see its uint32 clock wrap). Extra keyword arguments go to the
-    firmware (SitSense: ``rate_hz``, ``range_g``; micro:bit: ``period_ms``; Polar: ``model``,
-    ``frame_type``, ``clock_origin_ns``; Thingy: ``motion_freq_hz``)."""
+    firmware (SitSense: ``rate_hz``, ``range_g``; micro:bit: ``board``, ``period_ms``,
+    ``accelerometer_service``; Polar: ``model``, ``frame_type``, ``clock_origin_ns``,
+    ``refuse_settings``, ``refuse_start``, ``bonding_required``; Thingy: ``motion_freq_hz``,
+    ``config``)."""
 
     def __init__(
         self,
@@ -282,6 +284,11 @@ class SimulatedWearable:
             self.rssi = dbm
 
         self._run(apply)
+
+    def on_device(self, fn: Callable[[Firmware], T]) -> T:
+        """Run ``fn(firmware)`` where the firmware lives (the emulator's loop), e.g. a Polar that
+        stops its stream itself: ``wearable.on_device(lambda fw: fw.stop_measurement_from_device())``."""
+        return self._run(lambda: fn(self.firmware))
 
     # ---- observation ----------------------------------------------------------------------------------
     @property

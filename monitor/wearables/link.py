@@ -57,7 +57,13 @@ from monitor.wearables.assembler import News, PacketAssembler, Who
 from monitor.wearables.backoff import backoff_delay
 from monitor.wearables.clockwatch import ClockWatch
 from monitor.wearables.hostclock import behind_cause, clock_synchronised, step_cause
-from monitor.wearables.profiles import BATTERY_LEVEL_UUID, DeviceProfile, StreamStartError
+from monitor.wearables.profiles import (
+    BATTERY_LEVEL_UUID,
+    ControlKind,
+    DeviceProfile,
+    GattRead,
+    StreamStartError,
+)
 from monitor.wearables.queue import DropOldestQueue, LinkItem
 from monitor.wearables.scanner import (
     UNAVAILABLE_ADVICE,
@@ -379,6 +385,9 @@ class WearableLink:
             while True:
                 write = steps.send(reply)
                 reply = None
+                if isinstance(write, GattRead):  # the profile reads a value to decide its next step
+                    reply = bytes(await client.read_gatt_char(write.char_uuid))
+                    continue
                 if write.await_reply:
                     assert self._loop is not None
                     self._reply = self._loop.create_future()
@@ -504,12 +513,22 @@ class WearableLink:
             self._set_state(LinkState.HOLDING, f"data held back until the clock passes {utc_text(floor)}")
 
     def _on_control(self, _char: BleakGATTCharacteristic, data: bytearray) -> None:
+        message = self.profile.control_message(bytes(data))  # reassembles and classifies
         reply = self._reply
-        if reply is not None and not reply.done():
-            reply.set_result(bytes(data))
+        if message.kind is ControlKind.REPLY and reply is not None and not reply.done():
+            reply.set_result(message.data)
+        elif message.kind is ControlKind.STREAM_STOPPED:
+            _LOGGER.warning(
+                "%s - %s: %s; reconnecting to start it again", self._name, self._address, message.detail
+            )
+            self._end_stream("device_stopped")
         else:
             _LOGGER.debug(
-                "%s - %s: control point says %s", self._who.name, self._who.address, bytes(data).hex(" ")
+                "%s - %s: control point says %s (%s)",
+                self._name,
+                self._address,
+                data.hex(" "),
+                message.detail,
             )
 
     def _on_battery(self, _char: BleakGATTCharacteristic | None, data: bytearray) -> None:

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from bleak import BleakClient, BleakScanner
 
+from firmware_sim import vendors
 from firmware_sim.source import WaveSource
 from monitor.core.links import GapReason, LinkEventKind, LinkState
 from monitor.wearables import sitsense_format as fmt
@@ -298,12 +299,17 @@ class Vendor(NamedTuple):
 
 
 VENDORS = {
-    "microbit": Vendor("microbit", {}, "microbit", 1, 1e-3, 50.0),
+    # 1024 per g, truncated toward zero by the driver: up to one 2/1024 g step off
+    "microbit": Vendor("microbit", {}, "microbit", 1, 4 / 1024, 50.0),
+    # a V1.5 board: the FXOS8700 driver turns the 20 ms asked for into 80 ms, read back and used
+    "microbit-v1-fxos": Vendor("microbit", {"board": "v1-fxos"}, "microbit", 1, 4 / 1024, 12.5),
     "thingy52": Vendor("thingy", {}, "thingy52", 1, 1 / 1024, 50.0),
-    # Verity Sense: delta frames in G x FACTOR, only 52 Hz on offer
-    "polar-sense": Vendor("polar", {"model": "Sense"}, "polar", 5, 8 / 32768, 52.0),
+    # Verity Sense: delta frames in G x FACTOR (0.000244), only 52 Hz on offer
+    "polar-sense": Vendor("polar", {"model": "Sense"}, "polar", 5, 2.44e-4, 52.0),
     "polar-sense-mg": Vendor("polar", {"model": "Sense", "frame_type": 0x81}, "polar", 5, 1e-3, 52.0),
     "polar-h10": Vendor("polar", {"model": "H10"}, "polar", 5, 1e-3, 50.0),  # raw int16 mG frames
+    # a 23-byte MTU: the settings reply comes in two "more" packets, one sample per frame
+    "polar-h10-mtu23": Vendor("polar", {"model": "H10", "mtu": 23}, "polar", 2, 1e-3, 50.0),
 }
 
 
@@ -330,6 +336,73 @@ def test_vendor_profiles_stream_through_the_emulator(add_wearable: AddWearable, 
     assert np.all(steps > 0)
     assert np.median(steps) == pytest.approx(1 / vendor.rate, rel=0.02)
     assert not got.events(LinkEventKind.MALFORMED) and not got.events(LinkEventKind.GAP)
+
+
+def vendor_link(address: str, profile_name: str, rate_hz: float = 50) -> WearableLink:
+    profile = make_profile(profile_name, StreamConfig(rate_hz=rate_hz, range_g=8))
+    return WearableLink(WearableTarget(address=address), profile, FAST, rng=random.Random(0))
+
+
+def test_thingy_config_is_read_kept_and_written_once(add_wearable: AddWearable) -> None:
+    """The wearer's other motion settings survive sitbreak's connects, and only the first connect
+    writes (each write is a flash write on the Thingy, m_motion.c:219)."""
+    wearable = add_wearable("thingy", speed=2, config=(2000, 1000, 800, 10, 0))
+
+    async def connect_once() -> None:
+        async with LinkRun(vendor_link(wearable.address, "thingy52")) as r:
+            await r.samples(10)
+
+    run(connect_once())
+    run(connect_once())
+    thingy = wearable.firmware
+    assert isinstance(thingy, vendors.ThingyFirmware)
+    assert wearable.on_device(lambda _: (thingy.config, thingy.flash_writes)) == ((2000, 1000, 800, 50, 0), 1)
+
+
+def test_polar_that_stops_its_stream_is_started_again(add_wearable: AddWearable) -> None:
+    """The sensor's "online measurement stopped" on the control point ends the session at once
+    (not after the silence watchdog) and the link starts the stream again."""
+    wearable = add_wearable("polar", speed=5, model="H10")
+    polar = wearable.firmware
+    assert isinstance(polar, vendors.PolarFirmware)
+    link = vendor_link(wearable.address, "polar")
+
+    async def main() -> LinkRun:
+        async with LinkRun(link) as r:
+            await r.samples(50)
+            wearable.on_device(lambda _: polar.stop_measurement_from_device())
+            await r.until(lambda c: LinkEventKind.RECONNECTED in c.kinds(), timeout=10)
+            before = r.got.samples()
+            await r.samples(before + 50)
+        return r
+
+    got = run(main()).got
+    assert [e.reason for e in got.events(LinkEventKind.LOST)] == ["device_stopped", "stopped"]
+    assert link.diagnostics()["silence_timeouts"] == 0
+
+
+@pytest.mark.parametrize(
+    ("sim", "options", "ours", "words"),
+    [
+        ("polar", {"model": "Sense", "refuse_settings": 13}, "polar", "take the sensor off its charger"),
+        ("microbit", {"accelerometer_service": False}, "microbit", "e95dca4b"),
+    ],
+    ids=["polar-on-charger", "microbit-without-service"],
+)
+def test_vendor_start_failures_are_named(
+    add_wearable: AddWearable, sim: str, options: dict[str, Any], ours: str, words: str
+) -> None:
+    wearable = add_wearable(sim, **options)
+    link = vendor_link(wearable.address, ours)
+
+    async def main() -> str:
+        async with LinkRun(link):
+            deadline = time.monotonic() + 10
+            while not link.diagnostics()["last_error"] and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+        return str(link.diagnostics()["last_error"])
+
+    assert words in run(main()).lower()
 
 
 def test_slow_consumer_loses_oldest_blocks_as_recorded_gaps_never_the_stream(

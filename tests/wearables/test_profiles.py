@@ -1,6 +1,7 @@
 """Decoders against byte strings built by hand from each vendor's documented layout.
 
-Sources (cited per test): micro:bit Bluetooth profile / Lancaster microbit-dal accelerometer service;
+Sources (cited per test; the vendors' own vectors, with commits, are in test_vendor_golden.py):
+micro:bit Bluetooth profile / Lancaster microbit-dal accelerometer service;
 Polar BLE SDK (polarofficial/polar-ble-sdk, Android `pmd/` sources and their unit test
 `AccDataTest.kt`); Nordic Thingy:52 firmware (NordicSemiconductor/Nordic-Thingy52-FW, ble_tms.h and
 m_motion.c); sitbreak's own `monitor/wearables/sitsense_format.py` for the reference firmware.
@@ -46,22 +47,25 @@ def expect_error(profile, data: bytes, kind: DecodeErrorKind) -> DecodeError:
 # ---------------------------------------------------------------- micro:bit
 
 
-def test_microbit_sample_is_three_int16_le_milli_g():
-    """E95DCA4B: x, y, z int16 LE in mg (micro:bit profile; node-bbc-microbit divides by 1000)."""
-    data = bytes.fromhex("18fc0000e803")  # -1000, 0, 1000 mg
+def test_microbit_sample_is_three_int16_le_at_1024_per_g():
+    """E95DCA4B: x, y, z int16 LE; every micro:bit driver scales to 1024 per g at ±2 g (the
+    firmware's "millig (approx)"; sources in test_vendor_golden.py)."""
+    data = bytes.fromhex("00fc00000004")  # -1024, 0, 1024
     packet = MicrobitProfile().decode(data)
     np.testing.assert_allclose(packet.xyz, [[-1.0, 0.0, 1.0]], atol=1e-6)
     assert packet.xyz.dtype == np.float32
     assert packet.seq is None and packet.t_first is None and packet.t_last is None
+    assert packet.period_s == pytest.approx(0.02)
 
 
 @pytest.mark.parametrize(
-    ("rate", "period_ms"), [(50, 20), (100, 10), (12.5, 80), (25, 20), (40, 20), (1000, 1), (1, 640)]
+    ("rate", "period_ms"), [(50, 20), (100, 10), (12.5, 100), (25, 40), (40, 20), (1000, 5), (1, 1000)]
 )
-def test_microbit_period_is_nearest_supported(rate, period_ms):
-    """The DAL accepts 1, 2, 5, 10, 20, 80, 160, 640 ms only."""
+def test_microbit_requests_the_nearest_v2_period(rate, period_ms):
+    """The V2 periods of 5 ms and more (5, 10, 20, 40, 100, 1000), nearest by ratio; the rate
+    stays the request's until the board's read-back says otherwise."""
     profile = MicrobitProfile(StreamConfig(rate_hz=rate))
-    assert profile.period_ms == period_ms
+    assert profile.period_ms == period_ms and profile.rate_hz == 1000 / period_ms
     (write,) = profile.start_writes()
     assert write.char_uuid == "e95dfb24-251d-470a-a062-fa1922dfa9a8"
     assert write.data == struct.pack("<H", period_ms)
@@ -93,7 +97,8 @@ def test_thingy_raw_accel_is_q6_10():
 
 
 def test_thingy_config_write_is_ble_tms_config_t():
-    """ble_tms_config_t: 4 x uint16 + uint8 = 9 bytes; the firmware asserts the length."""
+    """ble_tms_config_t: 4 x uint16 + uint8 = 9 bytes; the firmware refuses any other length.
+    Without a config read, `start_writes` can only fill in the firmware defaults."""
     (write,) = Thingy52Profile(StreamConfig(rate_hz=50)).start_writes()
     assert write.char_uuid == "ef680401-9b35-4933-9b10-52ffa9740042"
     assert len(write.data) == 9
@@ -229,9 +234,11 @@ def test_polar_start_sequence_picks_offered_settings_and_learns_factor():
     profile = PolarProfile(StreamConfig(rate_hz=52, range_g=16))
     seq = profile.start_sequence()
     get = next(seq)
+    assert isinstance(get, GattWrite)
     assert get.char_uuid == "fb005c81-02e7-f387-1cad-8acd2d8df0c8"
     assert get.data == bytes((0x01, 0x02)) and get.await_reply
     start = seq.send(H10_SETTINGS_REPLY)
+    assert isinstance(start, GattWrite)
     assert profile.rate_hz == 50 and profile.range_g == 8
     # [START, ACC, SAMPLE_RATE 1 x 50, RESOLUTION 1 x 16, RANGE 1 x 8]
     assert start.data == bytes.fromhex("0202000132000101100002010800")
@@ -248,15 +255,6 @@ def test_polar_start_refused_names_the_status():
         profile.check_reply(write, bytes.fromhex("f002020800"))
     with pytest.raises(StreamStartError, match="not a PMD response"):
         profile.check_reply(write, b"\x01")
-
-
-def test_polar_without_settings_reply_uses_fallbacks():
-    profile = PolarProfile(StreamConfig(rate_hz=52, range_g=8))
-    seq = profile.start_sequence()
-    next(seq)
-    start = seq.send(bytes.fromhex("f001020300"))  # ERROR_NOT_SUPPORTED: keep the nominal choice
-    assert profile.rate_hz == 52
-    assert start.data[4:6] == struct.pack("<H", 52)
 
 
 # ---------------------------------------------------------------- SitSense reference firmware

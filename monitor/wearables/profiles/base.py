@@ -58,12 +58,16 @@ class DecodeError(ValueError):
 
 
 class StreamStartError(RuntimeError):
-    """The wearable refused a start/configure write (e.g. Polar PMD control point error code)."""
+    """The wearable refused a start/configure write (e.g. Polar PMD control point error code), or
+    answered something the start sequence cannot use. `detail` says what happened, `fix` (when one
+    is known) what the person can do about it; both are in the message."""
 
-    def __init__(self, profile: ProfileName, detail: str) -> None:
-        super().__init__(f"{profile}: the wearable refused to start streaming: {detail}")
+    def __init__(self, profile: ProfileName, detail: str, fix: str = "") -> None:
+        text = f"{profile}: the wearable did not start streaming: {detail}"
+        super().__init__(f"{text}. Fix: {fix}" if fix else text)
         self.profile = profile
         self.detail = detail
+        self.fix = fix
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +91,40 @@ class GattWrite:
     response: bool = True
     await_reply: bool = False
     purpose: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class GattRead:
+    """One characteristic read in a start sequence: the link reads `char_uuid` and sends the value
+    back into the sequence. Profiles read what the device really did with a write (the micro:bit
+    stores the period it rounded to) or what must be kept when writing a whole struct (the Thingy's
+    motion config)."""
+
+    char_uuid: str
+    purpose: str = ""
+
+
+# One step of a start sequence; the link performs it and sends back what it got (reply or value).
+GattStep = GattWrite | GattRead
+
+
+class ControlKind(StrEnum):
+    """What one notification on a profile's `control_uuid` is, as the profile reads it."""
+
+    REPLY = "reply"  # the (reassembled) answer to the write being awaited
+    PARTIAL = "partial"  # one packet of an answer that continues in further packets: wait for them
+    STREAM_STOPPED = "stream_stopped"  # the device stopped the stream on its own: start it again
+    UNSOLICITED = "unsolicited"  # anything else (a stale answer, an unknown message): log it only
+
+
+@dataclass(frozen=True, slots=True)
+class ControlMessage:
+    """One control notification classified by the profile. `data` is the reply to hand to the start
+    sequence (REPLY: the packets of a continued answer joined into one); `detail` is for the log."""
+
+    kind: ControlKind
+    data: bytes = b""
+    detail: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,10 +227,12 @@ class DeviceProfile(ABC):
     def start_writes(self) -> list[GattWrite]:
         """Writes that configure rate/range and start the stream, in order (after subscribing)."""
 
-    def start_sequence(self) -> Generator[GattWrite, bytes | None, None]:
-        """The start writes as a conversation: the link sends each write and, when it has
-        `await_reply`, sends the device's answer back in. Profiles that must read something before
-        deciding what to write next (Polar asks which rates the sensor offers) override this."""
+    def start_sequence(self) -> Generator[GattStep, bytes | None, None]:
+        """The start writes as a conversation: the link performs each step and sends back what it
+        got: for a write with `await_reply` the device's answer, for a `GattRead` the value read,
+        else None. Profiles that must read something before deciding what to write next (Polar asks
+        which settings the sensor offers, the Thingy reads its motion config, the micro:bit reads
+        back the period it chose) override this."""
         for write in self.start_writes():
             reply = yield write
             if write.await_reply and reply is not None:
@@ -205,6 +245,11 @@ class DeviceProfile(ABC):
     def check_reply(self, write: GattWrite, reply: bytes) -> None:
         """Check the device's answer to a write with `await_reply`; raise StreamStartError if refused."""
         return None  # families whose writes get no answer accept every reply
+
+    def control_message(self, data: bytes) -> ControlMessage:
+        """Classify one notification on `control_uuid`. The link hands every one here and gives the
+        start sequence only REPLY data; the default takes every notification as the reply."""
+        return ControlMessage(ControlKind.REPLY, data)
 
     @abstractmethod
     def decode(self, data: bytes) -> DecodedPacket:
