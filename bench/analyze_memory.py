@@ -2,7 +2,8 @@
 (a benchmark: it prints numbers; tests/test_analyze_gaps.py holds the limits).
 
 Each case is written to a temporary folder and analysed in a fresh interpreter, which reports its own
-peak RSS (ru_maxrss) and CPU time: numbers that do not depend on how busy the machine is. The first
+peak RSS (VmHWM: ru_maxrss would include this parent's, carried across fork and exec) and CPU time:
+numbers that do not depend on how busy the machine is. The first
 line is `analyze --help`, i.e. what the imports alone take.
 
 Cases (issue 11 #5: 2000 rows an hour apart peaked at 2.1 GB, a 1e9 s jump hung):
@@ -43,7 +44,8 @@ _CHILD = (
     "except SystemExit as exc:\n"
     "    rc = exc.code\n"
     "u = resource.getrusage(resource.RUSAGE_SELF)\n"
-    "used = {'rc': rc, 'rss': u.ru_maxrss * 1024, 'cpu': u.ru_utime + u.ru_stime}\n"
+    "hwm = next(int(ln.split()[1]) for ln in open('/proc/self/status') if ln.startswith('VmHWM:'))\n"
+    "used = {'rc': rc, 'rss': hwm * 1024, 'cpu': u.ru_utime + u.ru_stime}\n"
     "sys.stderr.write('\\n' + json.dumps(used))\n"
 )
 
