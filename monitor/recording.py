@@ -261,8 +261,8 @@ class CsvRecording:
 
     @property
     def time_column(self) -> str | None:
-        """The name of the time column in use, if any."""
-        return None if self.time_col is None else self.columns[self.time_col]
+        """The name of the time column in use, if any, as messages show it."""
+        return None if self.time_col is None else self._col_name(self.time_col)
 
     def close(self) -> None:
         self._bytes.close()
@@ -445,7 +445,9 @@ class CsvRecording:
         numbers: list[int] = []
         while not lines:
             if self._pending:
-                base, batch = self._pending_first, self._pending
+                # The lines read with the header, and a whole chunk after them: the first block is what
+                # the rate and the units are judged on, so it should be a full one.
+                base, batch = self._pending_first, self._pending + self._read_lines(chunk_bytes)[1]
                 self._pending = []
             else:
                 base, batch = self._read_lines(chunk_bytes)
@@ -466,7 +468,12 @@ class CsvRecording:
             self.time_kind = TimeKind.UNIX if abs(float(tcol[0])) >= UNIX_TIME_MIN_S else TimeKind.RELATIVE
         name = self.time_column
         if self.fmt.time_unit is not None and self.time_kind in (TimeKind.ISO, TimeKind.RATE):
-            what = f'the time column "{name}" holds ISO-8601 text' if name else "the file has no time column"
+            if name is not None:
+                what = f'the time column "{name}" holds ISO-8601 text'
+            elif not self.fmt.use_time_column:
+                what = "--ignore-time-column sets the time column aside"
+            else:
+                what = "the file has no time column"
             raise UserError(f"--time-unit applies only to a numeric time column: {what}; leave it out")
         if self.fmt.start is not None and self.time_kind in (TimeKind.UNIX, TimeKind.ISO):
             kind = "Unix times" if self.time_kind is TimeKind.UNIX else "ISO-8601 times"

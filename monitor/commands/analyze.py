@@ -537,7 +537,7 @@ def analyze_file(
     warn: Callable[[str], None] = _stderr_warning,
 ) -> FileResult:
     epochs_path, bouts_path = outputs
-    with CsvRecording(path, fmt) as rec, Progress(rec.size, path.name, enabled=progress) as bar:
+    with CsvRecording(path, fmt) as rec, Progress(rec.size, shown_path(path.name), enabled=progress) as bar:
         blocks = rec.blocks()
         first = next(blocks, None)
         if first is None:
