@@ -163,6 +163,11 @@ def test_options_that_cannot_apply_are_refused(tmp_path: Path, capsys: pytest.Ca
             "holds ISO-8601 text; leave it out",
         ),
         (
+            ["--ignore-time-column", "--rate", "50", "--time-unit", "ms", str(day)],
+            "--time-unit applies only to a numeric time column: --ignore-time-column sets the time column "
+            "aside",
+        ),
+        (
             ["--timezone", "Europe/Berlin", str(day)],
             "--timezone applies only to times written without an offset",
         ),
