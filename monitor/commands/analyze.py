@@ -75,8 +75,9 @@ time: from a time column (t, time, timestamp, ...; or --time-column) if there is
   - without a time column, or with --ignore-time-column, the samples are 1/--rate apart from --start.
   With a time column, the rate is the column's median spacing; --rate, if given, is the nominal rate the
   classifier expects (how many samples a second holds), and a warning says when it differs from the
-  column's by more than {RATE_TOLERANCE:.0%}. Rates from {MIN_RATE_HZ:g} to {MAX_RATE_HZ:g} Hz; times
-  from {TIME_RANGE_TEXT}. --time-unit and --timezone are refused where they cannot apply.
+  column's by more than {100 * RATE_TOLERANCE:.0f} %. --time-unit and --timezone are refused where \
+they cannot apply.
+  Rates: {MIN_RATE_HZ:g} to {MAX_RATE_HZ:g} Hz; times: {TIME_RANGE_TEXT}.
 
 output: for each FILE, in --out-dir,
   <name>.epochs.csv  t,iso_time,label: one row per second, times in UTC, except in gaps: a stretch of
