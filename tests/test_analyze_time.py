@@ -143,6 +143,17 @@ def test_a_time_column_in_the_wrong_unit(tmp_path: Path, capsys: pytest.CaptureF
     assert _analyze(capsys, tmp_path, "--time-column", "ms", "--time-unit", "ms", str(ms))[0] == 0
 
 
+def test_a_time_column_that_does_not_advance(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "same.csv"
+    path.write_text("t,x,y,z\n" + "5,0,0,1\n" * 700)
+    rc, _, err = _analyze(capsys, tmp_path, str(path))
+    assert (rc, err) == (
+        2,
+        f'sitbreak: error: {path}: the time column "t" does not advance over the first 700 samples: check '
+        "--time-column, or give the rate with --rate HZ and --ignore-time-column\n",
+    )
+
+
 def test_options_that_cannot_apply_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     rate_only = tmp_path / "r.csv"
     rate_only.write_text("x,y,z\n" + "0,0,1\n" * 600)

@@ -498,6 +498,11 @@ def _rate(rec: CsvRecording, fmt: CsvFormat, first: SampleBlock, warn: Callable[
     name = rec.name
     measured = estimate_rate(first.t) if rec.time_kind is not TimeKind.RATE else None
     if measured is None:
+        if fmt.rate_hz is None and len(first) > 1:
+            raise UserError(
+                f'{name}: the time column "{rec.time_column}" does not advance over the first {len(first)} '
+                "samples: check --time-column, or give the rate with --rate HZ and --ignore-time-column"
+            )
         if fmt.rate_hz is None:
             raise UserError(
                 f"{name}: too short: {len(first)} sample(s); analyze needs at least {MIN_RECORDING_S:g} s"
