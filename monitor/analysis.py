@@ -9,19 +9,34 @@ so a recording analysed offline and the same day seen live give the same numbers
   breaks per sedentary hour divide by the hours of sitting. The minimum is stated with the number,
   because it changes it (activPAL's 10 s gives ~8/h, 1 s ~28/h).
 
+- a gap: a stretch of `unknown` (no data, or too little to label) of at least `GAP_S`.
+
 From a wrist the classifier only knows active from inactive: "sitting" is printed as inactivity.
+
+`SummaryBuilder` takes the labels as maximal runs, in order, and keeps only the sitting bouts in
+progress: a recording spanning years with little data in it needs little memory.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
 
 from monitor.core.records import LabelSpan
-from monitor.core.types import CodeArray, Placement, Posture, PostureCode
-from monitor.reports.daily import BIN_LABELS, PROLONGED_S, SittingBout, bin_counts, runs, sitting_bouts
+from monitor.core.types import CodeArray, Placement, Posture
+from monitor.reports.daily import (
+    BIN_LABELS,
+    BRIDGE_S,
+    PROLONGED_S,
+    Run,
+    SittingBout,
+    bin_counts,
+    runs,
+    sitting_bouts,
+)
 from monitor.reports.settings import DEFAULT_MIN_BREAK_S
 from monitor.reports.wording import posture_name
 
@@ -36,6 +51,10 @@ _ORDER: tuple[Posture, ...] = (
     Posture.UNKNOWN,
 )
 WRIST_NOTE = "wrist placement: this measures inactivity, not sitting"
+# A stretch of `unknown` at least this long is a gap: the summary counts it, and `sitbreak analyze` writes
+# it as one bout instead of a row per second. Ten minutes: far beyond a Bluetooth hiccup, and the silence
+# after which the pipeline itself stops summing empty time (monitor.pipeline.windows.LONG_GAP_S).
+GAP_S = 600
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +68,8 @@ class RecordingSummary:
     min_break_s: int
     breaks: int
     transitions: int  # sitting followed directly by upright time, however short
+    gaps: int = 0  # stretches of unknown of at least GAP_S
+    gap_s: int = 0
 
     @property
     def length_s(self) -> int:
@@ -83,23 +104,104 @@ def summarize(
     t0: int, labels: CodeArray, placement: Placement, min_break_s: int = DEFAULT_MIN_BREAK_S
 ) -> RecordingSummary:
     """Numbers for the per-second labels starting at data time t0 (a whole second)."""
-    counts = np.bincount(labels, minlength=len(PostureCode))
-    posture_s = {Posture.from_code(int(c)): int(counts[c]) for c in PostureCode}
-    bout_counts = dict.fromkeys(_ORDER, 0)
-    for run in runs(t0, labels):
-        bout_counts[run.label] += 1
-    bouts = tuple(sitting_bouts(LabelSpan(t0, labels)))
-    return RecordingSummary(
-        placement=placement,
-        start=t0,
-        end=t0 + int(labels.shape[0]),
-        posture_s=posture_s,
-        bout_counts=bout_counts,
-        sitting_bouts=bouts,
-        min_break_s=min_break_s,
-        breaks=sum(1 for b in bouts if b.upright_after_s >= min_break_s),
-        transitions=sum(1 for b in bouts if b.upright_after_s > 0),
-    )
+    builder = SummaryBuilder(placement, min_break_s)
+    builder.add_runs(runs(t0, labels))
+    return builder.result(t0)
+
+
+class RunMerger:
+    """Joins consecutive runs of one label that arrive in pieces into maximal runs."""
+
+    def __init__(self) -> None:
+        self._open: Run | None = None
+
+    def add(self, run: Run) -> Run | None:
+        """Extend the open run or start a new one; returns the run this one closed, if any."""
+        prev = self._open
+        if prev is not None and prev.end != run.start:
+            raise ValueError(f"runs must be consecutive: {run.start} after a run ending at {prev.end}")
+        if prev is not None and prev.label is run.label:
+            self._open = Run(prev.start, run.end, run.label)
+            return None
+        self._open = run
+        return prev
+
+    def close(self) -> Run | None:
+        """The last run (the end of the data)."""
+        run, self._open = self._open, None
+        return run
+
+
+class SummaryBuilder:
+    """A RecordingSummary from maximal runs, fed in order.
+
+    Sitting bouts are computed by the daily report's own `sitting_bouts`, one stretch at a time: an
+    unknown run longer than BRIDGE_S ends every bout and every upright time after one, so the stretches
+    between such runs give exactly the bouts of the whole recording, and only the stretch in progress is
+    held (as runs, not seconds).
+    """
+
+    def __init__(self, placement: Placement, min_break_s: int = DEFAULT_MIN_BREAK_S) -> None:
+        self.placement = placement
+        self.min_break_s = min_break_s
+        self._start: int | None = None
+        self._end = 0
+        self._seconds = dict.fromkeys(Posture, 0)
+        self._bout_counts = dict.fromkeys(_ORDER, 0)
+        self._stretch: list[Run] = []
+        self._sitting: list[SittingBout] = []
+        self._gaps = 0
+        self._gap_s = 0
+
+    def add_runs(self, items: Iterable[Run]) -> None:
+        for run in items:
+            self.add(run)
+
+    def add(self, run: Run) -> None:
+        """The next maximal run (it must start where the previous one ended)."""
+        if self._start is None:
+            self._start = run.start
+        elif run.start != self._end:
+            raise ValueError(f"runs must be consecutive: {run.start} after {self._end}")
+        self._end = run.end
+        self._seconds[run.label] += run.duration
+        self._bout_counts[run.label] += 1
+        if run.label is Posture.UNKNOWN and run.duration > BRIDGE_S:
+            self._close_stretch()
+            if run.duration >= GAP_S:
+                self._gaps += 1
+                self._gap_s += run.duration
+        else:
+            self._stretch.append(run)
+
+    def _close_stretch(self) -> None:
+        if not self._stretch:
+            return
+        t0 = self._stretch[0].start
+        codes = np.array([r.label.code for r in self._stretch], dtype=np.uint8)
+        lengths = np.array([r.duration for r in self._stretch], dtype=np.int64)
+        self._sitting += sitting_bouts(LabelSpan(t0, np.repeat(codes, lengths)))
+        self._stretch = []
+
+    def result(self, t0: int | None = None) -> RecordingSummary:
+        """The summary (t0: where an empty recording starts)."""
+        self._close_stretch()
+        start = self._start if self._start is not None else (t0 or 0)
+        end = self._end if self._start is not None else start
+        bouts = tuple(self._sitting)
+        return RecordingSummary(
+            placement=self.placement,
+            start=start,
+            end=end,
+            posture_s=dict(self._seconds),
+            bout_counts=dict(self._bout_counts),
+            sitting_bouts=bouts,
+            min_break_s=self.min_break_s,
+            breaks=sum(1 for b in bouts if b.upright_after_s >= self.min_break_s),
+            transitions=sum(1 for b in bouts if b.upright_after_s > 0),
+            gaps=self._gaps,
+            gap_s=self._gap_s,
+        )
 
 
 def duration_text(seconds: float) -> str:
@@ -150,6 +252,11 @@ def format_summary(s: RecordingSummary, name: str) -> str:
     if longest is not None:
         lines.append(
             f"  {'longest':<15}{duration_text(longest.duration)} {sit}, from {_clock(longest.start)}"
+        )
+    if s.gaps:
+        lines.append(
+            f"  {'gaps':<15}{s.gaps} of {GAP_S // 60} min or more with {names[Posture.UNKNOWN]}, "
+            f"{duration_text(s.gap_s)} in all"
         )
     rate = s.breaks_per_sedentary_hour
     per_hour = f", {rate:.1f} per sedentary hour" if rate is not None else ""

@@ -4,15 +4,29 @@ A file has one header row naming its columns, then one sample per row; lines sta
 blank lines are skipped, `.gz` files are decompressed on the fly. Time comes from a time column (seconds,
 milliseconds or ISO-8601) or from a sample rate and a start time. Acceleration is converted to g.
 
-Every problem is a `UserError` that names the file, the line and the value where there is one, so that
-a week-long file with one bad row says which row.
+Time options, and why some combinations are refused rather than guessed at:
+
+- A time column of Unix times (numbers from 1e8 s, i.e. 1973, on) or of ISO-8601 text is absolute:
+  `start` would shift real times by decades, so it is refused.
+- A numeric time column below that is relative (seconds since the recording began): `start` gives its
+  time zero (default 1970-01-01T00:00Z).
+- Without a time column (or with `use_time_column` False) the samples are 1/rate_hz apart from `start`.
+- `time_unit` applies only to a numeric time column and `tz` only to times written without an offset;
+  given where they cannot apply, they are refused instead of silently ignored.
+
+Every problem is a `UserError` that names the file, the line and the value where there is one (long values
+shortened, control characters escaped), so that a week-long file with one bad row says which row, in one
+line. Memory is bounded by the chunk size: lines longer than `MAX_LINE_BYTES` are refused.
 """
 
 from __future__ import annotations
 
+import csv
 import gzip
 import math
+import re
 import typing
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
@@ -29,6 +43,9 @@ from monitor.core.types import FloatArray, SampleBlock
 G_MS2 = 9.80665
 # Text parsed per chunk: ~2 MiB is ~1 min of 50 Hz samples; keeps memory flat for week-long files.
 CHUNK_BYTES = 2 << 20
+# A CSV row of accelerometer data is well under 1 kB; a longer line is not a recording (and would
+# otherwise be read whole into memory).
+MAX_LINE_BYTES = 1 << 20
 # Column names tried, in order, when the user names none.
 X_NAMES = ("x", "acc_x", "ax", "accel_x", "accx", "x_g")
 Y_NAMES = ("y", "acc_y", "ay", "accel_y", "accy", "y_g")
@@ -38,6 +55,27 @@ TIME_NAMES = ("t", "time", "timestamp", "time_s", "datetime", "ts")
 # first chunk means the units are wrong, and we say so rather than classify nonsense.
 _UNIT_CHECK_LOW_G = 0.3
 _UNIT_CHECK_HIGH_G = 3.0
+# No worn accelerometer reads more (impact sensors stop at a few hundred g): a larger value is a corrupt
+# row, and refusing it keeps every later computation finite in float32.
+MAX_ABS_G = 1000.0
+# Sample rates analyze accepts, given or read from the times: the 2 s windows need samples, and beyond
+# 10 kHz a time column in the wrong unit is far more likely than a real device.
+MIN_RATE_HZ = 1.0
+MAX_RATE_HZ = 10_000.0
+# Numeric times from here on are Unix times (1973-03-03 on), not seconds since the recording began: no
+# recording is three years long, and no Unix time in a real recording is earlier.
+UNIX_TIME_MIN_S = 1e8
+# Sample times analyze handles: dates that print as ordinary ISO text, with float64 times still exact to
+# a few microseconds.
+TIME_MIN_S = datetime(1900, 1, 1, tzinfo=UTC).timestamp()
+TIME_MAX_S = datetime(9999, 1, 1, tzinfo=UTC).timestamp()
+TIME_RANGE_TEXT = "1900-01-01 to 9999-01-01"
+# Values quoted in error lines are cut to this many characters.
+MAX_SHOWN_CHARS = 60
+# Characters that are part of numbers or of the format itself cannot separate fields.
+_BAD_DELIMITERS = frozenset('0123456789.+-eE"#\r\n')
+# The numbers a field may hold, as NumPy's fast reader accepts them (ASCII digits, no underscores).
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?|inf|infinity|nan)", re.I)
 
 
 class Units(StrEnum):
@@ -54,36 +92,105 @@ class TimeUnit(StrEnum):
 _TIME_SCALE = {TimeUnit.S: 1.0, TimeUnit.MS: 1e-3, TimeUnit.US: 1e-6}
 
 
+class TimeKind(StrEnum):
+    """Where the samples' times come from."""
+
+    UNIX = "unix"  # numeric time column of Unix times
+    RELATIVE = "relative"  # numeric time column counting from the recording's start
+    ISO = "iso"  # ISO-8601 text
+    RATE = "rate"  # no time column: start + index / rate
+
+
+def shown(text: str, limit: int = MAX_SHOWN_CHARS) -> str:
+    """A user's value for an error line: quoted, control characters escaped, cut to `limit` characters."""
+    clean = _printable(text)
+    if len(clean) <= limit:
+        return '"' + clean.replace('"', '\\"') + '"'
+    return '"' + clean[:limit].replace('"', '\\"') + f'…" ({len(text)} characters)'
+
+
+def shown_path(path: str | Path, limit: int = 200) -> str:
+    """A file name for a message: control characters and undecodable bytes escaped, long ones cut from
+    the front (the end names the file)."""
+    clean = _printable(str(path))
+    return clean if len(clean) <= limit else "…" + clean[-limit:]
+
+
+def _printable(text: str) -> str:
+    if text.isprintable():
+        return text
+    return "".join(
+        c if c.isprintable() else c.encode("unicode_escape", "backslashreplace").decode() for c in text
+    )
+
+
+def delimiter_from_option(text: str) -> str:
+    """The field separator from --delimiter: one character; `\\t` or `tab` for a tab."""
+    delimiter = "\t" if text in ("\\t", "tab", "TAB") else text
+    check_delimiter(delimiter)
+    return delimiter
+
+
+def check_delimiter(text: str) -> None:
+    if len(text) != 1:
+        raise UserError(f"--delimiter {shown(text)}: give one character, e.g. , or ; (\\t or tab for a tab)")
+    if text in _BAD_DELIMITERS:
+        raise UserError(
+            f"--delimiter {shown(text)}: cannot separate fields, it is part of numbers or of the CSV format"
+        )
+
+
+def check_rate(rate_hz: float, option: str = "--rate") -> None:
+    if rate_hz <= 0:
+        raise UserError(f"{option} must be above 0 Hz, got {rate_hz:g}")
+    if not MIN_RATE_HZ <= rate_hz <= MAX_RATE_HZ:  # also NaN
+        raise UserError(f"{option} must be between {MIN_RATE_HZ:g} and {MAX_RATE_HZ:g} Hz, got {rate_hz:g}")
+
+
+def unix_time(when: datetime) -> float | None:
+    """Seconds since the epoch, or None outside the range analyze handles."""
+    try:
+        t = when.timestamp()
+    except (OverflowError, ValueError, OSError):
+        return None
+    return t if TIME_MIN_S <= t < TIME_MAX_S else None
+
+
 @dataclass(frozen=True)
 class CsvFormat:
-    """How to read a CSV recording. Column names of None are looked up among the usual names."""
+    """How to read a CSV recording. Column names of None are looked up among the usual names.
+
+    `time_unit` and `tz` of None mean "not given" (seconds, UTC): given, they must apply to the file.
+    """
 
     x: str | None = None
     y: str | None = None
     z: str | None = None
     time: str | None = None
-    time_unit: TimeUnit = TimeUnit.S
+    time_unit: TimeUnit | None = None
     units: Units = Units.G
     scale: float = 1.0  # raw value * scale is in `units` (e.g. 1/16384 for int16 counts at +-2 g)
     rate_hz: float | None = None
     start: datetime | None = None  # first sample (rate-only files) or time zero of a relative time column
-    tz: tzinfo = UTC  # for ISO times without an offset, and a naive `start`
+    tz: tzinfo | None = None  # for ISO times without an offset, and a naive `start`
     delimiter: str = ","
     use_time_column: bool = True  # False: ignore any time column, use rate_hz and start
 
 
-def _open(path: Path) -> tuple[BinaryIO, BinaryIO]:
+def _open(path: Path, name: str) -> tuple[BinaryIO, BinaryIO]:
     """The file and the byte stream to read lines from (decompressed for .gz)."""
     try:
         raw: BinaryIO = path.open("rb")
     except FileNotFoundError:
-        raise UserError(f"{path}: no such file") from None
+        raise UserError(f"{name}: no such file") from None
     except IsADirectoryError:
-        raise UserError(f"{path}: is a directory, not a CSV file") from None
+        raise UserError(f"{name}: is a directory, not a CSV file") from None
     except PermissionError:
-        raise UserError(f"{path}: permission denied") from None
+        raise UserError(f"{name}: permission denied") from None
     except OSError as exc:
-        raise UserError(f"{path}: cannot read: {exc.strerror}") from None
+        raise UserError(f"{name}: cannot read: {exc.strerror}") from None
+    except ValueError:  # a NUL byte in the name
+        raise UserError(f"{name}: not a usable file name") from None
     if path.suffix == ".gz":
         return raw, typing.cast(BinaryIO, gzip.GzipFile(fileobj=raw, mode="rb"))
     return raw, raw
@@ -94,14 +201,28 @@ class CsvRecording:
 
     def __init__(self, path: str | Path, fmt: CsvFormat | None = None) -> None:
         self.path = Path(path)
+        self.name = shown_path(self.path)
         self.fmt = fmt if fmt is not None else CsvFormat()
-        if self.fmt.rate_hz is not None and not self.fmt.rate_hz > 0:
-            raise UserError(f"--rate must be above 0 Hz, got {self.fmt.rate_hz:g}")
-        self._raw, self._bytes = _open(self.path)
+        if self.fmt.rate_hz is not None:
+            check_rate(self.fmt.rate_hz)
+        elif not self.fmt.use_time_column:
+            raise UserError("--ignore-time-column needs --rate HZ")
+        if not (math.isfinite(self.fmt.scale) and self.fmt.scale > 0):
+            raise UserError(f"--scale must be a finite number above 0, got {self.fmt.scale:g}")
+        check_delimiter(self.fmt.delimiter)
+        self._start = self._start_time()
+        self._raw, self._bytes = _open(self.path, self.name)
         self.size = self._stat_size()
-        self._line_no = 0
+        self._line_no = 0  # lines handed out so far
+        self._carry = b""  # the start of a line whose end has not been read yet
+        self._eof = False
+        self._pending: list[str] = []  # lines read with the header, not yet parsed
+        self._pending_first = 0
+        self.iso_time = False  # the time column holds ISO-8601 text (known from the first row)
+        self._naive_iso_seen = False
         self.samples = 0
-        self.iso_time = False
+        self.header_line = 0
+        self.time_kind = TimeKind.RATE
         try:
             self.columns = self._read_header()
             self.x_col = self._column(self.fmt.x, X_NAMES, "x", "--x-column")
@@ -111,6 +232,19 @@ class CsvRecording:
         except BaseException:
             self.close()
             raise
+
+    def _start_time(self) -> float | None:
+        start = self.fmt.start
+        if start is None:
+            return None
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=self.fmt.tz or UTC)
+        t = unix_time(start)
+        if t is None:
+            raise UserError(
+                f"--start {start.isoformat()}: outside {TIME_RANGE_TEXT}, the times analyze handles"
+            )
+        return t
 
     def _stat_size(self) -> int:
         try:
@@ -125,6 +259,11 @@ class CsvRecording:
         except (OSError, ValueError):
             return self.size
 
+    @property
+    def time_column(self) -> str | None:
+        """The name of the time column in use, if any, as messages show it."""
+        return None if self.time_col is None else self._col_name(self.time_col)
+
     def close(self) -> None:
         self._bytes.close()
         self._raw.close()
@@ -135,82 +274,128 @@ class CsvRecording:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- header -------------------------------------------------------------------------------------------
+    # -- lines --------------------------------------------------------------------------------------------
 
-    def _read_bytes(self, hint: int) -> list[bytes]:
-        try:
-            return self._bytes.readlines(hint) if hint else [self._bytes.readline()]
-        except (OSError, EOFError) as exc:  # gzip.BadGzipFile is an OSError
-            raise UserError(f"{self.path}: cannot read: {exc}") from None
+    def _read_lines(self, chunk_bytes: int) -> tuple[int, list[str]]:
+        """The next complete lines (about `chunk_bytes` of them) and the number of the first; [] at the end.
+
+        Reads fixed-size blocks rather than lines, so that no line, however long, is read whole.
+        """
+        while True:
+            if self._eof:
+                return self._line_no + 1, []
+            try:
+                data = self._bytes.read(max(chunk_bytes, 1))
+            except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
+                raise UserError(f"{self.name}: cannot read: {exc}") from None
+            if not data:
+                self._eof = True
+                text, self._carry = self._carry, b""
+                if not text:
+                    return self._line_no + 1, []
+                batch = text.removesuffix(b"\n").split(b"\n")
+            else:
+                text = self._carry + data
+                cut = text.rfind(b"\n")
+                if cut < 0:
+                    self._carry = text
+                    self._check_length(len(text))
+                    continue
+                self._carry = text[cut + 1 :]
+                self._check_length(len(self._carry))
+                batch = text[:cut].split(b"\n")
+            self._check_length(max(map(len, batch)), batch)
+            first = self._line_no + 1
+            lines = self._decode(batch, first)
+            self._line_no += len(batch)
+            return first, lines
+
+    def _check_length(self, n: int, batch: list[bytes] | None = None) -> None:
+        if n <= MAX_LINE_BYTES:
+            return
+        line = self._line_no + 1
+        if batch is not None:
+            line += next(i for i, b in enumerate(batch) if len(b) == n)
+        raise UserError(
+            f"{self.name}:{line}: a line longer than {MAX_LINE_BYTES >> 20} MiB: not a CSV recording "
+            "(one sample per line)"
+        )
 
     def _decode(self, batch: list[bytes], first_line: int) -> list[str]:
         try:
-            # One decode for the whole batch; lines end in b"\n" (the last maybe not), so splitting on
-            # "\n" gives back exactly the batch's lines.
-            lines = b"".join(batch).decode("utf-8").split("\n")
-            return lines[: len(batch)]
+            # One decode for the whole batch; splitting on "\n" gives back exactly the batch's lines.
+            lines = b"\n".join(batch).decode("utf-8").split("\n")
         except UnicodeDecodeError:
             for i, b in enumerate(batch):
                 try:
                     b.decode("utf-8")
                 except UnicodeDecodeError as exc:
                     raise UserError(
-                        f"{self.path}:{first_line + i}: not UTF-8 text (byte {exc.start + 1} of the line)"
+                        f"{self.name}:{first_line + i}: not UTF-8 text (byte {exc.start + 1} of the line)"
                     ) from None
             raise  # pragma: no cover - the loop finds the line that failed as a whole
+        if first_line == 1 and lines:
+            lines[0] = lines[0].removeprefix("\ufeff")  # spreadsheet exports often start with a BOM
+        return lines
 
-    def _readline(self) -> str | None:
-        batch = self._read_bytes(0)
-        if not batch[0]:
-            return None
-        line = self._decode(batch, self._line_no + 1)[0]
-        if self._line_no == 0:
-            line = line.removeprefix("\ufeff")  # spreadsheet exports often start with a byte-order mark
-        self._line_no += 1
-        return line
+    def _fields(self, line: str, line_no: int) -> list[str]:
+        """One row split into fields, quotes honoured, each field stripped of spaces."""
+        try:
+            return [f.strip() for f in next(csv.reader([line], delimiter=self.fmt.delimiter, strict=True))]
+        except csv.Error as exc:
+            raise UserError(f"{self.name}:{line_no}: not a CSV row ({exc})") from None
+
+    # -- header -------------------------------------------------------------------------------------------
 
     def _read_header(self) -> list[str]:
         while True:
-            line = self._readline()
-            if line is None:
-                raise UserError(f"{self.path}: empty file: no header row and no samples")
-            stripped = line.strip()
-            if stripped and not stripped.startswith("#"):
-                break
-        self.header_line = self._line_no
-        return [c.strip().strip('"').strip() for c in stripped.split(self.fmt.delimiter)]
+            first, lines = self._read_lines(64 << 10)
+            if not lines:
+                raise UserError(f"{self.name}: empty file: no header row and no samples")
+            for i, line in enumerate(lines):
+                stripped = line.strip()
+                if stripped and not stripped.startswith("#"):
+                    self.header_line = first + i
+                    self._pending = lines[i + 1 :]
+                    self._pending_first = first + i + 1
+                    return [c.strip('"').strip() for c in self._fields(stripped, self.header_line)]
 
     def _present(self) -> str:
-        return ", ".join(self.columns)
+        text = _printable(", ".join(self.columns))
+        return text if len(text) <= 150 else f"{text[:150]}… ({len(self.columns)} columns)"
 
     def _column(self, wanted: str | None, names: Sequence[str], axis: str, option: str) -> int:
         lowered = [c.lower() for c in self.columns]
         if wanted is not None:
             if wanted in self.columns:
                 return self.columns.index(wanted)
-            raise UserError(f'{self.path}: no column "{wanted}"; columns present: {self._present()}')
+            raise UserError(f"{self.name}: no column {shown(wanted)}; columns present: {self._present()}")
         for name in names:
             if name in lowered:
                 return lowered.index(name)
         raise UserError(
-            f"{self.path}: no {axis} column (looked for {', '.join(names)}); columns present: "
+            f"{self.name}: no {axis} column (looked for {', '.join(names)}); columns present: "
             f"{self._present()}; name it with {option}"
         )
 
     def _time_column(self) -> int | None:
         if not self.fmt.use_time_column:
+            if self.fmt.time is not None:
+                raise UserError("--time-column and --ignore-time-column contradict each other: drop one")
             return None
         if self.fmt.time is not None:
             if self.fmt.time in self.columns:
                 return self.columns.index(self.fmt.time)
-            raise UserError(f'{self.path}: no column "{self.fmt.time}"; columns present: {self._present()}')
+            raise UserError(
+                f"{self.name}: no column {shown(self.fmt.time)}; columns present: {self._present()}"
+            )
         lowered = [c.lower() for c in self.columns]
         for name in TIME_NAMES:
             if name in lowered:
                 return lowered.index(name)
         if self.fmt.rate_hz is None:
             raise UserError(
-                f"{self.path}: no time column (looked for {', '.join(TIME_NAMES)}); columns present: "
+                f"{self.name}: no time column (looked for {', '.join(TIME_NAMES)}); columns present: "
                 f"{self._present()}; give the sample rate with --rate HZ or name it with --time-column"
             )
         return None
@@ -219,10 +404,7 @@ class CsvRecording:
 
     def blocks(self, chunk_bytes: int = CHUNK_BYTES) -> Iterator[SampleBlock]:
         """The samples in chunks of about `chunk_bytes` of text, times in Unix seconds, xyz in g."""
-        start = self.fmt.start
-        if start is not None and start.tzinfo is None:
-            start = start.replace(tzinfo=self.fmt.tz)
-        t_offset = start.timestamp() if start is not None else 0.0
+        t_offset = self._start if self._start is not None else 0.0
         last_t = -math.inf
         first = True
         while True:
@@ -230,27 +412,30 @@ class CsvRecording:
             if not lines:
                 return
             xyz, tcol = self._parse(lines, numbers)
+            if first:
+                self._settle_time_kind(tcol, numbers[0])
             if self.time_col is None:
                 assert self.fmt.rate_hz is not None
-                t = (
-                    t_offset
-                    + np.arange(self.samples, self.samples + len(lines), dtype=np.float64) / self.fmt.rate_hz
-                )
+                index = np.arange(self.samples, self.samples + len(lines), dtype=np.float64)
+                t = t_offset + index / self.fmt.rate_hz
             else:
-                t = tcol + t_offset if not self.iso_time else tcol
-                back = np.flatnonzero(np.diff(np.concatenate([[last_t], t])) < 0)
-                if back.size:
-                    i = int(back[0])
-                    before = last_t if i == 0 else t[i - 1]
-                    raise UserError(
-                        f"{self.path}:{numbers[i]}: time goes backwards ({_show_t(t[i])} after "
-                        f"{_show_t(before)}); sort the file by time"
-                    )
-                last_t = float(t[-1])
-            xyz *= self.fmt.scale * (1.0 / G_MS2 if self.fmt.units is Units.MS2 else 1.0)
-            if first:
-                self._check_units(xyz)
-                first = False
+                t = tcol + t_offset if self.time_kind is TimeKind.RELATIVE else tcol
+            self._check_times(t, lines, numbers)
+            back = np.flatnonzero(np.diff(np.concatenate([[last_t], t])) < 0)
+            if back.size:
+                i = int(back[0])
+                before = last_t if i == 0 else t[i - 1]
+                raise UserError(
+                    f"{self.name}:{numbers[i]}: time goes backwards ({_show_t(t[i])} after "
+                    f"{_show_t(before)}); sort the file by time"
+                )
+            last_t = float(t[-1])
+            with np.errstate(over="ignore", invalid="ignore"):  # overflow is caught just below
+                xyz *= self.fmt.scale * (1.0 / G_MS2 if self.fmt.units is Units.MS2 else 1.0)
+                if first:
+                    self._check_units(xyz)
+                    first = False
+            self._check_range(xyz, lines, numbers)
             self.samples += len(lines)
             yield SampleBlock(t, xyz.astype(np.float32))
 
@@ -259,16 +444,57 @@ class CsvRecording:
         lines: list[str] = []
         numbers: list[int] = []
         while not lines:
-            raw = self._read_bytes(chunk_bytes)
-            if not raw:
-                break
-            base = self._line_no + 1
-            batch = self._decode(raw, base)
-            self._line_no += len(batch)
+            if self._pending:
+                # The lines read with the header, and a whole chunk after them: the first block is what
+                # the rate and the units are judged on, so it should be a full one.
+                base, batch = self._pending_first, self._pending + self._read_lines(chunk_bytes)[1]
+                self._pending = []
+            else:
+                base, batch = self._read_lines(chunk_bytes)
+                if not batch:
+                    break
             stripped = [line.strip() for line in batch]
             numbers = [base + i for i, line in enumerate(stripped) if line and line[0] != "#"]
             lines = [line for line in stripped if line and line[0] != "#"]
         return lines, numbers
+
+    def _settle_time_kind(self, tcol: FloatArray, line: int) -> None:
+        """Decide, from the first row, what the times are, and refuse time options that cannot apply."""
+        if self.time_col is None:
+            self.time_kind = TimeKind.RATE
+        elif self.iso_time:
+            self.time_kind = TimeKind.ISO
+        else:
+            self.time_kind = TimeKind.UNIX if abs(float(tcol[0])) >= UNIX_TIME_MIN_S else TimeKind.RELATIVE
+        name = self.time_column
+        if self.fmt.time_unit is not None and self.time_kind in (TimeKind.ISO, TimeKind.RATE):
+            if name is not None:
+                what = f'the time column "{name}" holds ISO-8601 text'
+            elif not self.fmt.use_time_column:
+                what = "--ignore-time-column sets the time column aside"
+            else:
+                what = "the file has no time column"
+            raise UserError(f"--time-unit applies only to a numeric time column: {what}; leave it out")
+        if self.fmt.start is not None and self.time_kind in (TimeKind.UNIX, TimeKind.ISO):
+            kind = "Unix times" if self.time_kind is TimeKind.UNIX else "ISO-8601 times"
+            raise UserError(
+                f'{self.name}: --start cannot apply: the time column "{name}" holds {kind} (line {line}: '
+                f"{_show_t(float(tcol[0]))}), which are absolute. --start sets time zero of a relative time "
+                "column or the first sample of a file without one: leave it out, or time the samples by "
+                "--rate and --start with --ignore-time-column"
+            )
+        if self.fmt.tz is not None and not self._uses_tz:
+            raise UserError(
+                "--timezone applies only to times written without an offset (ISO-8601 times in the time "
+                "column or --start) and there are none here; the outputs are in UTC whatever it says: "
+                "leave it out"
+            )
+
+    @property
+    def _uses_tz(self) -> bool:
+        if self.fmt.start is not None and self.fmt.start.tzinfo is None:
+            return True
+        return self.time_kind is TimeKind.ISO and self._naive_iso_seen
 
     def _parse(self, lines: list[str], numbers: list[int]) -> tuple[FloatArray, FloatArray]:
         cols = [self.x_col, self.y_col, self.z_col]
@@ -278,70 +504,129 @@ class CsvRecording:
             cols.append(self.time_col)
         try:
             values = np.loadtxt(
-                lines, delimiter=self.fmt.delimiter, usecols=cols, dtype=np.float64, ndmin=2, quotechar='"'
+                lines,
+                delimiter=self.fmt.delimiter,
+                usecols=cols,
+                dtype=np.float64,
+                ndmin=2,
+                quotechar='"',
+                comments=None,
             )
         except ValueError:
             values = self._parse_slowly(lines, numbers, cols)
             numeric_time = numeric_time and not self.iso_time
         if values.shape[0] != len(lines):  # pragma: no cover - loadtxt keeps one row per line
-            raise UserError(f"{self.path}: could not parse rows {numbers[0]}-{numbers[-1]}")
+            raise UserError(f"{self.name}: could not parse rows {numbers[0]}-{numbers[-1]}")
         bad = ~np.isfinite(values)
         if bad.any():
             row, col = (int(v) for v in np.argwhere(bad)[0])
-            shown = _field(lines[row], cols[col], self.fmt.delimiter)
+            text = self._field(lines[row], numbers[row], cols[col])
+            what = (
+                "too large" if _NUMBER.fullmatch(text) and "n" not in text.lower() else "not a finite number"
+            )
             raise UserError(
-                f"{self.path}:{numbers[row]}: {self.columns[cols[col]]} = {shown} is not a finite number"
+                f"{self.name}:{numbers[row]}: {self._col_name(cols[col])} = {shown(text)} is {what}"
             )
         xyz = values[:, :3]
         if numeric_time:
-            tcol = values[:, 3] * _TIME_SCALE[self.fmt.time_unit]
+            tcol = values[:, 3] * _TIME_SCALE[self.fmt.time_unit or TimeUnit.S]
         elif self.time_col is not None:
             tcol = self._parse_iso(lines, numbers)
         else:
             tcol = np.zeros(0)
         return np.ascontiguousarray(xyz), tcol
 
+    def _col_name(self, col: int) -> str:
+        return _printable(self.columns[col])[:MAX_SHOWN_CHARS]
+
+    def _field(self, line: str, line_no: int, col: int) -> str:
+        fields = self._fields(line, line_no)
+        return fields[col] if col < len(fields) else ""
+
     def _parse_slowly(self, lines: list[str], numbers: list[int], cols: list[int]) -> FloatArray:
         """Row by row, to find what the fast parser choked on; switches to ISO times when that is it."""
         out = np.empty((len(lines), len(cols)))
+        need = max(cols) + 1
         width = len(self.columns)
         for r, line in enumerate(lines):
-            fields = line.split(self.fmt.delimiter)
-            if len(fields) < width:
+            fields = self._fields(line, numbers[r])
+            if len(fields) < need:
                 raise UserError(
-                    f"{self.path}:{numbers[r]}: {len(fields)} fields where the header has {width}: "
+                    f"{self.name}:{numbers[r]}: {len(fields)} fields where the header has {width}: "
                     f"{self._present()}"
                 )
             for c, col in enumerate(cols):
-                text = fields[col].strip().strip('"')
-                try:
+                text = fields[col]
+                if _NUMBER.fullmatch(text):
                     out[r, c] = float(text)
-                except ValueError:
-                    if col == self.time_col and not self.iso_time and r == 0 and self.samples == 0:
-                        # The time column holds ISO-8601 text: parse it as such from now on.
-                        self.iso_time = True
-                        return self._parse_slowly(lines, numbers, cols[:3])
-                    raise UserError(
-                        f"{self.path}:{numbers[r]}: {self.columns[col]} = {_quote(text)} is not a number"
-                    ) from None
+                    continue
+                if col == self.time_col and not self.iso_time and r == 0 and self.samples == 0:
+                    # The time column holds ISO-8601 text: parse it as such from now on.
+                    self.iso_time = True
+                    return self._parse_slowly(lines, numbers, cols[:3])
+                raise UserError(
+                    f"{self.name}:{numbers[r]}: {self._col_name(col)} = {shown(text)} is not a number"
+                )
         return out
 
     def _parse_iso(self, lines: list[str], numbers: list[int]) -> FloatArray:
         assert self.time_col is not None
         out = np.empty(len(lines))
+        tz = self.fmt.tz or UTC
         for r, line in enumerate(lines):
-            text = line.split(self.fmt.delimiter)[self.time_col].strip().strip('"')
+            text = self._field(line, numbers[r], self.time_col)
             try:
                 when = datetime.fromisoformat(text)
             except ValueError:
                 raise UserError(
-                    f"{self.path}:{numbers[r]}: {self.columns[self.time_col]} = {_quote(text)} is not an "
+                    f"{self.name}:{numbers[r]}: {self._col_name(self.time_col)} = {shown(text)} is not an "
                     "ISO-8601 time (e.g. 2024-03-04T08:00:00.020+01:00) or a number of seconds"
                 ) from None
             if when.tzinfo is None:
-                when = when.replace(tzinfo=self.fmt.tz)
-            out[r] = when.timestamp()
+                when = when.replace(tzinfo=tz)
+                self._naive_iso_seen = True
+            t = unix_time(when)
+            if t is None:
+                raise UserError(
+                    f"{self.name}:{numbers[r]}: {self._col_name(self.time_col)} = {shown(text)} is outside "
+                    f"{TIME_RANGE_TEXT}, the times analyze handles"
+                )
+            out[r] = t
         return out
+
+    def _check_times(self, t: FloatArray, lines: list[str], numbers: list[int]) -> None:
+        """Every time within the range a date can be printed in (and float64 is exact enough)."""
+        outside = np.flatnonzero((t < TIME_MIN_S) | (t >= TIME_MAX_S))
+        if not outside.size:
+            return
+        i = int(outside[0])
+        if self.time_col is None:
+            assert self.fmt.rate_hz is not None
+            what = f"--start plus {self.samples + i} samples at {self.fmt.rate_hz:g} Hz"
+        else:
+            text = shown(self._field(lines[i], numbers[i], self.time_col))
+            what = f"{self._col_name(self.time_col)} = {text}"
+            if self.fmt.time_unit is not None:
+                what += f" {self.fmt.time_unit}"
+            if self._start is not None:
+                what += " after --start"
+        raise UserError(
+            f"{self.name}:{numbers[i]}: {what} falls outside {TIME_RANGE_TEXT}, the times analyze handles"
+        )
+
+    def _check_range(self, xyz: FloatArray, lines: list[str], numbers: list[int]) -> None:
+        big = np.flatnonzero(~(np.abs(xyz) <= MAX_ABS_G).all(axis=1))
+        if not big.size:
+            return
+        row = int(big[0])
+        axis = int(np.flatnonzero(~(np.abs(xyz[row]) <= MAX_ABS_G))[0])
+        col = (self.x_col, self.y_col, self.z_col)[axis]
+        text = shown(self._field(lines[row], numbers[row], col))
+        value = f"{float(xyz[row, axis]):.3g} g" if math.isfinite(xyz[row, axis]) else "beyond any number"
+        raise UserError(
+            f"{self.name}:{numbers[row]}: {self._col_name(col)} = {text} is {value} after --units and "
+            f"--scale; a worn accelerometer reads within ±{MAX_ABS_G:g} g: a corrupt row?"
+        )
 
     def _check_units(self, xyz: FloatArray) -> None:
         median = float(np.median(np.linalg.norm(xyz, axis=1)))
@@ -354,22 +639,13 @@ class CsvRecording:
         else:
             hint = "check --units and --scale"
         raise UserError(
-            f"{self.path}: the acceleration magnitude is around {median:.3g} g at the start, where a worn "
+            f"{self.name}: the acceleration magnitude is around {median:.3g} g at the start, where a worn "
             f"accelerometer reads about 1 g; {hint}"
         )
 
 
-def _quote(text: str) -> str:
-    return '"' + text.replace('"', '\\"') + '"'
-
-
-def _field(line: str, col: int, delimiter: str) -> str:
-    fields = line.split(delimiter)
-    return _quote(fields[col].strip()) if col < len(fields) else "(missing)"
-
-
 def _show_t(t: float) -> str:
-    if t > 1e8:  # after 1973: a Unix time, show it as one
+    if abs(t) >= UNIX_TIME_MIN_S and TIME_MIN_S <= t < TIME_MAX_S:  # a Unix time: show it as one
         return datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds")
     return f"{t:.3f} s"
 
@@ -382,4 +658,5 @@ def estimate_rate(t: FloatArray) -> float | None:
     d = d[d > 0]
     if d.size == 0:
         return None
-    return float(1.0 / np.median(d))
+    with np.errstate(over="ignore"):  # a spacing of a denormal: inf, refused by the caller's range
+        return float(1.0 / np.median(d))

@@ -7,12 +7,14 @@ from .bouts import BoutTracker, find_bouts
 from .reference import UprightReference
 from .settings import PipelineSettings
 from .stream import PostureStream, classify_recording
+from .windows import EpochGap
 from .wrist import WRIST_INACTIVE_TERM, WRIST_LABELS
 
 __all__ = [
     "WRIST_INACTIVE_TERM",
     "WRIST_LABELS",
     "BoutTracker",
+    "EpochGap",
     "PipelineSettings",
     "PostureStream",
     "UprightReference",

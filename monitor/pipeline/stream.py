@@ -56,12 +56,30 @@ _PRIORITY: dict[Placement, tuple[PostureCode, ...]] = {
 # Chunk size used by classify_recording: bounds memory whatever the recording length.
 BATCH_CHUNK_SAMPLES = 1 << 19
 _EMPTY_CODES = np.zeros(0, dtype=np.uint8)
-# Epochs of a long silence are pushed through the later stages in slices of this many (one hour).
-GAP_SLICE_EPOCHS = 3600
 
 
 def _epochs(seconds: float) -> int:
     return max(1, round(seconds))
+
+
+def gap_settle_epochs(s: PipelineSettings) -> int:
+    """Epochs of a silence after which every stage after the classifier holds only silence.
+
+    Each stage remembers a bounded stretch of its input: non-wear holds still epochs (up to
+    `nonwear_flat_s`) and wear islands (`wear_island_s`), the short-sit padder its moving sums, the
+    bout smoother its two median passes. Once they have seen this many silent epochs (`unknown`, not
+    still), more silence leaves them as they are and each silent epoch in yields one `unknown` epoch out,
+    so the rest of a long silence needs no work and no memory. Twice every delay, to stay safe of
+    off-by-ones; a few thousand epochs at most.
+    """
+    nonwear = _epochs(s.nonwear_flat_s) + round(s.wear_island_s)
+    keep, target = _epochs(s.sit_keep_s), _epochs(s.min_sit_s)
+    padder = 2 * keep + 4 * target  # its four moving sums plus the padding on both sides
+    longest_bout = max(
+        _epochs(v) for v in (s.min_sit_s, s.min_lie_s, s.min_stand_s, s.min_move_s, s.min_cycle_s)
+    )
+    smoother = 4 * longest_bout  # two median passes, each looking `longest - 1` back and ahead
+    return 2 * (nonwear + padder + smoother) + 2
 
 
 class PostureStream:
@@ -70,7 +88,9 @@ class PostureStream:
     feed() returns the epochs finalised so far (possibly none: bout smoothing looks a few seconds
     ahead, non-wear up to `nonwear_flat_s` while the device is still, and work is batched every
     `process_every_s` of data). flush() finalises everything at the end of a recording; the stream is
-    finished afterwards.
+    finished afterwards. feed_compact() and flush_compact() return the same epochs with a long silence
+    as one `EpochGap` (all `unknown`) instead of a byte per second, for offline use where a recording
+    may jump by years.
     """
 
     def __init__(
@@ -119,6 +139,7 @@ class PostureStream:
         # changes, so a caller may lower it while it waits for something (a prompt coming due).
         self.process_every_s = s.process_every_s
         self._raw = _EMPTY_CODES
+        self._gap_settle = gap_settle_epochs(s)
         self._next_out: int | None = None
         self._finished = False
 
@@ -140,21 +161,29 @@ class PostureStream:
         return self._nonwear.held + self._padder.held + self._smoother.held
 
     def feed(self, block: SampleBlock) -> EpochBlock:
+        return self._joined(self.feed_compact(block))
+
+    def flush(self) -> EpochBlock:
+        return self._joined(self.flush_compact())
+
+    def feed_compact(self, block: SampleBlock) -> list[EpochBlock | EpochGap]:
+        """As feed(), in consecutive pieces: a silence of any length is at most a few thousand bytes."""
         if self._finished:
             raise RuntimeError("PostureStream.feed after flush(): start a new stream")
         if len(block) == 0:
-            return self._empty()
+            return []
         self._pending_t.append(block.t)
         self._pending_xyz.append(block.xyz)
         if self._pending_since is None:
             self._pending_since = float(block.t[0])
         if float(block.t[-1]) - self._pending_since < self.process_every_s:
-            return self._empty()
+            return []
         return self._run(final=False)
 
-    def flush(self) -> EpochBlock:
+    def flush_compact(self) -> list[EpochBlock | EpochGap]:
+        """As flush(), in consecutive pieces."""
         if self._finished:
-            return self._empty()
+            return []
         out = self._run(final=True)
         self._finished = True
         return out
@@ -163,6 +192,21 @@ class PostureStream:
 
     def _empty(self) -> EpochBlock:
         return EpochBlock.empty(float(self._next_out) if self._next_out is not None else 0.0)
+
+    def _joined(self, pieces: list[EpochBlock | EpochGap]) -> EpochBlock:
+        """One block, each gap written out as `unknown` epochs (what live callers store)."""
+        if not pieces:
+            return self._empty()
+        if len(pieces) == 1 and isinstance(pieces[0], EpochBlock):
+            return pieces[0]
+        parts = [
+            p.labels if isinstance(p, EpochBlock) else np.full(p.n, PostureCode.UNKNOWN, dtype=np.uint8)
+            for p in pieces
+        ]
+        first = pieces[0]
+        return EpochBlock(
+            first.t0 if isinstance(first, EpochBlock) else float(first.k0), np.concatenate(parts)
+        )
 
     def _take_pending(self) -> tuple[FloatArray, Float32Array]:
         if len(self._pending_t) == 1:
@@ -173,7 +217,7 @@ class PostureStream:
         self._pending_t, self._pending_xyz, self._pending_since = [], [], None
         return t, xyz
 
-    def _run(self, final: bool) -> EpochBlock:
+    def _run(self, final: bool) -> list[EpochBlock | EpochGap]:
         pieces: list[WindowSums | EpochGap] = []
         if self._pending_t:
             t, xyz = self._take_pending()
@@ -182,27 +226,47 @@ class PostureStream:
             tail = self._acc.flush()
             if tail is not None:
                 pieces.append(tail)
-        out: list[CodeArray] = []
+        # Label arrays, and counts of `unknown` epochs that skipped the later stages.
+        out: list[CodeArray | int] = []
         for piece in pieces:
             if self._next_out is None:
                 self._next_out = piece.k0
             if isinstance(piece, EpochGap):
-                # Epochs without data, in bounded slices: a week away costs no more memory than an hour.
-                for start in range(0, piece.n, GAP_SLICE_EPOCHS):
-                    n = min(GAP_SLICE_EPOCHS, piece.n - start)
-                    no = np.zeros(n, dtype=bool)
-                    out.append(self._finish(np.full(n, PostureCode.UNKNOWN, dtype=np.uint8), no, no, False))
+                # Epochs without data: only the first few pass through the later stages (see
+                # gap_settle_epochs); a year away costs no more time or memory than an hour.
+                n = min(piece.n, self._gap_settle)
+                no = np.zeros(n, dtype=bool)
+                out.append(self._finish(np.full(n, PostureCode.UNKNOWN, dtype=np.uint8), no, no, False))
+                if piece.n > n:
+                    out.append(piece.n - n)
             else:
                 codes, still, flat = self._classify(window_stats(piece, self._min_samples))
                 out.append(self._finish(codes, still, flat, False))
         if final:
             out.append(self._finish(_EMPTY_CODES, np.zeros(0, dtype=bool), np.zeros(0, dtype=bool), True))
-        labels = np.concatenate(out) if len(out) > 1 else (out[0] if out else _EMPTY_CODES)
-        if labels.shape[0] == 0 or self._next_out is None:
-            return self._empty()
-        t0 = self._next_out
-        self._next_out = t0 + labels.shape[0]
-        return EpochBlock(float(t0), labels)
+        return self._pieces(out)
+
+    def _pieces(self, out: list[CodeArray | int]) -> list[EpochBlock | EpochGap]:
+        """Consecutive output from the next epoch on: adjacent label arrays joined, skipped silences as
+        gaps."""
+        pieces: list[EpochBlock | EpochGap] = []
+        arrays: list[CodeArray] = []
+        for item in [*out, 0]:  # the sentinel flushes the last arrays
+            if isinstance(item, np.ndarray):
+                if item.shape[0]:
+                    arrays.append(item)
+                continue
+            if arrays:
+                assert self._next_out is not None
+                labels = np.concatenate(arrays) if len(arrays) > 1 else arrays[0]
+                pieces.append(EpochBlock(float(self._next_out), labels))
+                self._next_out += int(labels.shape[0])
+                arrays = []
+            if item:
+                assert self._next_out is not None
+                pieces.append(EpochGap(self._next_out, item))
+                self._next_out += item
+        return pieces
 
     def _finish(self, codes: CodeArray, still: np.ndarray, flat: np.ndarray, final: bool) -> CodeArray:
         """Raw codes -> non-wear (decided first, so bout smoothing never stretches a posture over
