@@ -518,17 +518,15 @@ class WearableLink:
         if message.kind is ControlKind.REPLY and reply is not None and not reply.done():
             reply.set_result(message.data)
         elif message.kind is ControlKind.STREAM_STOPPED:
+            who = self._who
             _LOGGER.warning(
-                "%s - %s: %s; reconnecting to start it again", self._name, self._address, message.detail
+                "%s - %s: %s; reconnecting to start it again", who.name, who.address, message.detail
             )
             self._end_stream("device_stopped")
         else:
+            who = self._who
             _LOGGER.debug(
-                "%s - %s: control point says %s (%s)",
-                self._name,
-                self._address,
-                data.hex(" "),
-                message.detail,
+                "%s - %s: control point says %s (%s)", who.name, who.address, data.hex(" "), message.detail
             )
 
     def _on_battery(self, _char: BleakGATTCharacteristic | None, data: bytearray) -> None:

@@ -10,12 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import sqlite3
 import stat
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -23,27 +19,7 @@ import pytest
 
 from monitor.store import Store, StoreError
 from monitor.store.store import ALL_MIGRATIONS
-
-# Without these a root process ignores file modes (capabilities(7)).
-_DAC_CAPS = "-dac_override,-dac_read_search,-fowner"
-
-
-def as_plain_user(code: str) -> subprocess.CompletedProcess[str]:
-    """Run `code` in a child Python bound by file modes (root drops its DAC capabilities)."""
-    prefix: list[str] = []
-    if os.geteuid() == 0:
-        setpriv = shutil.which("setpriv")
-        if setpriv is None:
-            pytest.fail("setpriv (util-linux) is needed to test permissions as root")
-        prefix = [setpriv, "--bounding-set", _DAC_CAPS]
-    return subprocess.run(
-        [*prefix, sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        cwd=Path(__file__).resolve().parents[2],
-    )
+from tests.plain_user import as_plain_user
 
 
 def digest(path: Path) -> str:
