@@ -14,6 +14,12 @@ settings.register_profile("default", max_examples=300)
 settings.register_profile("fuzz", max_examples=20_000)
 settings.load_profile("fuzz" if os.environ.get("SITBREAK_FUZZ") else "default")
 
+
+def examples(n: int) -> int:
+    """A test's own example count (one that is costly per case), scaled up in a fuzz run."""
+    return n * 60 if os.environ.get("SITBREAK_FUZZ") else n
+
+
 # Fixture modules shared by several test folders; append, do not replace.
 pytest_plugins = ["tests.mqtt_fixtures", "tests.ble_fixtures"]
 

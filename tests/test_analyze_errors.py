@@ -31,6 +31,7 @@ from monitor.recording import (
     TimeUnit,
     Units,
 )
+from tests.conftest import examples
 from tests.plain_user import as_plain_user
 
 # One error line, however long the value that caused it.
@@ -210,9 +211,7 @@ def test_delimiter_tab_spelled_out(files: Callable[[str, str], str], tmp_path: P
 
 # --- property-based: the reader ----------------------------------------------------------------------
 
-_HYPOTHESIS = settings(
-    max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
-)
+_HYPOTHESIS = settings(deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 
 FORMATS = st.builds(
     CsvFormat,
@@ -322,7 +321,9 @@ def test_damaged_recordings_give_samples_or_a_user_error(
     _read_all(data, fmt, chunk)
 
 
-@settings(max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=examples(60), deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(recording=recordings(), placement=st.sampled_from(list(Placement)))
 def test_analyzing_damaged_recordings_gives_results_or_a_user_error(
     recording: tuple[bytes, CsvFormat], placement: Placement
