@@ -636,7 +636,7 @@ def _nudges_card(stats: DayStats) -> str:
         f'<tr><td>{escape(words)}</td><td style="width:30%"><div class="bar" '
         f'style="width:{count / n.rounds * 100:.0f}%"></div></td>'
         f'<td class="r" style="width:2.5em">{count}</td></tr>'
-        for count, words in nudge_outcomes(n)
+        for count, words in nudge_outcomes(n, stats.placement)
     )
     unknown = (
         " “Outcome unknown”: the sensor was taken off, or active hours ended, before a break or the "

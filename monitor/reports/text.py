@@ -97,7 +97,7 @@ def _nudges(stats: DayStats) -> list[str]:
     n = stats.nudges
     if not n.rounds:
         return _row("Nudges", "none")
-    outcomes = " · ".join(f"{count} {words}" for count, words in nudge_outcomes(n))
+    outcomes = " · ".join(f"{count} {words}" for count, words in nudge_outcomes(n, stats.placement))
     return _row("Nudges", f"{nudge_total(n)}: {outcomes}")
 
 

@@ -106,23 +106,24 @@ def trend_window(trend: Trend) -> str:
 
 
 # What became of the day's nudge rounds, in the order reports list them, with the words the text and
-# HTML reports use (JSON keys are the field names, but `followed_within_10_min` for `followed`).
-# "Done" is the phone's button for an ack: it stops the reminders, but only a break counts as
-# following the nudge.
+# HTML reports use after the count ("3 followed within 10 min"); JSON keys are the field names, but
+# `followed_within_10_min` for `followed`. "Done" is the phone's button for an ack: it stops the
+# reminders, but only a break follows a nudge. "{sat}": "kept sitting", or "stayed inactive" (wrist).
 NUDGE_OUTCOMES: tuple[tuple[str, str], ...] = (
-    ("followed", "break within 10 min"),
-    ("followed_later", "break after more than 10 min"),
-    ("acknowledged", "answered Done, kept sitting"),
-    ("snoozed", "snoozed, kept sitting"),
-    ("no_response", "no response, kept sitting"),
+    ("followed", "followed within 10 min"),
+    ("followed_later", "followed after more than 10 min"),
+    ("acknowledged", "answered Done, {sat}"),
+    ("snoozed", "snoozed, {sat}"),
+    ("no_response", "no response, {sat}"),
     ("expired", "outcome unknown"),
-    ("open", "still open when the report was made"),
+    ("open", "still open at report time"),
 )
 
 
-def nudge_outcomes(counts: NudgeCounts, *, all_: bool = False) -> list[tuple[int, str]]:
+def nudge_outcomes(counts: NudgeCounts, placement: Placement, *, all_: bool = False) -> list[tuple[int, str]]:
     """(count, words) for each outcome that happened (every outcome with `all_`)."""
-    pairs = [(int(getattr(counts, key)), words) for key, words in NUDGE_OUTCOMES]
+    sat = "stayed inactive" if placement is Placement.WRIST else "kept sitting"
+    pairs = [(int(getattr(counts, key)), words.format(sat=sat)) for key, words in NUDGE_OUTCOMES]
     return pairs if all_ else [(n, words) for n, words in pairs if n]
 
 

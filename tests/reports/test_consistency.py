@@ -16,7 +16,7 @@ from monitor.core.records import NudgeHistory, NudgeLevel, NudgeOutcome, NudgeRe
 from monitor.core.types import Placement, Posture
 from monitor.reports import html, payload, text
 from monitor.reports.build import day_report
-from monitor.reports.daily import DayInput, compute_day
+from monitor.reports.daily import DayInput, NudgeCounts, compute_day
 from monitor.reports.days import day_bounds
 from monitor.reports.trend import DayReport
 from monitor.reports.wording import (
@@ -258,9 +258,9 @@ def test_done_then_sitting_is_named_alike_in_text_html_and_json() -> None:
     n = report.stats.nudges
     assert (n.rounds, n.followed, n.acknowledged, n.no_response) == (3, 1, 1, 1)
     out, page, doc = all_three(report)
-    assert "Nudges 3 nudges (4 messages, 1 firmer): 1 break within 10 min · 1 answered Done," in out
+    assert "Nudges 3 nudges (4 messages, 1 firmer): 1 followed within 10 min · 1 answered Done," in out
     rows = cells(html.render_day(report))
-    for count, words in nudge_outcomes(n):
+    for count, words in nudge_outcomes(n, Placement.THIGH):
         assert f"{count} {words}" in out
         assert f"{words} |  | {count}" in rows
     for said in (out, page):
@@ -415,3 +415,12 @@ def test_dark_chart_colours_stand_out_from_the_card() -> None:
         if posture is not Posture.UNKNOWN:  # "no data" is meant to recede
             assert contrast(colour, card) >= 3, posture
     assert contrast(html.SIT_LIGHT_DARK, card) >= 3
+
+
+def test_nudge_outcomes_on_the_wrist_say_inactive() -> None:
+    counts = NudgeCounts(rounds=2, prompts=2, followed=1, acknowledged=1)
+    assert nudge_outcomes(counts, Placement.WRIST) == [
+        (1, "followed within 10 min"),
+        (1, "answered Done, stayed inactive"),
+    ]
+    assert len(nudge_outcomes(counts, Placement.THIGH, all_=True)) == 7

@@ -105,7 +105,7 @@ def test_day_text_fits_80_columns_and_says_the_numbers() -> None:
     assert f"{len(stats.prolonged)} prolonged sitting bouts" in out
     assert "upright ≥ 5 s" in out
     assert "Sitting minutes per hour" in out
-    assert "1 nudge: 1 break within 10 min" in out
+    assert "1 nudge: 1 followed within 10 min" in out
     chart = lines[-6:]
     assert chart[-1].split() == [h.hour.label for h in stats.hours]
     assert any("█" in line for line in chart)
