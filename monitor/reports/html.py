@@ -560,12 +560,12 @@ def trend_rows(
     return f'<ol class="trend">{"".join(items)}</ol>'
 
 
-def trend_note(mean_sit_s: float | None, mean_label: str) -> str:
+def trend_note(days: Sequence[DaySummary], mean_sit_s: float | None, mean_label: str) -> str:
+    """What the marks of `trend_rows` mean: the dashed line, "long", and grey bars when there are."""
     mean = "" if mean_sit_s is None else f"Dashed line: {mean_label}, {duration(mean_sit_s)}. "
-    return (
-        f'<p class="note">{escape(mean)}“Long”: bouts of {PROLONGED_S // 60} minutes or more. '
-        f"Grey bars: worn under {MIN_VALID_WEAR_S // 3600} h, left out of averages.</p>"
-    )
+    short = any(d.wear_s and not d.valid for d in days)
+    grey = f" Grey bars: worn under {MIN_VALID_WEAR_S // 3600} h, left out of averages." if short else ""
+    return f'<p class="note">{escape(mean)}“Long”: bouts of {PROLONGED_S // 60} minutes or more.{grey}</p>'
 
 
 # -- sections --------------------------------------------------------------------------------------
@@ -607,12 +607,17 @@ def _postures_table(stats: DayStats) -> str:
     )
 
 
+def _bar(share: float) -> str:
+    """A bar for a table row; none for zero (a sliver would read as "a few")."""
+    return f'<div class="bar" style="width:{share * 100:.0f}%"></div>' if share > 0 else ""
+
+
 def _bouts_card(stats: DayStats) -> str:
     word = sitting_word(stats.placement)
     top = max(*stats.bins, 1)
     rows = "".join(
         f'<tr><td style="width:4.5em">{escape(label)}</td><td>'
-        f'<div class="bar" style="width:{count / top * 100:.0f}%"></div></td>'
+        f"{_bar(count / top)}</td>"
         f'<td class="r" style="width:2.5em">{count}</td></tr>'
         for label, count in zip(BIN_LABELS, stats.bins, strict=True)
     )
@@ -633,8 +638,7 @@ def _nudges_card(stats: DayStats) -> str:
     if not n.rounds:
         return '<section class="card"><h2>Break nudges</h2><p class="note">No nudges this day.</p></section>'
     rows = "".join(
-        f'<tr><td>{escape(words)}</td><td style="width:30%"><div class="bar" '
-        f'style="width:{count / n.rounds * 100:.0f}%"></div></td>'
+        f'<tr><td>{escape(words)}</td><td style="width:30%">{_bar(count / n.rounds)}</td>'
         f'<td class="r" style="width:2.5em">{count}</td></tr>'
         for count, words in nudge_outcomes(n, stats.placement)
     )
@@ -681,7 +685,6 @@ def render_day(report: DayReport) -> str:
     word = sitting_word(stats.placement)
     window = worn_window(stats)
     t = report.trend
-    this = DaySummary.of(stats)
     mean_label = f"average of {trend_window(t)}"
     if t.mean_sit_s is not None:
         mean_label += f" ({t.valid_days} of them worn {MIN_VALID_WEAR_S // 3600}{NBSP}h or more)"
@@ -698,13 +701,25 @@ def render_day(report: DayReport) -> str:
         f'<section class="card"><h2>{escape(word.capitalize())} minutes per hour</h2>'
         f"{hourly_svg(stats, window)}{_hourly_details(stats, window)}</section>",
         f'<section class="card"><h2>{escape(word.capitalize())} per day{escape(_trend_title(report))}</h2>'
-        f"{trend_rows(t.previous, t.mean_sit_s, this_day=this, this_label=this_day_label(report))}"
-        f"{trend_note(t.mean_sit_s, mean_label)}</section>",
+        f"{_trend_section(report, mean_label)}</section>",
         f'<div class="grid2">{_postures_table(stats)}{_bouts_card(stats)}</div>',
         _nudges_card(stats),
         _footer(stats),
     ]
     return _page(f"Sitting report · {stats.wearable} · {long_date(stats)}", "\n".join(body))
+
+
+def _trend_section(report: DayReport, mean_label: str) -> str:
+    """The day and the days before it as rows; when none of those was worn (the first week of use),
+    the day alone and one line saying so rather than seven rows of "not worn"."""
+    t = report.trend
+    this = DaySummary.of(report.stats)
+    label = this_day_label(report)
+    if t.previous and not any(d.wear_s for d in t.previous):
+        rows = trend_rows([], None, this_day=this, this_label=label)
+        return f'{rows}<p class="note">None of {escape(trend_window(t))} was worn.</p>'
+    rows = trend_rows(t.previous, t.mean_sit_s, this_day=this, this_label=label)
+    return rows + trend_note([*t.previous, this], t.mean_sit_s, mean_label)
 
 
 def _trend_title(report: DayReport) -> str:
@@ -773,7 +788,7 @@ def render_week(report: WeekReport) -> str:
         headline,
         f'<section class="card"><h2>{escape(word.capitalize())} per day</h2>'
         f"{trend_rows(report.summaries, mean)}"
-        f"{trend_note(mean, WEEK_MEAN)}</section>",
+        f"{trend_note(report.summaries, mean, WEEK_MEAN)}</section>",
         f'<section class="card"><h2>Day by day</h2>{"".join(rows)}'
         f"{legend(last, prolonged_mark=False)}</section>",
         _footer(last),
