@@ -74,11 +74,11 @@ class TrendDayJson(TypedDict):
 
 
 class TrendJson(TypedDict):
-    days: list[TrendDayJson]  # the previous days, oldest first
+    days: list[TrendDayJson]  # the 7 days before the report's day, oldest first: what is averaged
     valid_days: int
     mean_sit_s: float | None
     mean_prolonged_bouts: float | None
-    sit_change_s: float | None  # today minus the average
+    sit_change_s: float | None  # the report's day minus the average
     prolonged_change: float | None
 
 
