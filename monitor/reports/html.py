@@ -23,7 +23,6 @@ from monitor.reports.wording import (
     clock_time,
     duration,
     duration_parts,
-    is_about_today,
     long_date,
     nudge_outcomes,
     nudge_total,
@@ -530,7 +529,6 @@ def trend_rows(
     mean_sit_s: float | None,
     *,
     this_day: DaySummary | None = None,
-    this_label: str | None = None,
 ) -> str:
     """Sitting per day as rows of bars with the numbers written out beside them (a phone has no
     hover), oldest first; `this_day`, last and highlighted, is the report's own day. The dashed
@@ -545,7 +543,7 @@ def trend_rows(
         classes = ["this"] if is_this else []
         if d.wear_s and not d.valid:
             classes.append("short")
-        label = this_label if is_this and this_label else short_day(d.day)
+        label = short_day(d.day)
         if d.wear_s == 0:
             value, extra, fill = "not worn", "", ""
         else:
@@ -675,11 +673,6 @@ def _footer(stats: DayStats) -> str:
     )
 
 
-def this_day_label(report: DayReport) -> str:
-    """The trend's label for the report's own day: 'Today' only when the report was made on it."""
-    return "Today" if is_about_today(report) else short_day(report.stats.day)
-
-
 def render_day(report: DayReport) -> str:
     stats = report.stats
     word = sitting_word(stats.placement)
@@ -714,11 +707,10 @@ def _trend_section(report: DayReport, mean_label: str) -> str:
     the day alone and one line saying so rather than seven rows of "not worn"."""
     t = report.trend
     this = DaySummary.of(report.stats)
-    label = this_day_label(report)
     if t.previous and not any(d.wear_s for d in t.previous):
-        rows = trend_rows([], None, this_day=this, this_label=label)
+        rows = trend_rows([], None, this_day=this)
         return f'{rows}<p class="note">None of {escape(trend_window(t))} was worn.</p>'
-    rows = trend_rows(t.previous, t.mean_sit_s, this_day=this, this_label=label)
+    rows = trend_rows(t.previous, t.mean_sit_s, this_day=this)
     return rows + trend_note([*t.previous, this], t.mean_sit_s, mean_label)
 
 

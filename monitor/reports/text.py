@@ -8,7 +8,7 @@ from monitor.core.types import Posture
 from monitor.reports.daily import BIN_LABELS, PROLONGED_S, DayStats
 from monitor.reports.trend import MIN_VALID_WEAR_S, DayReport, WeekReport
 from monitor.reports.wording import (
-    day_name,
+    THIS_DAY,
     duration,
     long_date,
     nudge_outcomes,
@@ -115,7 +115,7 @@ def _trend(report: DayReport) -> list[str]:
         label,
         f"with {window}: average {duration(t.mean_sit_s)} {sitting_word(report.stats.placement)} and "
         f"{t.mean_prolonged:.1f} prolonged bouts ({t.valid_days} of them worn "
-        f"{MIN_VALID_WEAR_S // 3600} h or more); {day_name(report)} {duration(abs(change))} {direction}",
+        f"{MIN_VALID_WEAR_S // 3600} h or more); {THIS_DAY} {duration(abs(change))} {direction}",
     )
 
 

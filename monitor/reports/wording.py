@@ -12,7 +12,6 @@ from datetime import date, datetime, tzinfo
 
 from monitor.core.types import Placement, Posture
 from monitor.reports.daily import PROLONGED_S, DayStats, NudgeCounts
-from monitor.reports.days import local_date
 from monitor.reports.trend import MIN_VALID_WEAR_S, DayReport, Trend
 
 # Changes smaller than this against the recent average are "about the same": a quarter of an hour
@@ -83,20 +82,16 @@ def time_span(start: float, end: float, tz: tzinfo) -> str:
 
 
 def short_day(day: date) -> str:
-    """'Tue 24': a weekday alone repeats in a window of 8 days."""
+    """'Tue 24', what the trend calls each day, the report's own too: a weekday alone repeats in a
+    window of 8 days."""
     return f"{day:%a} {day.day}"
 
 
-def is_about_today(report: DayReport) -> bool:
-    """The report was made on the day it is about (the service's evening report). A report about an
-    earlier day never calls it "today", whatever the clock says when it is read."""
-    return local_date(report.as_of, report.stats.tz) == report.stats.day
-
-
-def day_name(report: DayReport) -> str:
-    """What the report calls its own day in running text: 'today', else 'Tuesday 24 November'."""
-    day = report.stats.day
-    return "today" if is_about_today(report) else f"{day:%A} {day.day} {day:%B}"
+# What running text calls the report's own day. Never "today": a report is read later than it is
+# made (the evening report the next morning, a saved page next week), and its data time need not be
+# the reader's day at all (`sitbreak demo` simulates yesterday), so a word relative to a clock is
+# wrong as often as not. The date heads every report; beside it the day is "this day".
+THIS_DAY = "this day"
 
 
 def trend_window(trend: Trend) -> str:
@@ -183,8 +178,9 @@ def summary(report: DayReport) -> str:
         if change <= -NOTABLE_CHANGE_S:
             parts.append(f"That is {duration(-change)} less than your average for {window}: nice.")
         elif change >= NOTABLE_CHANGE_S:
-            fresh = "; tomorrow is a fresh start" if is_about_today(report) else ""
-            parts.append(f"That is {duration(change)} more than your average for {window}{fresh}.")
+            parts.append(
+                f"That is {duration(change)} more than your average for {window}; a new day is a fresh start."
+            )
         else:
             parts.append(f"About the same as your average for {window}.")
     nudges = stats.nudges

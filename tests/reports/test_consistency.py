@@ -102,24 +102,25 @@ def all_three(report: DayReport) -> tuple[str, str, str]:
 
 @pytest.mark.parametrize(
     "after_h",
-    [0.0, 8.0, 3 * 24.0],
-    ids=["at its end (report --date yesterday)", "next morning", "days later"],
+    [-2.5, 0.0, 8.0, 3 * 24.0],
+    ids=[
+        "made that evening (the service, the demo's simulated day)",
+        "at its end (report --date yesterday)",
+        "next morning",
+        "days later",
+    ],
 )
-def test_a_report_about_an_earlier_day_never_says_today(after_h: float) -> None:
+def test_the_report_names_its_day_by_its_date_never_today(after_h: float) -> None:
+    """ "Today" on a page is read on another day (the evening report the next morning, `sitbreak
+    demo`'s simulated yesterday): the report's own day goes by its date, the day by "this day"."""
     end = day_bounds(TODAY, CPH)[1]
     report = report_for(TODAY, end + after_h * H)
     for out in all_three(report):
         assert not TODAY_WORD.search(out), TODAY_WORD.search(out)
     page = visible(html.render_day(report))
     assert "| Tue 24 |" in page  # its own row in the trend, named by its date
-    assert "Tuesday 24 November" in words(text.render_day(report))  # "... Tuesday 24 November 12 min more"
-
-
-def test_a_report_made_on_its_day_calls_it_today() -> None:
-    report = make_report()  # as of 21:30 that day
-    out, page, _ = all_three(report)
-    assert "| Today |" in page
-    assert TODAY_WORD.search(out)
+    assert "Tuesday 24 November 2026" in page
+    assert re.search(r"this day \d+\u00a0(h|min)", words(text.render_day(report)))
 
 
 # -- durations and clock times ---------------------------------------------------------------------
