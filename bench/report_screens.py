@@ -8,8 +8,8 @@ and dark: to look at, since what a person meets is the page, not its source.
 
 Needs Debian's `chromium` (apt-get install chromium). Not part of `make test`.
 
-Pages (synthetic days, from tests/reports/synth.py; with --db or --demo the day's report as the store
-gives it, and the week to that day):
+Pages (synthetic days, from tests/reports/synth.py; with --db the day's report as the store gives it,
+and the week to that day; with --demo also the page the demo wrote itself):
 - today:     an office day as of 21:30, with nudges of every outcome, after 7 days (one worn 3 h);
 - yesterday: the same report made the next morning: no "Today" anywhere;
 - short:     a day worn from 09:40 to 12:50 only: the timeline covers those hours, not 24;
@@ -201,8 +201,8 @@ def store_pages(db: Path, wearable: str, day: date, tz_name: str) -> dict[str, s
     return {"day": html.render_day(report), "week": html.render_week(week)}
 
 
-def run_demo(folder: Path) -> tuple[Path, date]:
-    """`sitbreak demo` into `folder`; its database and its day."""
+def run_demo(folder: Path) -> tuple[Path, date, str]:
+    """`sitbreak demo` into `folder`: its database, its day and the page it wrote itself."""
     state = folder / "demo"
     print("running sitbreak demo (2-6 min) ...", file=sys.stderr)
     done = subprocess.run(
@@ -218,7 +218,7 @@ def run_demo(folder: Path) -> tuple[Path, date]:
     if not html_files:
         raise SystemExit(f"sitbreak demo wrote no report in {state}")
     day = date.fromisoformat(html_files[-1].stem.removeprefix("report-"))
-    return state / "sitbreak.db", day
+    return state / "sitbreak.db", day, html_files[-1].read_text(encoding="utf-8")
 
 
 # -- Chromium --------------------------------------------------------------------------------------
@@ -277,8 +277,10 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     browser = chromium()
     if args.demo:
-        db, day = run_demo(out)
-        pages = store_pages(db, "thigh", day, "Etc/UTC")  # the demo's day is in UTC
+        db, day, own = run_demo(out)
+        # The demo's own page (as of its simulated day's end), then the day and week from its store;
+        # the demo's days follow the system's zone.
+        pages = {"demo": own, **store_pages(db, "thigh", day, "")}
     elif args.db:
         if not args.date:
             parser.error("--db needs --date")

@@ -248,7 +248,7 @@ def worn_window(stats: DayStats) -> tuple[int, int]:
     i = max(k for k, b in enumerate(bounds) if b <= first)
     j = min(k for k, b in enumerate(bounds) if b >= last)
     while bounds[j] - bounds[i] < MIN_WINDOW_S and (i > 0 or j < len(bounds) - 1):
-        # Widen one hour at a time, after first, so a morning's wear is shown from its start.
+        # Widen an hour at a time, later hours first: the wear then starts near the left edge.
         if j < len(bounds) - 1:
             j += 1
         if bounds[j] - bounds[i] < MIN_WINDOW_S and i > 0:
