@@ -78,15 +78,21 @@ class HourStats:
 
 @dataclass(frozen=True, slots=True)
 class NudgeCounts:
-    """Counts of nudge messages decided in the day; outcomes sit on each episode's first prompt."""
+    """The day's nudges, counted by round. A round is a first prompt and the reminders and firmer
+    prompts after it, up to its outcome; each round is counted under exactly one outcome, so the
+    outcomes add up to `rounds`. An answer is not an outcome: "Done" (acked) stops the escalations but
+    only a credited break is "followed", so a round answered Done that ran out is `acknowledged`."""
 
-    sent: int = 0  # gentle prompts (first of an episode, or after a snooze), not expired
+    rounds: int = 0  # rounds begun in the day
+    prompts: int = 0  # messages of every level in those rounds (first, reminders, escalations)
     escalations: int = 0
-    followed: int = 0  # a credited break began within FOLLOWED_WITHIN_S
-    snoozed: int = 0
-    acked: int = 0
-    ignored: int = 0
-    expired: int = 0
+    followed: int = 0  # a credited break began within FOLLOWED_WITHIN_S of the first prompt
+    followed_later: int = 0  # a credited break began, later than that (say after a snooze)
+    acknowledged: int = 0  # last answer "Done", then no break before the round ran out
+    snoozed: int = 0  # last answer a snooze, then no break before the round ran out
+    no_response: int = 0  # no answer and no break: the round ran out
+    expired: int = 0  # outcome unknowable: sensor off, active hours over, or never delivered
+    open: int = 0  # no outcome yet when the report was made
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,17 +210,53 @@ def bin_counts(durations: Sequence[int]) -> tuple[int, int, int, int]:
     return (int(counts[0]), int(counts[1]), int(counts[2]), int(counts[3]))
 
 
+_ENDINGS = (NudgeOutcome.FOLLOWED, NudgeOutcome.IGNORED, NudgeOutcome.EXPIRED)
+_ANSWERS = (NudgeOutcome.ACKED, NudgeOutcome.SNOOZED)
+
+
+def nudge_rounds(histories: Sequence[NudgeHistory]) -> list[list[NudgeHistory]]:
+    """Prompts grouped into rounds, in time order. The policy puts a round's ending (followed,
+    ignored, expired) on its first prompt, and an answer (acked, snoozed) on the prompt answered; so
+    a prompt with an ending starts a round, and a later prompt belongs to the round still open at its
+    time. A prompt after a round ended with no ending of its own starts a round still open."""
+    rounds: list[list[NudgeHistory]] = []
+    ends_at: float | None = None  # when the current round ended; None while it is open
+    for h in sorted(histories, key=lambda h: (h.nudge.ts, h.nudge.id)):
+        ending = [o.ts for o in h.outcomes if o.outcome in _ENDINGS]
+        if rounds and not ending and (ends_at is None or h.nudge.ts <= ends_at):
+            rounds[-1].append(h)
+            continue
+        rounds.append([h])
+        ends_at = min(ending) if ending else None
+    return rounds
+
+
 def count_nudges(histories: Sequence[NudgeHistory], start: int, end: int) -> NudgeCounts:
-    day = [h for h in histories if start <= h.nudge.ts < end]
-    live = [h for h in day if not h.has(NudgeOutcome.EXPIRED)]
+    rounds = nudge_rounds([h for h in histories if start <= h.nudge.ts < end])
+    tally = dict.fromkeys(("followed", "followed_later", "acknowledged", "snoozed", "no_response"), 0)
+    tally |= {"expired": 0, "open": 0}
+    for prompts in rounds:
+        first = prompts[0]
+        if first.has(NudgeOutcome.FOLLOWED):
+            tally["followed" if first.followed_within(FOLLOWED_WITHIN_S) else "followed_later"] += 1
+        elif first.has(NudgeOutcome.EXPIRED):
+            tally["expired"] += 1
+        elif first.has(NudgeOutcome.IGNORED):
+            answers = sorted(
+                (o for h in prompts for o in h.outcomes if o.outcome in _ANSWERS), key=lambda o: o.ts
+            )
+            if not answers:
+                tally["no_response"] += 1
+            else:
+                tally["acknowledged" if answers[-1].outcome is NudgeOutcome.ACKED else "snoozed"] += 1
+        else:
+            tally["open"] += 1
+    prompts_in_day = [h for r in rounds for h in r]
     return NudgeCounts(
-        sent=sum(1 for h in live if h.nudge.level is NudgeLevel.NUDGE),
-        escalations=sum(1 for h in live if h.nudge.level is NudgeLevel.ESCALATION),
-        followed=sum(1 for h in day if h.followed_within(FOLLOWED_WITHIN_S)),
-        snoozed=sum(1 for h in day if h.has(NudgeOutcome.SNOOZED)),
-        acked=sum(1 for h in day if h.has(NudgeOutcome.ACKED)),
-        ignored=sum(1 for h in day if h.has(NudgeOutcome.IGNORED)),
-        expired=len(day) - len(live),
+        rounds=len(rounds),
+        prompts=len(prompts_in_day),
+        escalations=sum(1 for h in prompts_in_day if h.nudge.level is NudgeLevel.ESCALATION),
+        **tally,
     )
 
 

@@ -10,7 +10,8 @@ Durations are whole seconds; times are ISO-8601 with the configured zone's offse
      "bout_bins": [{"label": "<10", "from_min": 0, "to_min": 10, "count": 23}, ...],
      "breaks": 31, "breaks_per_sedentary_hour": 5.0, "min_break_s": 5, "sit_to_stand": 36,
      "hourly": [{"start": "...", "label": "09", "sit_s": 2400, "upright_s": 600, "wear_s": 3600}, ...],
-     "nudges": {"sent": 5, "escalations": 1, "followed_within_10_min": 3, ...},
+     "nudges": {"rounds": 6, "prompts": 10, "escalations": 2, "followed_within_10_min": 3,
+                "acknowledged": 3, "no_response": 0, ...},
      "trend": {"days": [...], "valid_days": 6, "mean_sit_s": 20400.0, ...},
      "summary": "You sat for 6 h 12 min of ..."}
 """
@@ -49,13 +50,19 @@ class HourJson(TypedDict):
 
 
 class NudgesJson(TypedDict):
-    sent: int
+    """The day's nudges by round (a first prompt and its reminders): each round under exactly one
+    outcome, so the outcomes add up to `rounds` (`monitor.reports.daily.NudgeCounts`)."""
+
+    rounds: int
+    prompts: int  # messages of every level in those rounds
     escalations: int
     followed_within_10_min: int
-    snoozed: int
-    acked: int
-    ignored: int
-    expired: int
+    followed_later: int
+    acknowledged: int  # answered Done, then kept sitting: not followed
+    snoozed: int  # last answer a snooze, then kept sitting
+    no_response: int
+    expired: int  # outcome unknown (sensor off, active hours over, never delivered)
+    open: int  # no outcome yet when the report was made
 
 
 class TrendDayJson(TypedDict):
@@ -67,11 +74,11 @@ class TrendDayJson(TypedDict):
 
 
 class TrendJson(TypedDict):
-    days: list[TrendDayJson]  # the previous days, oldest first
+    days: list[TrendDayJson]  # the 7 days before the report's day, oldest first: what is averaged
     valid_days: int
     mean_sit_s: float | None
     mean_prolonged_bouts: float | None
-    sit_change_s: float | None  # today minus the average
+    sit_change_s: float | None  # the report's day minus the average
     prolonged_change: float | None
 
 
@@ -178,13 +185,16 @@ def day_json(stats: DayStats) -> DayJson:
             for h in stats.hours
         ],
         "nudges": {
-            "sent": n.sent,
+            "rounds": n.rounds,
+            "prompts": n.prompts,
             "escalations": n.escalations,
             "followed_within_10_min": n.followed,
+            "followed_later": n.followed_later,
+            "acknowledged": n.acknowledged,
             "snoozed": n.snoozed,
-            "acked": n.acked,
-            "ignored": n.ignored,
+            "no_response": n.no_response,
             "expired": n.expired,
+            "open": n.open,
         },
     }
 

@@ -6,9 +6,22 @@ import textwrap
 
 from monitor.core.types import Posture
 from monitor.reports.daily import BIN_LABELS, PROLONGED_S, DayStats
-from monitor.reports.days import clock
-from monitor.reports.trend import DayReport, WeekReport
-from monitor.reports.wording import duration, long_date, percent, plural, posture_name, sitting_word, summary
+from monitor.reports.trend import MIN_VALID_WEAR_S, DayReport, WeekReport
+from monitor.reports.wording import (
+    THIS_DAY,
+    duration,
+    long_date,
+    nudge_outcomes,
+    nudge_total,
+    percent,
+    plural,
+    posture_name,
+    short_day,
+    sitting_word,
+    summary,
+    time_span,
+    trend_window,
+)
 
 WIDTH = 80
 # Four text rows of eighth blocks: 32 steps for 60 minutes, under 2 min per step.
@@ -29,11 +42,6 @@ def _row(label: str, value: str) -> list[str]:
         WIDTH,
         subsequent_indent=" " * (_LABEL_W + 2),
     )
-
-
-def _hm(seconds: float) -> str:
-    minutes = round(seconds / 60)
-    return f"{minutes // 60}:{minutes % 60:02d}"
 
 
 def hourly_chart(stats: DayStats) -> list[str]:
@@ -73,7 +81,7 @@ def _bouts(stats: DayStats) -> list[str]:
     if longest is not None:
         lines += _row(
             "Longest",
-            f"{duration(longest.duration)} ({clock(longest.start, stats.tz)}–{clock(longest.end, stats.tz)})",
+            f"{duration(longest.duration)} ({time_span(longest.start, longest.end, stats.tz)})",
         )
     rate = stats.breaks_per_sedentary_hour
     rate_text = "–" if rate is None else f"{rate:.1f}"
@@ -87,25 +95,27 @@ def _bouts(stats: DayStats) -> list[str]:
 
 def _nudges(stats: DayStats) -> list[str]:
     n = stats.nudges
-    text = f"{n.sent} sent · {n.followed} followed within 10 min · {n.snoozed} snoozed · {n.ignored} ignored"
-    if n.escalations:
-        text += f" · {plural(n.escalations, 'escalation')}"
-    if n.expired:
-        text += f" · {n.expired} expired"
-    return _row("Nudges", text)
+    if not n.rounds:
+        return _row("Nudges", "none")
+    outcomes = " · ".join(f"{count} {words}" for count, words in nudge_outcomes(n, stats.placement))
+    return _row("Nudges", f"{nudge_total(n)}: {outcomes}")
 
 
 def _trend(report: DayReport) -> list[str]:
     t = report.trend
+    window = trend_window(t)
+    label = "Compared"
+    if not t.previous:
+        return _row(label, "with no earlier days yet")
     if t.mean_sit_s is None or t.mean_prolonged is None:
-        return _row("Last 7 days", "not enough worn days yet to compare")
+        return _row(label, f"with {window}: none worn {MIN_VALID_WEAR_S // 3600} h or more yet")
     change = report.sit_change_s or 0.0
     direction = "more" if change > 0 else "less"
     return _row(
-        "Last 7 days",
-        f"average {duration(t.mean_sit_s)} {sitting_word(report.stats.placement)}, "
-        f"{t.mean_prolonged:.1f} prolonged bouts ({plural(t.valid_days, 'day')}); "
-        f"today {duration(abs(change))} {direction}",
+        label,
+        f"with {window}: average {duration(t.mean_sit_s)} {sitting_word(report.stats.placement)} and "
+        f"{t.mean_prolonged:.1f} prolonged bouts ({t.valid_days} of them worn "
+        f"{MIN_VALID_WEAR_S // 3600} h or more); {THIS_DAY} {duration(abs(change))} {direction}",
     )
 
 
@@ -137,13 +147,14 @@ def render_day(report: DayReport) -> str:
 def render_week(report: WeekReport) -> str:
     last = report.days[-1]
     word = sitting_word(last.placement)
+    # Durations as everywhere else ("6 h 19 min", at most 11 characters): the table still fits 80.
     head = (
-        f"  {'Day':<11}{'Worn':>8}{word.capitalize():>9}{'Share':>7}{'≥30 min':>9}"
-        f"{'Longest':>9}{'Breaks/h':>10}"
+        f"  {'Day':<8}{'Worn':>11}{word.capitalize():>11}{'Share':>6}{'≥30 min':>8}"
+        f"{'Longest':>11}{'Breaks/h':>9}"
     )
     lines = [
         f"sitbreak · {last.wearable} · week {report.days[0].day:%d %b} – {last.day:%d %b %Y}",
-        f"({last.tz}, {last.placement} placement; times in h:mm; breaks: upright ≥ {last.min_break_s} s)",
+        f"({last.tz}, {last.placement} placement; breaks: upright ≥ {last.min_break_s} s)",
         _RULE,
         head,
     ]
@@ -151,14 +162,15 @@ def render_week(report: WeekReport) -> str:
         longest = d.longest
         rate = d.breaks_per_sedentary_hour
         lines.append(
-            f"  {d.day:%a %d %b} {_hm(d.wear_s):>8}{_hm(d.sit_s):>9}{percent(d.sitting_share):>7}"
-            f"{len(d.prolonged):>9}{_hm(longest.duration) if longest else '–':>9}"
-            f"{'–' if rate is None else f'{rate:.1f}':>10}"
+            f"  {short_day(d.day):<8}{duration(d.wear_s):>11}{duration(d.sit_s):>11}"
+            f"{percent(d.sitting_share):>6}{len(d.prolonged):>8}"
+            f"{duration(longest.duration) if longest else '–':>11}"
+            f"{'–' if rate is None else f'{rate:.1f}':>9}"
         )
     overall = report.overall
     lines.append(_RULE)
     if overall.mean_sit_s is None or overall.mean_prolonged is None:
-        lines += _wrap("No day this week was worn long enough (4 h) to average.")
+        lines += _wrap(f"No day this week was worn long enough ({MIN_VALID_WEAR_S // 3600} h) to average.")
     else:
         lines += _wrap(
             f"On {plural(overall.valid_days, 'worn day')} you averaged {duration(overall.mean_sit_s)} "

@@ -75,7 +75,7 @@ def test_json_report_matches_the_computation(db: Path, capsys: pytest.CaptureFix
     assert doc["prolonged_bouts"] == len(want.prolonged)
     assert [b["count"] for b in doc["bout_bins"]] == list(want.bins)
     assert doc["breaks"] == want.breaks
-    assert doc["nudges"]["sent"] == 1 and doc["nudges"]["followed_within_10_min"] == 1
+    assert doc["nudges"]["rounds"] == 1 and doc["nudges"]["followed_within_10_min"] == 1
     assert doc["trend"]["valid_days"] == 7
 
 

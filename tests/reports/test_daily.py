@@ -20,6 +20,8 @@ NON_WEAR, UNKNOWN = Posture.NON_WEAR, Posture.UNKNOWN
 UTC = ZoneInfo("UTC")
 CPH = ZoneInfo("Europe/Copenhagen")
 DAY = date(2026, 11, 24)
+F, IGN, E = NudgeOutcome.FOLLOWED, NudgeOutcome.IGNORED, NudgeOutcome.EXPIRED
+A, S = NudgeOutcome.ACKED, NudgeOutcome.SNOOZED
 
 
 def day_of(*pieces: tuple[Posture, int], tz: ZoneInfo = UTC, day: date = DAY, **kw) -> DayInput:
@@ -171,35 +173,68 @@ def test_hourly_bars_follow_local_clock_hours() -> None:
     assert stats.timeline[1].start == nine and stats.timeline[1].label is SIT
 
 
-def test_nudge_outcomes_are_counted_for_the_day() -> None:
-    start, end = day_bounds(DAY, UTC)
-
-    def h(nid: str, ts: int, level: NudgeLevel, *outs: tuple[NudgeOutcome, float | None]) -> NudgeHistory:
-        return NudgeHistory(
-            NudgeRecord(nid, "w1", ts, level),
-            tuple(OutcomeRecord(nid, ts + 1, o, d) for o, d in outs),
-        )
-
-    nudges = [
-        h("a", start + 100, NudgeLevel.NUDGE, (NudgeOutcome.FOLLOWED, 600.0)),
-        h("b", start + 200, NudgeLevel.NUDGE, (NudgeOutcome.SNOOZED, None), (NudgeOutcome.FOLLOWED, 601.0)),
-        h("c", start + 300, NudgeLevel.ESCALATION),
-        h("d", start + 400, NudgeLevel.NUDGE, (NudgeOutcome.ACKED, None), (NudgeOutcome.IGNORED, None)),
-        h("e", start + 500, NudgeLevel.NUDGE, (NudgeOutcome.EXPIRED, None)),
-        h("f", end, NudgeLevel.NUDGE),  # tomorrow
-        h("g", start - 1, NudgeLevel.NUDGE),  # yesterday
-    ]
-    stats = compute_day(day_of((SIT, 60), nudges=nudges))
-    n = stats.nudges
-    assert (n.sent, n.escalations, n.followed, n.snoozed, n.acked, n.ignored, n.expired) == (
-        3,
-        1,
-        1,
-        1,
-        1,
-        1,
-        1,
+def _prompt(
+    nid: str, ts: int, level: NudgeLevel = NudgeLevel.NUDGE, *outs: tuple[NudgeOutcome, int, float | None]
+) -> NudgeHistory:
+    """A stored prompt and its outcomes as (outcome, seconds after the prompt, delay_s)."""
+    return NudgeHistory(
+        NudgeRecord(nid, "w1", ts, level), tuple(OutcomeRecord(nid, ts + dt, o, d) for o, dt, d in outs)
     )
+
+
+def test_nudge_rounds_each_counted_under_one_outcome() -> None:
+    """Timed as the policy records them: endings (followed, ignored, expired) on a round's first
+    prompt, answers (acked, snoozed) on the prompt answered, reminders 10 min apart."""
+    start, end = day_bounds(DAY, UTC)
+    h = 3600
+    esc = NudgeLevel.ESCALATION
+    nudges = [
+        _prompt("yesterday", start - 60),
+        _prompt("a", start + 8 * h, NudgeLevel.NUDGE, (F, 240, 240.0)),  # followed in 4 min
+        _prompt("b", start + 9 * h, NudgeLevel.NUDGE, (A, 30, None), (IGN, 1800, None)),  # Done, sat on
+        # snoozed, reminded, then a break 25 min after the first prompt
+        _prompt("c", start + 10 * h, NudgeLevel.NUDGE, (S, 20, None), (F, 1500, 1500.0)),
+        _prompt("c2", start + 10 * h + 620),
+        # no answer to three prompts
+        _prompt("d", start + 11 * h, NudgeLevel.NUDGE, (IGN, 2400, None)),
+        _prompt("d2", start + 11 * h + 600, esc),
+        _prompt("d3", start + 11 * h + 1200, esc),
+        # snoozed, reminded, Done on the escalation: the last answer was Done
+        _prompt("e", start + 12 * h, NudgeLevel.NUDGE, (S, 5, None), (IGN, 2400, None)),
+        _prompt("e2", start + 12 * h + 600),
+        _prompt("e3", start + 12 * h + 1200, esc, (A, 10, None)),
+        # Done, then a snooze asked for on the reminder: the last answer was the snooze
+        _prompt("f", start + 13 * h, NudgeLevel.NUDGE, (A, 5, None), (IGN, 1800, None)),
+        _prompt("f2", start + 13 * h + 600, NudgeLevel.NUDGE, (S, 5, None)),
+        _prompt("g", start + 14 * h, NudgeLevel.NUDGE, (E, 900, None)),  # sensor taken off
+        _prompt("h", start + 15 * h, NudgeLevel.NUDGE, (F, 601, 601.0)),  # just past 10 min
+        _prompt("i", start + 16 * h),  # open when the report was made
+        _prompt("i2", start + 16 * h + 600, esc),
+        _prompt("tomorrow", end),
+    ]
+    n = compute_day(day_of((SIT, 60), nudges=nudges)).nudges
+    assert (n.rounds, n.prompts, n.escalations) == (9, 16, 4)
+    assert (n.followed, n.followed_later, n.acknowledged, n.snoozed, n.no_response) == (1, 2, 2, 1, 1)
+    assert (n.expired, n.open) == (1, 1)
+    outcomes = (n.followed, n.followed_later, n.acknowledged, n.snoozed, n.no_response, n.expired, n.open)
+    assert sum(outcomes) == n.rounds
+
+
+def test_done_then_kept_sitting_is_acknowledged_not_ignored() -> None:
+    """The demo's morning as the store holds it: snooze, a reminder, an escalation answered Done,
+    then the round runs out. The person answered every time: not "ignored", not "no response"."""
+    start, _ = day_bounds(DAY, UTC)
+    t0 = start + 9 * 3600
+    nudges = [
+        _prompt(
+            "n1", t0, NudgeLevel.NUDGE, (NudgeOutcome.SNOOZED, 3, None), (NudgeOutcome.IGNORED, 1875, None)
+        ),
+        _prompt("n2", t0 + 603),
+        _prompt("n3", t0 + 1203, NudgeLevel.ESCALATION, (NudgeOutcome.ACKED, 12, None)),
+    ]
+    n = compute_day(day_of((SIT, 60), nudges=nudges)).nudges
+    assert (n.rounds, n.acknowledged, n.no_response, n.snoozed, n.followed) == (1, 1, 0, 0, 0)
+    assert not hasattr(n, "ignored")
 
 
 def test_trend_averages_valid_days_only() -> None:

@@ -105,7 +105,7 @@ def test_day_text_fits_80_columns_and_says_the_numbers() -> None:
     assert f"{len(stats.prolonged)} prolonged sitting bouts" in out
     assert "upright ≥ 5 s" in out
     assert "Sitting minutes per hour" in out
-    assert "1 followed within 10 min" in out
+    assert "1 nudge: 1 followed within 10 min" in out
     chart = lines[-6:]
     assert chart[-1].split() == [h.hour.label for h in stats.hours]
     assert any("█" in line for line in chart)
@@ -132,7 +132,7 @@ def test_wrist_reports_say_inactive() -> None:
     assert "You were inactive for" in out
     assert "Sitting" not in out
     page = html.render_day(report)
-    assert "hours inactive" in page and "rather than sitting" in page
+    assert '<span class="lbl">inactive</span>' in page and "rather than sitting" in page
 
 
 def test_daily_json_is_the_mqtt_payload_shape() -> None:
@@ -179,7 +179,7 @@ def test_day_html_is_one_self_contained_well_formed_file() -> None:
     assert_self_contained_html(page)
     assert "<title>Sitting report · thigh-1 · Tuesday 24 November 2026</title>" in page
     assert f'<span class="num">{len(report.stats.prolonged)}</span>' in page
-    assert 'aria-label="Day timeline for Tuesday 24 November 2026, coloured by posture"' in page
+    assert 'aria-label="Day timeline for Tuesday 24 November 2026, 07:00–20:00, coloured by posture"' in page
     for colour in html.COLOURS.values():
         assert colour in page
 
@@ -205,3 +205,6 @@ def test_timeline_marks_every_prolonged_bout() -> None:
     root = ET.fromstring(svg)
     colours = {r.get("fill") for r in root.iter("rect")}
     assert html.COLOURS[Posture.SIT] in colours and html.COLOURS[Posture.MOVE] in colours
+    # ... and a class, through which the dark colour scheme recolours it
+    classes = {r.get("class") for r in root.iter("rect")}
+    assert {"k-sit", "k-move"} <= classes
