@@ -88,6 +88,11 @@ class NudgeCounts:
     ignored: int = 0
     expired: int = 0
 
+    @property
+    def decided(self) -> int:
+        """Every nudge and escalation decided in the day, delivered or expired."""
+        return self.sent + self.escalations + self.expired
+
 
 @dataclass(frozen=True, slots=True)
 class DayInput:
@@ -98,6 +103,18 @@ class DayInput:
     epochs: LabelSpan  # must cover the day; more around it lets bouts crossing midnight count fully
     nudges: Sequence[NudgeHistory] = ()
     min_break_s: int = DEFAULT_MIN_BREAK_S
+
+
+@dataclass(frozen=True, slots=True)
+class DayTotals:
+    """The day's counts that the report and the live `state` message share: time per posture,
+    sitting bouts, sit-to-stand transitions, breaks and nudges (see `day_totals`)."""
+
+    posture_s: dict[Posture, int]
+    bouts: tuple[SittingBout, ...]
+    transitions: int
+    breaks: int
+    nudges: NudgeCounts
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,6 +235,29 @@ def count_nudges(histories: Sequence[NudgeHistory], start: int, end: int) -> Nud
     )
 
 
+def day_totals(
+    span: LabelSpan, start: int, end: int, nudges: Sequence[NudgeHistory], min_break_s: int
+) -> DayTotals:
+    """The counts of the day [start, end) from its labels and nudges: THE definition of the day's
+    totals, used by `compute_day` for the report and by the service for the live `state` (so the two
+    agree to the second at the end of a day).
+
+    `span` should reach CONTEXT_S before `start` (a bout running at midnight belongs to the day it
+    began in); where it stops short of `end` (a day still in progress) the rest counts as no data.
+    """
+    lo, hi = max(start, span.t0), min(end, span.t_end)
+    day_labels = span.labels[lo - span.t0 : max(lo, hi) - span.t0]
+    counts = np.bincount(day_labels, minlength=len(PostureCode))
+    bouts = tuple(b for b in sitting_bouts(span) if start <= b.start < end)
+    return DayTotals(
+        posture_s={Posture.from_code(code): int(counts[code]) for code in PostureCode},
+        bouts=bouts,
+        transitions=sum(1 for b in bouts if b.upright_after_s > 0),
+        breaks=sum(1 for b in bouts if b.upright_after_s >= min_break_s),
+        nudges=count_nudges(nudges, start, end),
+    )
+
+
 def compute_day(inp: DayInput) -> DayStats:
     start, end = day_bounds(inp.day, inp.tz)
     span = inp.epochs
@@ -226,10 +266,7 @@ def compute_day(inp: DayInput) -> DayStats:
             f"epochs cover [{span.t0}, {span.t_end}) but the day {inp.day} needs [{start}, {end})"
         )
     day_labels = span.labels[start - span.t0 : end - span.t0]
-    counts = np.bincount(day_labels, minlength=len(PostureCode))
-    posture_s = {Posture.from_code(code): int(counts[code]) for code in PostureCode}
-
-    bouts = tuple(b for b in sitting_bouts(span) if start <= b.start < end)
+    totals = day_totals(span, start, end, inp.nudges, inp.min_break_s)
     hours = []
     for hour in local_hours(inp.day, inp.tz):
         labels = day_labels[hour.start - start : hour.end - start]
@@ -250,12 +287,12 @@ def compute_day(inp: DayInput) -> DayStats:
         start=start,
         end=end,
         min_break_s=inp.min_break_s,
-        posture_s=posture_s,
-        bouts=bouts,
-        bins=bin_counts([b.duration for b in bouts]),
-        transitions=sum(1 for b in bouts if b.upright_after_s > 0),
-        breaks=sum(1 for b in bouts if b.upright_after_s >= inp.min_break_s),
+        posture_s=totals.posture_s,
+        bouts=totals.bouts,
+        bins=bin_counts([b.duration for b in totals.bouts]),
+        transitions=totals.transitions,
+        breaks=totals.breaks,
         hours=tuple(hours),
         timeline=tuple(runs(start, day_labels)),
-        nudges=count_nudges(inp.nudges, start, end),
+        nudges=totals.nudges,
     )
