@@ -56,10 +56,11 @@ STATE_EVERY_S = 60.0
 SNAPSHOT_EVERY_S = 60.0
 # Retention pruning runs once per this much data time.
 PRUNE_EVERY_S = 6 * 3600.0
-# While a prompt is at most one normal pass plus PROMPT_NEAR_S of sitting away, the pipeline runs
-# every PROMPT_PASS_S of data instead of every `pipeline.process_every_s` (a minute): the nudge then
-# trails the crossing by the bout smoothing's ~45 s rather than up to two minutes, for a few extra
-# passes per prompt. (The margin covers the lookahead: epochs reach the policy ~45 s late.)
+# While a prompt is at most one normal pass plus PROMPT_NEAR_S of sitting away, the service asks the
+# pipeline for a pass every PROMPT_PASS_S of data instead of waiting for `pipeline.process_every_s`
+# (a minute): the nudge then trails the crossing by the bout smoothing's ~45 s rather than up to two
+# minutes, for a few extra passes per prompt. (The margin covers the lookahead: epochs reach the
+# policy ~45 s late.)
 PROMPT_NEAR_S = 120.0
 PROMPT_PASS_S = 10.0
 # With no data coming in (device off, out of range) the report time is checked on the host clock at
@@ -138,6 +139,8 @@ class WearableService:
         self._next_prune = -math.inf
         self._next_report = -math.inf
         self._reported: date | None = None
+        # A prompt is close (see PROMPT_NEAR_S): the service asks for pipeline passes more often.
+        self._prompt_near = False
         self._resumed = False
         self._tasks: set[asyncio.Task[None]] = set()
         self.counts: Counter[str] = Counter()
@@ -275,8 +278,17 @@ class WearableService:
             self._resume(float(block.t[0]))
         assert self.stream is not None
         self._data_now = float(block.t[-1])
-        self._on_epochs(self.stream.feed(block))
+        self._on_epochs(self.stream.feed(block, process_now=self._prompt_pass_due(block)))
         self._periodic()
+
+    def _prompt_pass_due(self, block: SampleBlock) -> bool:
+        """A pass now, PROMPT_PASS_S of data after the last one, because a prompt is close."""
+        if not self._prompt_near:
+            return False
+        assert self.stream is not None
+        since = self.stream.queued_since
+        first = since if since is not None else float(block.t[0])
+        return float(block.t[-1]) - first >= PROMPT_PASS_S
 
     def _resume(self, first_t: float) -> None:
         """First data since start: record the downtime as unknown and pick up saved state."""
@@ -343,10 +355,7 @@ class WearableService:
             # message (at worst the message goes out twice, with the same id).
             self._publish_events(events)
         self._count_today(epochs, events)
-        if self.stream is not None:
-            every = self.config.pipeline.process_every_s
-            near = self.policy.prompt_within(every + PROMPT_NEAR_S)
-            self.stream.process_every_s = min(PROMPT_PASS_S, every) if near else every
+        self._prompt_near = self.policy.prompt_within(self.config.pipeline.process_every_s + PROMPT_NEAR_S)
         current = self.bouts.current
         if current is not None and current.label != self._posture:
             self._posture = current.label
