@@ -4,6 +4,9 @@ The pipeline and the policy are pure and run on data time; this module only move
 outputs between the I/O edges. Everything one block of samples causes (epochs, closed bouts, policy
 decisions) is written in one transaction before anything is published, so a crash never publishes what
 the store does not hold, and the outbox re-sends what was stored but not yet acknowledged.
+
+Data time flows one way: the service hands it to the MQTT link (`advance`, `publish_nudge(now=)`)
+and stamps the phone's commands with it when it takes them (`MqttLink.stamp`); the link never asks.
 """
 
 from __future__ import annotations
@@ -124,7 +127,6 @@ class WearableService:
                 config.mqtt,
                 self.id,
                 store.outbox,
-                data_now=self.policy_now,
                 device=DeviceDescription(name=f"sitbreak {self.id}", model=profile.title),
             )
         self._data_now: float | None = None
@@ -150,9 +152,10 @@ class WearableService:
     def policy_now(self) -> float:
         """Data time the policy has reached: the end of the last epoch it was fed.
 
-        Commands from the phone are stamped with it, and nudge staleness is judged on it, because the
-        pipeline emits epochs a while after their samples arrive (bout smoothing, batched passes): a
-        snooze must count from where the sitting timer is, not from the newest sample."""
+        Commands from the phone are stamped with it when the service takes them, and it is the data
+        time handed to the MQTT link (nudge staleness), because the pipeline emits epochs a while
+        after their samples arrive (bout smoothing, batched passes): a snooze must count from where
+        the sitting timer is, not from the newest sample."""
         return self._epochs_end if self._epochs_end is not None else self.data_now()
 
     def data_now(self) -> float:
@@ -180,6 +183,8 @@ class WearableService:
                 self._reported = local_date(first, self.tz) - timedelta(days=1)
         coros = [self.link.run(), self._consume(), self._report_timer()]
         if self.mqtt is not None:
+            # Before any data, data time is the host clock: the outbox's nudges are judged on it.
+            self.mqtt.advance(self.policy_now())
             await self.mqtt.start()
             coros += [self._commands(), self._watch_mqtt()]
         for coro in coros:
@@ -257,7 +262,12 @@ class WearableService:
 
     async def _commands(self) -> None:
         assert self.mqtt is not None
-        async for command in self.mqtt.commands():
+        async for request in self.mqtt.commands():
+            # Stamped with the data time the policy has reached as it takes the command (a snooze
+            # counts from where the sitting timer is); too old by then: rejected by the link.
+            command = self.mqtt.stamp(request, self.policy_now())
+            if command is None:
+                continue
             self.counts["commands"] += 1
             self._handle_events(self.policy.command(command))
 
@@ -385,7 +395,8 @@ class WearableService:
                     event.sitting_s // 60,
                     event.message.title if event.message else "",
                 )
-                self.mqtt.publish_nudge(nudge_payload(event, self.id, self.tz), event.t)
+                payload = nudge_payload(event, self.id, self.tz)
+                self.mqtt.publish_nudge(payload, event.t, now=self.policy_now())
             self.mqtt.publish_event(event_payload(event, self.id, self.tz), event.t)
 
     def _count_today(self, epochs: EpochBlock, events: list[PolicyEvent]) -> None:
@@ -404,6 +415,8 @@ class WearableService:
 
     def _periodic(self) -> None:
         now = self.data_now()
+        if self.mqtt is not None:
+            self.mqtt.advance(self.policy_now())
         if now >= self._next_state:
             self._publish_state()
         self._save_state()
@@ -473,6 +486,9 @@ class WearableService:
         """Reports go out at their local time even with no data coming in, and one that fell due while
         the service was down (or the device was off) goes out at start."""
         while True:
+            if self.mqtt is not None:
+                # Before any data the policy's time is the host clock, which moves on its own.
+                self.mqtt.advance(self.policy_now())
             self._maybe_report(self._clock())
             wait = self._next_report - self._clock()
             await asyncio.sleep(min(REPORT_CHECK_MAX_S, max(0.0, wait)) + 0.01)

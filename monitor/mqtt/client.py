@@ -40,7 +40,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from monitor.core.errors import ConfigError
 from monitor.core.outbox import OutboxEntry, OutboxKind
-from monitor.mqtt.commands import CommandError, CommandLimits, RejectReason, parse_command
+from monitor.mqtt.commands import CommandError, CommandLimits, CommandRequest, RejectReason, read_command
 from monitor.mqtt.discovery import DeviceDescription, discovery_messages
 from monitor.mqtt.errors import FATAL_CONNACK_CODES, MqttCodeError, MqttConnectError, MqttError, MqttTlsError
 from monitor.mqtt.outbox import Outbox
@@ -154,8 +154,12 @@ class MqttLink:
     wait in the outbox); `wait_connected()` waits for the first connection, and `wait_fatal()` returns
     the error that made the link give up (refused credentials, untrusted certificate).
 
-    `data_now` gives the current data time: it stamps commands (`ts`) and judges nudge staleness, so a
-    replay faster than real time behaves like live. Live, data time is UTC wall time.
+    Time: the link has no clock of its own. Nudge staleness (on publishing, on re-sending the outbox
+    after a reconnect) and the time a delivery is recorded are judged on the data time the service
+    hands over: `now` of `publish_nudge`, or `advance()` as data comes in, so a replay faster than
+    real time behaves like live. A link never handed a data time (a tool, a test) uses the wall
+    clock, which is data time live. Commands are placed in data time by the service when it takes
+    them (`stamp`), not on arrival here.
     """
 
     def __init__(
@@ -164,14 +168,13 @@ class MqttLink:
         wearable: str,
         outbox: Outbox,
         *,
-        data_now: Callable[[], float] = time.time,
         device: DeviceDescription | None = None,
         command_queue_size: int = COMMAND_QUEUE_SIZE,
     ) -> None:
         self.settings = settings
         self.topics = Topics(settings.prefix, wearable, settings.discovery_prefix)
         self._outbox = outbox
-        self._data_now = data_now
+        self._data_time: float | None = None
         self._device = device
         self._limits = CommandLimits(
             max_bytes=settings.command_max_bytes,
@@ -191,7 +194,7 @@ class MqttLink:
         self._inflight: dict[int, int] = {}
         self._mid_of: dict[int, int] = {}
         self._ack_waiters: dict[int, asyncio.Future[None]] = {}
-        self._commands: asyncio.Queue[Command] = asyncio.Queue(maxsize=command_queue_size)
+        self._commands: asyncio.Queue[CommandRequest] = asyncio.Queue(maxsize=command_queue_size)
         self._last_state: bytes | None = None
         self._cmd_sub_mid: int | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -314,16 +317,34 @@ class MqttLink:
     def connected(self) -> bool:
         return self._connected
 
-    async def commands(self) -> AsyncGenerator[Command, None]:
-        """Validated commands from the phone, each stamped with the data time it arrived."""
+    async def commands(self) -> AsyncGenerator[CommandRequest, None]:
+        """Commands from the phone that passed the checks on arrival, in order; `stamp` each."""
         while True:
             yield await self._commands.get()
 
-    def get_command_nowait(self) -> Command | None:
+    def get_command_nowait(self) -> CommandRequest | None:
         try:
             return self._commands.get_nowait()
         except asyncio.QueueEmpty:
             return None
+
+    def stamp(self, request: CommandRequest, now: float) -> Command | None:
+        """The command taking effect at data time `now` (when the service takes it), or None when it
+        is too old by then or its pause no longer fits (logged and counted as rejected)."""
+        try:
+            return request.at(now, self._limits)
+        except CommandError as err:
+            self._rejects.log(err.reason, "mqtt: ignored a command on %s: %s", self.topics.cmd, err)
+            return None
+
+    @property
+    def data_time(self) -> float:
+        """The data time the service last handed over (the wall clock until it has)."""
+        return self._data_time if self._data_time is not None else time.time()
+
+    def advance(self, now: float) -> None:
+        """The data time the service has reached: stale nudges and deliveries are judged on it."""
+        self._data_time = now
 
     def diagnostics(self) -> dict[str, object]:
         return {
@@ -343,8 +364,11 @@ class MqttLink:
 
     # ----------------------------------------------------------------- publishing (event loop thread)
 
-    def publish_nudge(self, payload: NudgePayload, data_ts: float) -> int:
-        """Queue a nudge made at data time `data_ts` durably and send it now if connected; its outbox id."""
+    def publish_nudge(self, payload: NudgePayload, data_ts: float, *, now: float) -> int:
+        """Queue a nudge made at data time `data_ts` durably and send it now if connected; its outbox
+        id. `now` is the data time the service has reached (see `advance`): a nudge already older
+        than `nudge_max_age_min` then is recorded as expired and never shown."""
+        self.advance(now)
         return self._enqueue(self.topics.nudge, encode(payload), False, OutboxKind.NUDGE, data_ts)
 
     def publish_event(self, payload: EventPayload, data_ts: float) -> int:
@@ -364,7 +388,7 @@ class MqttLink:
     def _enqueue(self, topic: str, data: bytes, retain: bool, kind: OutboxKind, data_ts: float) -> int:
         entry_id = self._outbox.enqueue(topic, data, QOS, retain, kind, data_ts)
         self.counts[f"{kind}_queued"] += 1
-        now = self._data_now()
+        now = self.data_time
         if kind is OutboxKind.NUDGE and now - data_ts > self.settings.nudge_max_age_min * 60.0:
             # Handed over already stale (a backlog replayed after a restart): recorded, never shown.
             self._expire_stale(now)
@@ -413,7 +437,7 @@ class MqttLink:
             )
 
     def _flush_outbox(self) -> None:
-        now = self._data_now()
+        now = self.data_time
         self._expire_stale(now)
         sent = 0
         for entry in self._outbox.pending():
@@ -618,7 +642,7 @@ class MqttLink:
                 "puback", "mqtt: broker refused message %d: %s; it stays in the outbox", entry_id, err
             )
             return
-        self._outbox.mark_sent(entry_id, self._data_now())
+        self._outbox.mark_sent(entry_id, self.data_time)
         self.counts["delivered"] += 1
 
     def _handle_message(self, topic: str, payload: bytes, retained: bool) -> None:
@@ -639,19 +663,19 @@ class MqttLink:
                     "retained commands are ignored (they would replay on every reconnect); clear it with "
                     "an empty retained message",
                 )
-            command = parse_command(payload, self._data_now(), self._limits)
+            request = read_command(payload, self._limits)
         except CommandError as err:
             self._rejects.log(err.reason, "mqtt: ignored a command on %s: %s", self.topics.cmd, err)
             return
         try:
-            self._commands.put_nowait(command)
+            self._commands.put_nowait(request)
         except asyncio.QueueFull:
             self._rejects.log(
                 RejectReason.QUEUE_FULL,
                 "mqtt: %d commands waiting; ignored %s",
                 self._commands.qsize(),
-                command.action,
+                request.action,
             )
             return
         self.counts["commands"] += 1
-        _LOGGER.info("mqtt: command %s", command.action)
+        _LOGGER.info("mqtt: command %s", request.action)
