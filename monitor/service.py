@@ -7,6 +7,8 @@ the store does not hold, and the outbox re-sends what was stored but not yet ack
 
 Data time flows one way: the service hands it to the MQTT link (`advance`, `publish_nudge(now=)`)
 and stamps the phone's commands with it when it takes them (`MqttLink.stamp`); the link never asks.
+The `state` message is built by `monitor.mqtt.convert.state_payload` from a `LiveState` record kept
+here, with today's totals from `TodayTally` (the daily report's own function).
 """
 
 from __future__ import annotations
@@ -18,33 +20,32 @@ import math
 import time as time_module
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import cast
 
-import numpy as np
-
 from monitor.config import Config, WearableSettings
 from monitor.core.links import LinkEvent, LinkEventKind
 from monitor.core.timefmt import iso_time
-from monitor.core.types import CodeArray, EpochBlock, Posture, PostureCode, SampleBlock
+from monitor.core.types import EpochBlock, SampleBlock
 from monitor.heap import release_free_memory
-from monitor.mqtt import DailyReportPayload, EventPayload, MqttError, MqttLink, StatePayload
-from monitor.mqtt.convert import event_payload, nudge_payload
+from monitor.mqtt import DailyReportPayload, EventPayload, MqttError, MqttLink
+from monitor.mqtt.convert import LiveState, TodayCounts, event_payload, nudge_payload, state_payload
 from monitor.mqtt.discovery import DeviceDescription
-from monitor.mqtt.payloads import TodayTotals
-from monitor.nudges.events import EventKind, PolicyEvent
+from monitor.nudges.events import PolicyEvent
 from monitor.nudges.library import ExerciseLibrary
 from monitor.nudges.policy import NudgePolicy, PolicySnapshot
 from monitor.pipeline import BoutTracker, PostureStream, UprightReference
 from monitor.pipeline.reference import ReferenceDict
 from monitor.reports import html as report_html
+from monitor.reports.daily import CONTEXT_S
 from monitor.reports.days import day_bounds, local_date
 from monitor.reports.payload import daily_json
 from monitor.store import Store
 from monitor.store.calibration import Calibration, SavedPolicy
 from monitor.store.report_source import load_day_report
+from monitor.today_tally import TodayTally
 from monitor.wearables.link import WearableLink
 from monitor.wearables.profiles import StreamConfig, make_profile
 from monitor.wearables.scanner import WearableTarget
@@ -77,13 +78,12 @@ _PUBLISHED_LINK_EVENTS = frozenset(
 
 
 @dataclass(slots=True)
-class _Today:
-    """Seconds per posture for the local day the data is in, for the `state` message."""
+class _DataDeadlines:
+    """Data times at which the periodic work of the data path is next due."""
 
-    day: date | None = None
-    seconds: Counter[int] = field(default_factory=Counter)
-    breaks: int = 0
-    nudges: int = 0
+    state: float = -math.inf  # publish `state` (sooner on a posture or link change)
+    snapshot: float = -math.inf  # save the policy and the upright reference
+    prune: float = -math.inf  # drop what is past the retention period
 
 
 class WearableService:
@@ -131,14 +131,10 @@ class WearableService:
             )
         self._data_now: float | None = None
         self._epochs_end: float | None = None
-        self._posture = Posture.UNKNOWN
-        self._posture_since: float | None = None
-        self._battery: int | None = None
-        self._link_up = False
-        self._today = _Today()
-        self._next_state = -math.inf
-        self._next_snapshot = -math.inf
-        self._next_prune = -math.inf
+        # What `state` shows; today's totals come from the tally when it is published.
+        self.live = LiveState()
+        self.today = TodayTally(tz, config.report.min_break_s)
+        self._due = _DataDeadlines()
         self._next_report = -math.inf
         self._reported: date | None = None
         # A prompt is close (see PROMPT_NEAR_S): the service asks for pipeline passes more often.
@@ -237,7 +233,7 @@ class WearableService:
         # The policy was restored at start, so even before any data (none yet, or held back while the
         # clock is behind the store) this keeps the saved state plus any command taken since.
         self._save_state(force=True)
-        self._link_up = False
+        self.live.link_up = False
         self._publish_state()
         if self.mqtt is not None:
             await self.mqtt.stop()
@@ -319,19 +315,20 @@ class WearableService:
         self._load_today(first_t)
 
     def _load_today(self, now_t: float) -> None:
+        """Today so far from the store, from CONTEXT_S before midnight as the report reads it."""
         day = local_date(now_t, self.tz)
-        start, _ = day_bounds(day, self.tz)
-        span = self.store.epochs.read(self.id, start, math.floor(now_t))
-        self._today = _Today(day=day, seconds=Counter(dict(_count_codes(span.labels))))
+        start, end = day_bounds(day, self.tz)
+        labels = self.store.epochs.read(self.id, start - CONTEXT_S, math.floor(now_t))
+        self.today.load(day, labels, self.store.nudges.history(self.id, start, end))
 
     def _on_link_event(self, event: LinkEvent) -> None:
         self.counts[f"link_{event.kind}"] += 1
         if event.kind in (LinkEventKind.CONNECTED, LinkEventKind.RECONNECTED):
-            self._link_up = True
+            self.live.link_up = True
         elif event.kind is LinkEventKind.LOST:
-            self._link_up = False
+            self.live.link_up = False
         elif event.kind is LinkEventKind.BATTERY:
-            self._battery = event.level
+            self.live.battery = event.level
         self.store.links.add(self.id, event)
         if event.kind in _PUBLISHED_LINK_EVENTS:
             payload = EventPayload(
@@ -354,32 +351,36 @@ class WearableService:
         closed = self.bouts.feed(epochs)
         events = self.policy.feed(epochs)
         self._epochs_end = epochs.t_end
+        records = [event.records(self.id) for event in events]
         with self.store.atomic():
             self.store.epochs.write_block(self.id, epochs)
             if closed:
                 self.store.bouts.add(self.id, closed)
             self.store.bouts.set_open(self.id, self.bouts.current)
-            for event in events:
-                self.store.record_decision(self.id, event.records(self.id))
+            for record in records:
+                self.store.record_decision(self.id, record)
             # Into the outbox in the same transaction: a crash cannot keep a decision and lose its
             # message (at worst the message goes out twice, with the same id).
             self._publish_events(events)
-        self._count_today(epochs, events)
+        self.today.add_epochs(int(epochs.t0), epochs.labels)
+        self.today.add_decisions(records)
         self._prompt_near = self.policy.prompt_within(self.config.pipeline.process_every_s + PROMPT_NEAR_S)
         current = self.bouts.current
-        if current is not None and current.label != self._posture:
-            self._posture = current.label
-            self._posture_since = current.start
-            self._next_state = -math.inf  # publish the change now
+        if current is not None and current.label != self.live.posture:
+            self.live.posture = current.label
+            self.live.posture_since = current.start
+            self._due.state = -math.inf  # publish the change now
 
     def _handle_events(self, events: list[PolicyEvent]) -> None:
         """Decisions made outside an epoch block (commands): store, then publish."""
         if not events:
             return
+        records = [event.records(self.id) for event in events]
         with self.store.atomic():
-            for event in events:
-                self.store.record_decision(self.id, event.records(self.id))
+            for record in records:
+                self.store.record_decision(self.id, record)
             self._publish_events(events)
+        self.today.add_decisions(records)
         self._publish_state()
 
     def _publish_events(self, events: list[PolicyEvent]) -> None:
@@ -399,38 +400,24 @@ class WearableService:
                 self.mqtt.publish_nudge(payload, event.t, now=self.policy_now())
             self.mqtt.publish_event(event_payload(event, self.id, self.tz), event.t)
 
-    def _count_today(self, epochs: EpochBlock, events: list[PolicyEvent]) -> None:
-        t = epochs.t0
-        day = local_date(t, self.tz)
-        if day != self._today.day:
-            self._today = _Today(day=day)
-        # A block never spans local midnight by more than a few seconds; those count to the old day.
-        for code, n in _count_codes(epochs.labels):
-            self._today.seconds[code] += n
-        for event in events:
-            if event.kind is EventKind.BREAK_CREDITED:
-                self._today.breaks += 1
-            elif event.is_prompt:
-                self._today.nudges += 1
-
     def _periodic(self) -> None:
         now = self.data_now()
         if self.mqtt is not None:
             self.mqtt.advance(self.policy_now())
-        if now >= self._next_state:
+        if now >= self._due.state:
             self._publish_state()
         self._save_state()
-        if now >= self._next_prune:
-            self._next_prune = now + PRUNE_EVERY_S
+        if now >= self._due.prune:
+            self._due.prune = now + PRUNE_EVERY_S
             self.store.prune(now)
             release_free_memory()
         self._maybe_report(now)
 
     def _save_state(self, force: bool = False) -> None:
         now = self.data_now()
-        if not force and now < self._next_snapshot:
+        if not force and now < self._due.snapshot:
             return
-        self._next_snapshot = now + SNAPSHOT_EVERY_S
+        self._due.snapshot = now + SNAPSHOT_EVERY_S
         snapshot = json.dumps(self.policy.snapshot().to_dict())
         with self.store.atomic():
             self.store.snapshots.save(self.id, SavedPolicy(now, snapshot))
@@ -444,31 +431,13 @@ class WearableService:
 
     def _publish_state(self) -> None:
         now = self.data_now()
-        self._next_state = now + STATE_EVERY_S
-        seconds = self._today.seconds
-        since = self._posture_since if self._posture_since is not None else now
-        posture = self._posture if self._link_up or self._posture is Posture.NON_WEAR else Posture.UNKNOWN
-        payload = StatePayload(
-            ts=iso_time(now, self.tz),
-            wearable=self.id,
-            posture=str(posture),
-            since=iso_time(since, self.tz),
-            current_bout_min=round(max(0.0, now - since) / 60.0, 1),
-            sitting_timer_s=float(self.policy.sitting_s),
-            worn=posture not in (Posture.NON_WEAR, Posture.UNKNOWN),
-            link="connected" if self._link_up else "lost",
-            battery=self._battery,
-            today=TodayTotals(
-                sitting_min=round(seconds[PostureCode.SIT] / 60.0, 1),
-                standing_min=round(seconds[PostureCode.STAND] / 60.0, 1),
-                moving_min=round((seconds[PostureCode.MOVE] + seconds[PostureCode.CYCLE]) / 60.0, 1),
-                lying_min=round(seconds[PostureCode.LIE] / 60.0, 1),
-                breaks=self._today.breaks,
-                nudges=self._today.nudges,
-            ),
-        )
-        if self.mqtt is not None:
-            self.mqtt.publish_state(payload)
+        self._due.state = now + STATE_EVERY_S
+        if self.mqtt is None:
+            return
+        self.live.sitting_timer_s = float(self.policy.sitting_s)
+        totals = self.today.totals()
+        self.live.today = TodayCounts(totals.posture_s, totals.breaks, totals.nudges.decided)
+        self.mqtt.publish_state(state_payload(self.live, now, self.id, self.tz))
 
     # ------------------------------------------------------------------ daily report
 
@@ -539,12 +508,6 @@ class WearableService:
             "%s: daily report for %s published%s", self.id, day, f" and written to {path}" if path else ""
         )
         return path
-
-
-def _count_codes(labels: CodeArray) -> list[tuple[int, int]]:
-    """(posture code, seconds) for each code present in a run of epoch labels."""
-    counts = np.bincount(labels, minlength=len(PostureCode))
-    return [(code, int(n)) for code, n in enumerate(counts) if n]
 
 
 def _reference_from(calibration: Calibration | None) -> UprightReference | None:
