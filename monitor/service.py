@@ -8,7 +8,8 @@ the store does not hold, and the outbox re-sends what was stored but not yet ack
 Data time flows one way: the service hands it to the MQTT link (`advance`, `publish_nudge(now=)`)
 and stamps the phone's commands with it when it takes them (`MqttLink.stamp`); the link never asks.
 The `state` message is built by `monitor.mqtt.convert.state_payload` from a `LiveState` record kept
-here, with today's totals from `TodayTally` (the daily report's own function).
+here, with today's totals from `TodayTally` (the daily report's own function); the daily report is
+`DailyReporter`'s job.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import time as time_module
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import tzinfo
 from pathlib import Path
 from typing import cast
 
@@ -29,8 +30,9 @@ from monitor.config import Config, WearableSettings
 from monitor.core.links import LinkEvent, LinkEventKind
 from monitor.core.timefmt import iso_time
 from monitor.core.types import EpochBlock, SampleBlock
+from monitor.daily_reporter import DailyReporter
 from monitor.heap import release_free_memory
-from monitor.mqtt import DailyReportPayload, EventPayload, MqttError, MqttLink
+from monitor.mqtt import EventPayload, MqttError, MqttLink
 from monitor.mqtt.convert import LiveState, TodayCounts, event_payload, nudge_payload, state_payload
 from monitor.mqtt.discovery import DeviceDescription
 from monitor.nudges.events import PolicyEvent
@@ -38,13 +40,10 @@ from monitor.nudges.library import ExerciseLibrary
 from monitor.nudges.policy import NudgePolicy, PolicySnapshot
 from monitor.pipeline import BoutTracker, PostureStream, UprightReference
 from monitor.pipeline.reference import ReferenceDict
-from monitor.reports import html as report_html
 from monitor.reports.daily import CONTEXT_S
 from monitor.reports.days import day_bounds, local_date
-from monitor.reports.payload import daily_json
 from monitor.store import Store
 from monitor.store.calibration import Calibration, SavedPolicy
-from monitor.store.report_source import load_day_report
 from monitor.today_tally import TodayTally
 from monitor.wearables.link import WearableLink
 from monitor.wearables.profiles import StreamConfig, make_profile
@@ -106,7 +105,6 @@ class WearableService:
         self.config = config
         self.store = store
         self.tz = tz
-        self.report_dir = report_dir
         self._clock = clock or time_module.time
         profile = make_profile(wearable.profile, StreamConfig(wearable.rate_hz, wearable.range_g))
         self.link = WearableLink(
@@ -129,14 +127,15 @@ class WearableService:
                 store.outbox,
                 device=DeviceDescription(name=f"sitbreak {self.id}", model=profile.title),
             )
+        self.reports = DailyReporter(
+            self.id, wearable.placement, store, tz, config.report, mqtt=self.mqtt, report_dir=report_dir
+        )
         self._data_now: float | None = None
         self._epochs_end: float | None = None
         # What `state` shows; today's totals come from the tally when it is published.
         self.live = LiveState()
         self.today = TodayTally(tz, config.report.min_break_s)
         self._due = _DataDeadlines()
-        self._next_report = -math.inf
-        self._reported: date | None = None
         # A prompt is close (see PROMPT_NEAR_S): the service asks for pipeline passes more often.
         self._prompt_near = False
         self._resumed = False
@@ -167,16 +166,7 @@ class WearableService:
         if stored is not None:
             self.link.hold_until(stored)
         self._restore_policy()
-        self._reported = self.store.reports.last_day(self.id)
-        if self._reported is None:
-            first = self.store.epochs.first_t(self.id)
-            if first is None:
-                # First run: nothing to report for days before the service ever ran.
-                self._reported = self._due_date(self._clock())
-            else:
-                # Data but no report yet (restarted on its first day, or a database from before
-                # reports were recorded): days from the first data's on are reportable.
-                self._reported = local_date(first, self.tz) - timedelta(days=1)
+        self.reports.start(self._clock())
         coros = [self.link.run(), self._consume(), self._report_timer()]
         if self.mqtt is not None:
             # Before any data, data time is the host clock: the outbox's nudges are judged on it.
@@ -230,6 +220,9 @@ class WearableService:
                 self._on_link_event(item)
         if self.stream is not None:
             self._on_epochs(self.stream.flush())
+        # A report being built (or one the drained data made due) is marked and queued before the
+        # link to the broker goes.
+        await self.reports.wait()
         # The policy was restored at start, so even before any data (none yet, or held back while the
         # clock is behind the store) this keeps the saved state plus any command taken since.
         self._save_state(force=True)
@@ -411,7 +404,7 @@ class WearableService:
             self._due.prune = now + PRUNE_EVERY_S
             self.store.prune(now)
             release_free_memory()
-        self._maybe_report(now)
+        self.reports.check(now)
 
     def _save_state(self, force: bool = False) -> None:
         now = self.data_now()
@@ -441,16 +434,6 @@ class WearableService:
 
     # ------------------------------------------------------------------ daily report
 
-    def _report_time(self, day: date) -> float:
-        hh, mm = (int(x) for x in self.config.report.daily_at.split(":"))
-        # fold=0 and normalisation through astimezone give the right instant across DST changes.
-        return datetime.combine(day, time(hh, mm), tzinfo=self.tz).astimezone().timestamp()
-
-    def _due_date(self, now: float) -> date:
-        """The local date of the latest report time at or before `now`."""
-        today = local_date(now, self.tz)
-        return today if self._report_time(today) <= now else today - timedelta(days=1)
-
     async def _report_timer(self) -> None:
         """Reports go out at their local time even with no data coming in, and one that fell due while
         the service was down (or the device was off) goes out at start."""
@@ -458,56 +441,9 @@ class WearableService:
             if self.mqtt is not None:
                 # Before any data the policy's time is the host clock, which moves on its own.
                 self.mqtt.advance(self.policy_now())
-            self._maybe_report(self._clock())
-            wait = self._next_report - self._clock()
+            self.reports.check(self._clock())
+            wait = self.reports.next_check - self._clock()
             await asyncio.sleep(min(REPORT_CHECK_MAX_S, max(0.0, wait)) + 0.01)
-
-    def _maybe_report(self, now: float) -> None:
-        """Called with data time as blocks arrive and with the host clock by the timer: whichever
-        passes the report time first publishes it; the store remembers it so it goes out once."""
-        if now < self._next_report:
-            return
-        day = self._due_date(now)
-        self._next_report = self._report_time(day + timedelta(days=1))
-        if self._reported is not None and day <= self._reported:
-            return
-        with self.store.atomic():
-            self.store.reports.mark(self.id, day, now)
-            self.publish_daily_report(day, now)
-        self._reported = day
-        release_free_memory()  # the report's ~20 MiB of rows, freed but kept by malloc otherwise
-
-    def publish_daily_report(self, day: date, now: float) -> Path | None:
-        """Build the report for a local day, publish it on report/daily and write the HTML file."""
-        report = load_day_report(
-            self.store,
-            self.id,
-            day,
-            self.tz,
-            as_of=now,
-            placement=self.wearable.placement,
-            min_break_s=self.config.report.min_break_s,
-        )
-        summary = daily_json(report)
-        if self.mqtt is not None:
-            self.mqtt.publish_report(
-                DailyReportPayload(
-                    ts=iso_time(now, self.tz),
-                    wearable=self.id,
-                    date=day.isoformat(),
-                    summary=dict(summary),
-                ),
-                now,
-            )
-        path: Path | None = None
-        if self.report_dir is not None:
-            self.report_dir.mkdir(parents=True, exist_ok=True)
-            path = self.report_dir / f"{self.id}-{day.isoformat()}.html"
-            path.write_text(report_html.render_day(report), encoding="utf-8")
-        _LOGGER.info(
-            "%s: daily report for %s published%s", self.id, day, f" and written to {path}" if path else ""
-        )
-        return path
 
 
 def _reference_from(calibration: Calibration | None) -> UprightReference | None:
