@@ -1,6 +1,6 @@
 """MQTT edge: topics, payloads, the paho-based link, command validation, outbox, HA discovery."""
 
-from monitor.mqtt.client import MqttLink, read_password
+from monitor.mqtt.client import MqttLink
 from monitor.mqtt.commands import (
     CommandError,
     CommandLimits,
@@ -9,6 +9,7 @@ from monitor.mqtt.commands import (
     parse_command,
     read_command,
 )
+from monitor.mqtt.connection import read_password
 from monitor.mqtt.discovery import DeviceDescription, discovery_messages
 from monitor.mqtt.errors import MqttCodeError, MqttConnectError, MqttError, MqttTlsError
 from monitor.mqtt.outbox import Outbox
