@@ -25,7 +25,8 @@ from monitor.mqtt.errors import MqttCodeError
 from monitor.mqtt.outbox import Outbox
 from monitor.mqtt.ratelimit import RateLimitedLog
 
-_LOGGER = logging.getLogger(__name__)
+# The link's own logger: its lines keep one name in the journal whichever module writes them.
+_LOGGER = logging.getLogger("monitor.mqtt.client")
 
 CONTENT_TYPE_JSON = "application/json"
 

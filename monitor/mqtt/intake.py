@@ -17,7 +17,8 @@ from monitor.mqtt.commands import CommandError, CommandLimits, CommandRequest, R
 from monitor.mqtt.ratelimit import RateLimitedLog
 from monitor.nudges.commands import Command
 
-_LOGGER = logging.getLogger(__name__)
+# The link's own logger: its lines keep one name in the journal whichever module writes them.
+_LOGGER = logging.getLogger("monitor.mqtt.client")
 
 
 class CommandIntake:
