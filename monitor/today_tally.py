@@ -34,6 +34,8 @@ class TodayTally:
         self.day: date | None = None
         self._bounds = (0, 0)
         self._span = LabelSpan(0, np.zeros(0, dtype=np.uint8))
+        # End of the labels written so far: the totals need not scan the hours not yet lived.
+        self._filled_end = 0
         self._nudges: dict[str, NudgeHistory] = {}
         # day_totals is recomputed only after something changed (a pipeline pass, a decision).
         self._totals: DayTotals | None = None
@@ -78,7 +80,9 @@ class TodayTally:
             return _empty_totals()
         if self._totals is None:
             start, end = self._bounds
-            self._totals = day_totals(self._span, start, end, list(self._nudges.values()), self._min_break_s)
+            span = self._span
+            lived = LabelSpan(span.t0, span.labels[: max(0, self._filled_end - span.t0)])
+            self._totals = day_totals(lived, start, end, list(self._nudges.values()), self._min_break_s)
         return self._totals
 
     def _begin(self, day: date, carry: LabelSpan | None) -> None:
@@ -87,6 +91,7 @@ class TodayTally:
         self.day = day
         self._bounds = (start, end)
         self._span = LabelSpan(t0, np.full(end - t0, PostureCode.UNKNOWN, dtype=np.uint8))
+        self._filled_end = t0
         if carry is not None:
             self._write(carry.t0, carry.labels)
         # Nudges decided before the new day stay with the old one (outcomes for them are ignored).
@@ -98,3 +103,4 @@ class TodayTally:
         lo, hi = max(t0, span.t0), min(t0 + int(labels.shape[0]), span.t_end)
         if lo < hi:
             span.labels[lo - span.t0 : hi - span.t0] = labels[lo - t0 : hi - t0]
+            self._filled_end = max(self._filled_end, hi)

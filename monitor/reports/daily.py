@@ -42,6 +42,10 @@ _SIT = int(PostureCode.SIT)
 _BRIDGEABLE = frozenset({int(PostureCode.LIE), int(PostureCode.UNKNOWN)})
 _UPRIGHT = frozenset(p.code for p in (Posture.STAND, Posture.MOVE, Posture.CYCLE))
 _NOT_WORN = (int(PostureCode.NON_WEAR), int(PostureCode.UNKNOWN))
+# Posture by code, indexed directly: `runs` looks one up per run, and the live totals run it once a
+# pipeline pass.
+_POSTURE_BY_CODE: tuple[Posture, ...] = tuple(Posture.from_code(code) for code in range(len(PostureCode)))
+_CODE_OF: dict[Posture, int] = {posture: code for code, posture in enumerate(_POSTURE_BY_CODE)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,16 +186,20 @@ def runs(t0: int, labels: CodeArray) -> list[Run]:
     change = np.flatnonzero(labels[1:] != labels[:-1]) + 1
     starts = np.concatenate(([0], change))
     ends = np.concatenate((change, [n]))
+    codes = labels[starts].tolist()
     return [
-        Run(t0 + int(s), t0 + int(e), Posture.from_code(int(labels[s])))
-        for s, e in zip(starts, ends, strict=True)
+        Run(t0 + s, t0 + e, _POSTURE_BY_CODE[c])
+        for s, e, c in zip(starts.tolist(), ends.tolist(), codes, strict=True)
     ]
 
 
 def sitting_bouts(span: LabelSpan, bridge_s: int = BRIDGE_S) -> list[SittingBout]:
     """Sitting bouts in the span, bridging short lying / missing stretches (see module doc)."""
-    all_runs = runs(span.t0, span.labels)
-    codes = [r.label.code for r in all_runs]
+    return _bouts_of(runs(span.t0, span.labels), bridge_s)
+
+
+def _bouts_of(all_runs: Sequence[Run], bridge_s: int) -> list[SittingBout]:
+    codes = [_CODE_OF[r.label] for r in all_runs]
     bouts: list[SittingBout] = []
     i = 0
     while i < len(all_runs):
@@ -245,12 +253,18 @@ def day_totals(
     `span` should reach CONTEXT_S before `start` (a bout running at midnight belongs to the day it
     began in); where it stops short of `end` (a day still in progress) the rest counts as no data.
     """
-    lo, hi = max(start, span.t0), min(end, span.t_end)
-    day_labels = span.labels[lo - span.t0 : max(lo, hi) - span.t0]
-    counts = np.bincount(day_labels, minlength=len(PostureCode))
-    bouts = tuple(b for b in sitting_bouts(span) if start <= b.start < end)
+    all_runs = runs(span.t0, span.labels)
+    # Time per posture from the runs (a few hundred a day) rather than the labels (86 400).
+    seconds = dict.fromkeys(_POSTURE_BY_CODE, 0)
+    for run in all_runs:
+        lo, hi = max(run.start, start), min(run.end, end)
+        if lo < hi:
+            seconds[run.label] += hi - lo
+    # Seconds of the day the span does not reach are no data, as the store reads them.
+    seconds[Posture.UNKNOWN] += (end - start) - sum(seconds.values())
+    bouts = tuple(b for b in _bouts_of(all_runs, BRIDGE_S) if start <= b.start < end)
     return DayTotals(
-        posture_s={Posture.from_code(code): int(counts[code]) for code in PostureCode},
+        posture_s=seconds,
         bouts=bouts,
         transitions=sum(1 for b in bouts if b.upright_after_s > 0),
         breaks=sum(1 for b in bouts if b.upright_after_s >= min_break_s),
