@@ -171,7 +171,7 @@ async def run(host: str, port: int, count: int, folder: Path) -> dict[str, objec
             if len(prompts) != 1:
                 raise RuntimeError(f"expected one nudge at the threshold, got {prompts}")
             t_handoff = time.time()
-            link.publish_nudge(nudge_payload(prompts[0], WEARABLE, UTC), prompts[0].t)
+            link.publish_nudge(nudge_payload(prompts[0], WEARABLE, UTC), prompts[0].t, now=t_cross)
             nudge_id = prompts[0].nudge_id
             assert nudge_id is not None
             while (arrived := phone.get(nudge_id)) is None:

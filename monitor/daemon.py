@@ -17,6 +17,7 @@ from typing import Any
 
 from monitor.config import Config, load_config
 from monitor.core.errors import ConfigError, UserError
+from monitor.heap import one_malloc_arena
 from monitor.reports.zone import resolve_zone
 from monitor.sdnotify import SystemdNotifier
 from monitor.service import WearableService
@@ -75,6 +76,9 @@ class Daemon:
         self._reload.set()
 
     async def run(self) -> int:
+        # Before any thread starts: daily reports are built in a worker thread, and malloc_trim
+        # returns their memory only from the main arena (monitor/heap.py).
+        one_malloc_arena()
         loop = asyncio.get_running_loop()
         for sig, handler in (
             (signal.SIGTERM, self.request_stop),

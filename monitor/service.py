@@ -4,6 +4,12 @@ The pipeline and the policy are pure and run on data time; this module only move
 outputs between the I/O edges. Everything one block of samples causes (epochs, closed bouts, policy
 decisions) is written in one transaction before anything is published, so a crash never publishes what
 the store does not hold, and the outbox re-sends what was stored but not yet acknowledged.
+
+Data time flows one way: the service hands it to the MQTT link (`advance`, `publish_nudge(now=)`)
+and stamps the phone's commands with it when it takes them (`MqttLink.stamp`); the link never asks.
+The `state` message is built by `monitor.mqtt.convert.state_payload` from a `LiveState` record kept
+here, with today's totals from `TodayTally` (the daily report's own function); the daily report is
+`DailyReporter`'s job.
 """
 
 from __future__ import annotations
@@ -15,34 +21,31 @@ import math
 import time as time_module
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, tzinfo
+from dataclasses import dataclass
+from datetime import tzinfo
 from pathlib import Path
 from typing import cast
-
-import numpy as np
 
 from monitor.config import Config, WearableSettings
 from monitor.core.links import LinkEvent, LinkEventKind
 from monitor.core.timefmt import iso_time
-from monitor.core.types import CodeArray, EpochBlock, Posture, PostureCode, SampleBlock
+from monitor.core.types import EpochBlock, SampleBlock
+from monitor.daily_reporter import DailyReporter
 from monitor.heap import release_free_memory
-from monitor.mqtt import DailyReportPayload, EventPayload, MqttError, MqttLink, StatePayload
-from monitor.mqtt.convert import event_payload, nudge_payload
+from monitor.mqtt import EventPayload, MqttError, MqttLink
+from monitor.mqtt.convert import LiveState, TodayCounts, event_payload, nudge_payload, state_payload
 from monitor.mqtt.discovery import DeviceDescription
-from monitor.mqtt.payloads import TodayTotals
-from monitor.nudges.events import EventKind, PolicyEvent
+from monitor.nudges.events import PolicyEvent
 from monitor.nudges.library import ExerciseLibrary
 from monitor.nudges.policy import NudgePolicy
 from monitor.nudges.state import PolicyState
 from monitor.pipeline import BoutTracker, PostureStream, UprightReference
 from monitor.pipeline.reference import ReferenceDict
-from monitor.reports import html as report_html
+from monitor.reports.daily import CONTEXT_S
 from monitor.reports.days import day_bounds, local_date
-from monitor.reports.payload import daily_json
 from monitor.store import Store
 from monitor.store.calibration import Calibration, SavedPolicy
-from monitor.store.report_source import load_day_report
+from monitor.today_tally import TodayTally
 from monitor.wearables.link import WearableLink
 from monitor.wearables.profiles import StreamConfig, make_profile
 from monitor.wearables.scanner import WearableTarget
@@ -57,10 +60,11 @@ STATE_EVERY_S = 60.0
 SNAPSHOT_EVERY_S = 60.0
 # Retention pruning runs once per this much data time.
 PRUNE_EVERY_S = 6 * 3600.0
-# While a prompt is at most one normal pass plus PROMPT_NEAR_S of sitting away, the pipeline runs
-# every PROMPT_PASS_S of data instead of every `pipeline.process_every_s` (a minute): the nudge then
-# trails the crossing by the bout smoothing's ~45 s rather than up to two minutes, for a few extra
-# passes per prompt. (The margin covers the lookahead: epochs reach the policy ~45 s late.)
+# While a prompt is at most one normal pass plus PROMPT_NEAR_S of sitting away, the service asks the
+# pipeline for a pass every PROMPT_PASS_S of data instead of waiting for `pipeline.process_every_s`
+# (a minute): the nudge then trails the crossing by the bout smoothing's ~45 s rather than up to two
+# minutes, for a few extra passes per prompt. (The margin covers the lookahead: epochs reach the
+# policy ~45 s late.)
 PROMPT_NEAR_S = 120.0
 PROMPT_PASS_S = 10.0
 # With no data coming in (device off, out of range) the report time is checked on the host clock at
@@ -74,13 +78,12 @@ _PUBLISHED_LINK_EVENTS = frozenset(
 
 
 @dataclass(slots=True)
-class _Today:
-    """Seconds per posture for the local day the data is in, for the `state` message."""
+class _DataDeadlines:
+    """Data times at which the periodic work of the data path is next due."""
 
-    day: date | None = None
-    seconds: Counter[int] = field(default_factory=Counter)
-    breaks: int = 0
-    nudges: int = 0
+    state: float = -math.inf  # publish `state` (sooner on a posture or link change)
+    snapshot: float = -math.inf  # save the policy and the upright reference
+    prune: float = -math.inf  # drop what is past the retention period
 
 
 class WearableService:
@@ -103,7 +106,6 @@ class WearableService:
         self.config = config
         self.store = store
         self.tz = tz
-        self.report_dir = report_dir
         self._clock = clock or time_module.time
         profile = make_profile(wearable.profile, StreamConfig(wearable.rate_hz, wearable.range_g))
         self.link = WearableLink(
@@ -124,21 +126,19 @@ class WearableService:
                 config.mqtt,
                 self.id,
                 store.outbox,
-                data_now=self.policy_now,
                 device=DeviceDescription(name=f"sitbreak {self.id}", model=profile.title),
             )
+        self.reports = DailyReporter(
+            self.id, wearable.placement, store, tz, config.report, mqtt=self.mqtt, report_dir=report_dir
+        )
         self._data_now: float | None = None
         self._epochs_end: float | None = None
-        self._posture = Posture.UNKNOWN
-        self._posture_since: float | None = None
-        self._battery: int | None = None
-        self._link_up = False
-        self._today = _Today()
-        self._next_state = -math.inf
-        self._next_snapshot = -math.inf
-        self._next_prune = -math.inf
-        self._next_report = -math.inf
-        self._reported: date | None = None
+        # What `state` shows; today's totals come from the tally when it is published.
+        self.live = LiveState()
+        self.today = TodayTally(tz, config.report.min_break_s)
+        self._due = _DataDeadlines()
+        # A prompt is close (see PROMPT_NEAR_S): the service asks for pipeline passes more often.
+        self._prompt_near = False
         self._resumed = False
         self._tasks: set[asyncio.Task[None]] = set()
         self.counts: Counter[str] = Counter()
@@ -148,9 +148,10 @@ class WearableService:
     def policy_now(self) -> float:
         """Data time the policy has reached: the end of the last epoch it was fed.
 
-        Commands from the phone are stamped with it, and nudge staleness is judged on it, because the
-        pipeline emits epochs a while after their samples arrive (bout smoothing, batched passes): a
-        snooze must count from where the sitting timer is, not from the newest sample."""
+        Commands from the phone are stamped with it when the service takes them, and it is the data
+        time handed to the MQTT link (nudge staleness), because the pipeline emits epochs a while
+        after their samples arrive (bout smoothing, batched passes): a snooze must count from where
+        the sitting timer is, not from the newest sample."""
         return self._epochs_end if self._epochs_end is not None else self.data_now()
 
     def data_now(self) -> float:
@@ -166,18 +167,11 @@ class WearableService:
         if stored is not None:
             self.link.hold_until(stored)
         self._restore_policy()
-        self._reported = self.store.reports.last_day(self.id)
-        if self._reported is None:
-            first = self.store.epochs.first_t(self.id)
-            if first is None:
-                # First run: nothing to report for days before the service ever ran.
-                self._reported = self._due_date(self._clock())
-            else:
-                # Data but no report yet (restarted on its first day, or a database from before
-                # reports were recorded): days from the first data's on are reportable.
-                self._reported = local_date(first, self.tz) - timedelta(days=1)
+        self.reports.start(self._clock())
         coros = [self.link.run(), self._consume(), self._report_timer()]
         if self.mqtt is not None:
+            # Before any data, data time is the host clock: the outbox's nudges are judged on it.
+            self.mqtt.advance(self.policy_now())
             await self.mqtt.start()
             coros += [self._commands(), self._watch_mqtt()]
         for coro in coros:
@@ -227,10 +221,13 @@ class WearableService:
                 self._on_link_event(item)
         if self.stream is not None:
             self._on_epochs(self.stream.flush())
+        # A report being built (or one the drained data made due) is marked and queued before the
+        # link to the broker goes.
+        await self.reports.wait()
         # The policy was restored at start, so even before any data (none yet, or held back while the
         # clock is behind the store) this keeps the saved state plus any command taken since.
         self._save_state(force=True)
-        self._link_up = False
+        self.live.link_up = False
         self._publish_state()
         if self.mqtt is not None:
             await self.mqtt.stop()
@@ -255,7 +252,12 @@ class WearableService:
 
     async def _commands(self) -> None:
         assert self.mqtt is not None
-        async for command in self.mqtt.commands():
+        async for request in self.mqtt.commands():
+            # Stamped with the data time the policy has reached as it takes the command (a snooze
+            # counts from where the sitting timer is); too old by then: rejected by the link.
+            command = self.mqtt.stamp(request, self.policy_now())
+            if command is None:
+                continue
             self.counts["commands"] += 1
             self._handle_events(self.policy.command(command))
 
@@ -276,8 +278,17 @@ class WearableService:
             self._resume(float(block.t[0]))
         assert self.stream is not None
         self._data_now = float(block.t[-1])
-        self._on_epochs(self.stream.feed(block))
+        self._on_epochs(self.stream.feed(block, process_now=self._prompt_pass_due(block)))
         self._periodic()
+
+    def _prompt_pass_due(self, block: SampleBlock) -> bool:
+        """A pass now, PROMPT_PASS_S of data after the last one, because a prompt is close."""
+        if not self._prompt_near:
+            return False
+        assert self.stream is not None
+        since = self.stream.queued_since
+        first = since if since is not None else float(block.t[0])
+        return float(block.t[-1]) - first >= PROMPT_PASS_S
 
     def _resume(self, first_t: float) -> None:
         """First data since start: record the downtime as unknown and pick up saved state."""
@@ -298,19 +309,20 @@ class WearableService:
         self._load_today(first_t)
 
     def _load_today(self, now_t: float) -> None:
+        """Today so far from the store, from CONTEXT_S before midnight as the report reads it."""
         day = local_date(now_t, self.tz)
-        start, _ = day_bounds(day, self.tz)
-        span = self.store.epochs.read(self.id, start, math.floor(now_t))
-        self._today = _Today(day=day, seconds=Counter(dict(_count_codes(span.labels))))
+        start, end = day_bounds(day, self.tz)
+        labels = self.store.epochs.read(self.id, start - CONTEXT_S, math.floor(now_t))
+        self.today.load(day, labels, self.store.nudges.history(self.id, start, end))
 
     def _on_link_event(self, event: LinkEvent) -> None:
         self.counts[f"link_{event.kind}"] += 1
         if event.kind in (LinkEventKind.CONNECTED, LinkEventKind.RECONNECTED):
-            self._link_up = True
+            self.live.link_up = True
         elif event.kind is LinkEventKind.LOST:
-            self._link_up = False
+            self.live.link_up = False
         elif event.kind is LinkEventKind.BATTERY:
-            self._battery = event.level
+            self.live.battery = event.level
         self.store.links.add(self.id, event)
         if event.kind in _PUBLISHED_LINK_EVENTS:
             payload = EventPayload(
@@ -333,35 +345,36 @@ class WearableService:
         closed = self.bouts.feed(epochs)
         events = self.policy.feed(epochs)
         self._epochs_end = epochs.t_end
+        records = [event.records(self.id) for event in events]
         with self.store.atomic():
             self.store.epochs.write_block(self.id, epochs)
             if closed:
                 self.store.bouts.add(self.id, closed)
             self.store.bouts.set_open(self.id, self.bouts.current)
-            for event in events:
-                self.store.record_decision(self.id, event.records(self.id))
+            for record in records:
+                self.store.record_decision(self.id, record)
             # Into the outbox in the same transaction: a crash cannot keep a decision and lose its
             # message (at worst the message goes out twice, with the same id).
             self._publish_events(events)
-        self._count_today(epochs, events)
-        if self.stream is not None:
-            every = self.config.pipeline.process_every_s
-            near = self.policy.prompt_within(every + PROMPT_NEAR_S)
-            self.stream.process_every_s = min(PROMPT_PASS_S, every) if near else every
+        self.today.add_epochs(int(epochs.t0), epochs.labels)
+        self.today.add_decisions(records)
+        self._prompt_near = self.policy.prompt_within(self.config.pipeline.process_every_s + PROMPT_NEAR_S)
         current = self.bouts.current
-        if current is not None and current.label != self._posture:
-            self._posture = current.label
-            self._posture_since = current.start
-            self._next_state = -math.inf  # publish the change now
+        if current is not None and current.label != self.live.posture:
+            self.live.posture = current.label
+            self.live.posture_since = current.start
+            self._due.state = -math.inf  # publish the change now
 
     def _handle_events(self, events: list[PolicyEvent]) -> None:
         """Decisions made outside an epoch block (commands): store, then publish."""
         if not events:
             return
+        records = [event.records(self.id) for event in events]
         with self.store.atomic():
-            for event in events:
-                self.store.record_decision(self.id, event.records(self.id))
+            for record in records:
+                self.store.record_decision(self.id, record)
             self._publish_events(events)
+        self.today.add_decisions(records)
         self._publish_state()
 
     def _publish_events(self, events: list[PolicyEvent]) -> None:
@@ -377,39 +390,28 @@ class WearableService:
                     event.sitting_s // 60,
                     event.message.title if event.message else "",
                 )
-                self.mqtt.publish_nudge(nudge_payload(event, self.id, self.tz), event.t)
+                payload = nudge_payload(event, self.id, self.tz)
+                self.mqtt.publish_nudge(payload, event.t, now=self.policy_now())
             self.mqtt.publish_event(event_payload(event, self.id, self.tz), event.t)
-
-    def _count_today(self, epochs: EpochBlock, events: list[PolicyEvent]) -> None:
-        t = epochs.t0
-        day = local_date(t, self.tz)
-        if day != self._today.day:
-            self._today = _Today(day=day)
-        # A block never spans local midnight by more than a few seconds; those count to the old day.
-        for code, n in _count_codes(epochs.labels):
-            self._today.seconds[code] += n
-        for event in events:
-            if event.kind is EventKind.BREAK_CREDITED:
-                self._today.breaks += 1
-            elif event.is_prompt:
-                self._today.nudges += 1
 
     def _periodic(self) -> None:
         now = self.data_now()
-        if now >= self._next_state:
+        if self.mqtt is not None:
+            self.mqtt.advance(self.policy_now())
+        if now >= self._due.state:
             self._publish_state()
         self._save_state()
-        if now >= self._next_prune:
-            self._next_prune = now + PRUNE_EVERY_S
+        if now >= self._due.prune:
+            self._due.prune = now + PRUNE_EVERY_S
             self.store.prune(now)
             release_free_memory()
-        self._maybe_report(now)
+        self.reports.check(now)
 
     def _save_state(self, force: bool = False) -> None:
         now = self.data_now()
-        if not force and now < self._next_snapshot:
+        if not force and now < self._due.snapshot:
             return
-        self._next_snapshot = now + SNAPSHOT_EVERY_S
+        self._due.snapshot = now + SNAPSHOT_EVERY_S
         snapshot = json.dumps(self.policy.snapshot().to_dict())
         with self.store.atomic():
             self.store.snapshots.save(self.id, SavedPolicy(now, snapshot))
@@ -423,104 +425,26 @@ class WearableService:
 
     def _publish_state(self) -> None:
         now = self.data_now()
-        self._next_state = now + STATE_EVERY_S
-        seconds = self._today.seconds
-        since = self._posture_since if self._posture_since is not None else now
-        posture = self._posture if self._link_up or self._posture is Posture.NON_WEAR else Posture.UNKNOWN
-        payload = StatePayload(
-            ts=iso_time(now, self.tz),
-            wearable=self.id,
-            posture=str(posture),
-            since=iso_time(since, self.tz),
-            current_bout_min=round(max(0.0, now - since) / 60.0, 1),
-            sitting_timer_s=float(self.policy.sitting_s),
-            worn=posture not in (Posture.NON_WEAR, Posture.UNKNOWN),
-            link="connected" if self._link_up else "lost",
-            battery=self._battery,
-            today=TodayTotals(
-                sitting_min=round(seconds[PostureCode.SIT] / 60.0, 1),
-                standing_min=round(seconds[PostureCode.STAND] / 60.0, 1),
-                moving_min=round((seconds[PostureCode.MOVE] + seconds[PostureCode.CYCLE]) / 60.0, 1),
-                lying_min=round(seconds[PostureCode.LIE] / 60.0, 1),
-                breaks=self._today.breaks,
-                nudges=self._today.nudges,
-            ),
-        )
-        if self.mqtt is not None:
-            self.mqtt.publish_state(payload)
+        self._due.state = now + STATE_EVERY_S
+        if self.mqtt is None:
+            return
+        self.live.sitting_timer_s = float(self.policy.sitting_s)
+        totals = self.today.totals()
+        self.live.today = TodayCounts(totals.posture_s, totals.breaks, totals.nudges.prompts)
+        self.mqtt.publish_state(state_payload(self.live, now, self.id, self.tz))
 
     # ------------------------------------------------------------------ daily report
-
-    def _report_time(self, day: date) -> float:
-        hh, mm = (int(x) for x in self.config.report.daily_at.split(":"))
-        # fold=0 and normalisation through astimezone give the right instant across DST changes.
-        return datetime.combine(day, time(hh, mm), tzinfo=self.tz).astimezone().timestamp()
-
-    def _due_date(self, now: float) -> date:
-        """The local date of the latest report time at or before `now`."""
-        today = local_date(now, self.tz)
-        return today if self._report_time(today) <= now else today - timedelta(days=1)
 
     async def _report_timer(self) -> None:
         """Reports go out at their local time even with no data coming in, and one that fell due while
         the service was down (or the device was off) goes out at start."""
         while True:
-            self._maybe_report(self._clock())
-            wait = self._next_report - self._clock()
+            if self.mqtt is not None:
+                # Before any data the policy's time is the host clock, which moves on its own.
+                self.mqtt.advance(self.policy_now())
+            self.reports.check(self._clock())
+            wait = self.reports.next_check - self._clock()
             await asyncio.sleep(min(REPORT_CHECK_MAX_S, max(0.0, wait)) + 0.01)
-
-    def _maybe_report(self, now: float) -> None:
-        """Called with data time as blocks arrive and with the host clock by the timer: whichever
-        passes the report time first publishes it; the store remembers it so it goes out once."""
-        if now < self._next_report:
-            return
-        day = self._due_date(now)
-        self._next_report = self._report_time(day + timedelta(days=1))
-        if self._reported is not None and day <= self._reported:
-            return
-        with self.store.atomic():
-            self.store.reports.mark(self.id, day, now)
-            self.publish_daily_report(day, now)
-        self._reported = day
-        release_free_memory()  # the report's ~20 MiB of rows, freed but kept by malloc otherwise
-
-    def publish_daily_report(self, day: date, now: float) -> Path | None:
-        """Build the report for a local day, publish it on report/daily and write the HTML file."""
-        report = load_day_report(
-            self.store,
-            self.id,
-            day,
-            self.tz,
-            as_of=now,
-            placement=self.wearable.placement,
-            min_break_s=self.config.report.min_break_s,
-        )
-        summary = daily_json(report)
-        if self.mqtt is not None:
-            self.mqtt.publish_report(
-                DailyReportPayload(
-                    ts=iso_time(now, self.tz),
-                    wearable=self.id,
-                    date=day.isoformat(),
-                    summary=dict(summary),
-                ),
-                now,
-            )
-        path: Path | None = None
-        if self.report_dir is not None:
-            self.report_dir.mkdir(parents=True, exist_ok=True)
-            path = self.report_dir / f"{self.id}-{day.isoformat()}.html"
-            path.write_text(report_html.render_day(report), encoding="utf-8")
-        _LOGGER.info(
-            "%s: daily report for %s published%s", self.id, day, f" and written to {path}" if path else ""
-        )
-        return path
-
-
-def _count_codes(labels: CodeArray) -> list[tuple[int, int]]:
-    """(posture code, seconds) for each code present in a run of epoch labels."""
-    counts = np.bincount(labels, minlength=len(PostureCode))
-    return [(code, int(n)) for code, n in enumerate(counts) if n]
 
 
 def _reference_from(calibration: Calibration | None) -> UprightReference | None:

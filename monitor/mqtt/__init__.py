@@ -1,7 +1,15 @@
 """MQTT edge: topics, payloads, the paho-based link, command validation, outbox, HA discovery."""
 
-from monitor.mqtt.client import MqttLink, read_password
-from monitor.mqtt.commands import CommandError, CommandLimits, RejectReason, parse_command
+from monitor.mqtt.client import MqttLink
+from monitor.mqtt.commands import (
+    CommandError,
+    CommandLimits,
+    CommandRequest,
+    RejectReason,
+    parse_command,
+    read_command,
+)
+from monitor.mqtt.connection import read_password
 from monitor.mqtt.discovery import DeviceDescription, discovery_messages
 from monitor.mqtt.errors import MqttCodeError, MqttConnectError, MqttError, MqttTlsError
 from monitor.mqtt.outbox import Outbox
@@ -12,6 +20,7 @@ from monitor.mqtt.topics import Topics
 __all__ = [
     "CommandError",
     "CommandLimits",
+    "CommandRequest",
     "DailyReportPayload",
     "DeviceDescription",
     "EventPayload",
@@ -28,5 +37,6 @@ __all__ = [
     "Topics",
     "discovery_messages",
     "parse_command",
+    "read_command",
     "read_password",
 ]

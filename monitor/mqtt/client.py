@@ -15,6 +15,10 @@ Protocol: MQTT 5, chosen over 3.1.1 for three things this service needs:
 Delivery: nudges, events and reports go through the durable `Outbox` first and leave it only on the
 broker's PUBACK (at-least-once). On every reconnect paho's own in-memory retry queue is dropped and the
 outbox is replayed instead, so each message has one owner and a broker restart delivers it once.
+
+The jobs are split by module: `connection` sets paho up (credentials, TLS, LWT, session) and takes it
+down, `delivery` keeps the outbox bookkeeping, `intake` checks and queues commands; this module is
+the link's lifecycle and paho's callbacks.
 """
 
 from __future__ import annotations
@@ -22,27 +26,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import ssl
 import sys
 import time
 from collections import Counter
 from collections.abc import AsyncGenerator, Callable
-from pathlib import Path
 from types import TracebackType
 from typing import cast
 
 import paho.mqtt.client as paho
-from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
-from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.enums import MQTTErrorCode
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from monitor.core.errors import ConfigError
-from monitor.core.outbox import OutboxEntry, OutboxKind
-from monitor.mqtt.commands import CommandError, CommandLimits, RejectReason, parse_command
+from monitor.core.outbox import OutboxKind
+from monitor.mqtt.commands import CommandLimits, CommandRequest
+from monitor.mqtt.connection import QOS, connect_async, new_client, stop_network_thread
+from monitor.mqtt.delivery import OutboxDelivery, json_properties
 from monitor.mqtt.discovery import DeviceDescription, discovery_messages
-from monitor.mqtt.errors import FATAL_CONNACK_CODES, MqttCodeError, MqttConnectError, MqttError, MqttTlsError
+from monitor.mqtt.errors import FATAL_CONNACK_CODES, MqttConnectError, MqttError, MqttTlsError
+from monitor.mqtt.intake import CommandIntake
 from monitor.mqtt.outbox import Outbox
 from monitor.mqtt.payloads import (
     STATUS_OFFLINE,
@@ -60,91 +63,11 @@ from monitor.nudges.commands import Command
 
 _LOGGER = logging.getLogger(__name__)
 
-QOS = 1
 # Commands are answered within a second by the policy; 64 waiting means the consumer is stuck, and
 # further ones are dropped (counted) rather than growing memory without bound.
 COMMAND_QUEUE_SIZE = 64
 # Clean shutdown waits this long for the broker to acknowledge `offline` before disconnecting anyway.
 STOP_TIMEOUT_S = 3.0
-# paho's network thread wakes at most this often when nothing happens (paho's own default is 1 s),
-# and at least every quarter of the keep-alive (7.5 s by default), which keeps pings well inside the
-# broker's 1.5x grace. Sending, receiving and disconnecting wake it at once, so the tick only paces
-# keep-alive checks. Each idle wake-up costs about 0.1 ms, which at 1 s was a fifth of the service's
-# whole CPU on a quiet Raspberry Pi.
-NETWORK_TICK_S = 15.0
-CONTENT_TYPE_JSON = "application/json"
-
-
-class _QuietPahoFilter(logging.Filter):
-    """paho logs "Client is not connected" at ERROR when a publish or disconnect meets a dropped
-    connection; the link already logs each outage once (and queues in the outbox), so this is noise."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not record.getMessage().startswith("Client is not connected")
-
-
-_PAHO_LOGGER = logging.getLogger(f"{__name__}.paho")
-_PAHO_LOGGER.addFilter(_QuietPahoFilter())
-
-
-def read_password(settings: MqttSettings) -> str | None:
-    """The broker password from `password_file` (first line) or `password_env`; None if neither set."""
-    if settings.password_file:
-        # "${CREDENTIALS_DIRECTORY}/mqtt-password" reads the systemd credential (LoadCredential=).
-        path = Path(os.path.expandvars(settings.password_file))
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as err:
-            reason = err.strerror if isinstance(err, OSError) else "not UTF-8 text"
-            raise ConfigError(f"mqtt.password_file: cannot read {path}: {reason}") from None
-        lines = text.splitlines()
-        if not lines or not lines[0]:
-            raise ConfigError(f"mqtt.password_file: {path} is empty (the first line must be the password)")
-        return lines[0]
-    if settings.password_env:
-        value = os.environ.get(settings.password_env)
-        if not value:
-            raise ConfigError(
-                f"mqtt.password_env: environment variable {settings.password_env} is not set or empty"
-            )
-        return value
-    return None
-
-
-def _properties(packet_type: int) -> Properties:
-    return Properties(packet_type)  # type: ignore[no-untyped-call]  # paho leaves __init__ unannotated
-
-
-async def _stop_network_thread(client: paho.Client) -> None:
-    # loop_stop joins paho's thread, which may sit in a reconnect wait of up to a second.
-    await asyncio.to_thread(client.loop_stop)
-    # Our bound-method callbacks make a reference cycle with the client; broken here, the client is
-    # freed by reference counting and its __del__ closes its wake-up socket pair, instead of the cycle
-    # collector finalising those sockets first (a ResourceWarning per client).
-    client.on_connect = client.on_connect_fail = client.on_disconnect = None
-    client.on_publish = client.on_message = client.on_subscribe = None
-
-
-class _Client(paho.Client):
-    """paho's client with a slower idle tick for the network thread `loop_start` runs."""
-
-    network_tick_s = NETWORK_TICK_S
-
-    def _thread_main(self) -> None:
-        # Mirrors paho 2.x's own _thread_main, which calls loop_forever with its 1 s default.
-        try:
-            self.loop_forever(timeout=self.network_tick_s, retry_first_connection=True)
-        finally:
-            self._thread = None
-
-
-def _check_tls_files(settings: MqttSettings) -> None:
-    for key in ("ca_file", "cert_file", "key_file"):
-        name = getattr(settings, key)
-        if name and not Path(name).is_file():
-            raise ConfigError(f"mqtt.{key}: {name} does not exist or is not a file")
-    if bool(settings.cert_file) != bool(settings.key_file):
-        raise ConfigError("mqtt.cert_file and mqtt.key_file: set both (a client certificate needs its key)")
 
 
 class MqttLink:
@@ -154,8 +77,12 @@ class MqttLink:
     wait in the outbox); `wait_connected()` waits for the first connection, and `wait_fatal()` returns
     the error that made the link give up (refused credentials, untrusted certificate).
 
-    `data_now` gives the current data time: it stamps commands (`ts`) and judges nudge staleness, so a
-    replay faster than real time behaves like live. Live, data time is UTC wall time.
+    Time: the link has no clock of its own. Nudge staleness (on publishing, on re-sending the outbox
+    after a reconnect) and the time a delivery is recorded are judged on the data time the service
+    hands over: `now` of `publish_nudge`, or `advance()` as data comes in, so a replay faster than
+    real time behaves like live. A link never handed a data time (a tool, a test) uses the wall
+    clock, which is data time live. Commands are placed in data time by the service when it takes
+    them (`stamp`), not on arrival here.
     """
 
     def __init__(
@@ -164,21 +91,13 @@ class MqttLink:
         wearable: str,
         outbox: Outbox,
         *,
-        data_now: Callable[[], float] = time.time,
         device: DeviceDescription | None = None,
         command_queue_size: int = COMMAND_QUEUE_SIZE,
     ) -> None:
         self.settings = settings
         self.topics = Topics(settings.prefix, wearable, settings.discovery_prefix)
-        self._outbox = outbox
-        self._data_now = data_now
+        self._data_time: float | None = None
         self._device = device
-        self._limits = CommandLimits(
-            max_bytes=settings.command_max_bytes,
-            snooze_max_min=settings.snooze_max_min,
-            pause_max_min=settings.pause_max_min,
-            max_age_min=settings.command_max_age_min,
-        )
         self.client_id = settings.client_id or f"sitbreak-{slug(wearable)}"
         self._where = f"{settings.host}:{settings.port}"
         self._paho: paho.Client | None = None
@@ -187,17 +106,32 @@ class MqttLink:
         self._connected_event = asyncio.Event()
         self._fatal: asyncio.Future[MqttError] | None = None
         self._stopping = False
-        # mid -> outbox id of messages handed to paho and not yet acknowledged, and the reverse.
-        self._inflight: dict[int, int] = {}
-        self._mid_of: dict[int, int] = {}
         self._ack_waiters: dict[int, asyncio.Future[None]] = {}
-        self._commands: asyncio.Queue[Command] = asyncio.Queue(maxsize=command_queue_size)
         self._last_state: bytes | None = None
         self._cmd_sub_mid: int | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self._rejects = RateLimitedLog(_LOGGER, settings.log_interval_s)
         self._warnings = RateLimitedLog(_LOGGER, settings.log_interval_s)
         self.counts: Counter[str] = Counter()
+        self._delivery = OutboxDelivery(
+            outbox,
+            settings.nudge_max_age_min,
+            where=self._where,
+            counts=self.counts,
+            warnings=self._warnings,
+        )
+        limits = CommandLimits(
+            max_bytes=settings.command_max_bytes,
+            snooze_max_min=settings.snooze_max_min,
+            pause_max_min=settings.pause_max_min,
+            max_age_min=settings.command_max_age_min,
+        )
+        self._intake = CommandIntake(
+            self.topics.cmd,
+            limits,
+            queue_size=command_queue_size,
+            counts=self.counts,
+            log_interval_s=settings.log_interval_s,
+        )
 
     # ----------------------------------------------------------------- lifecycle (event loop thread)
 
@@ -207,49 +141,19 @@ class MqttLink:
             raise RuntimeError("MqttLink.start() called twice")
         self._loop = asyncio.get_running_loop()
         self._fatal = self._loop.create_future()
-        s = self.settings
-        client = _Client(
-            callback_api_version=CallbackAPIVersion.VERSION2,
-            client_id=self.client_id,
-            protocol=MQTTProtocolVersion.MQTTv5,
-        )
-        client.network_tick_s = min(NETWORK_TICK_S, s.keepalive_s / 4)
-        client.enable_logger(_PAHO_LOGGER)
-        if s.username:
-            client.username_pw_set(s.username, read_password(s))
-        elif s.password_file or s.password_env:
-            raise ConfigError("mqtt.username: a password is configured but no user name")
-        if s.tls:
-            _check_tls_files(s)
-            try:
-                client.tls_set(
-                    ca_certs=s.ca_file or None,
-                    certfile=s.cert_file or None,
-                    keyfile=s.key_file or None,
-                    cert_reqs=ssl.CERT_REQUIRED,
-                )
-            except (OSError, ssl.SSLError) as err:
-                raise ConfigError(
-                    f"mqtt.ca_file/cert_file/key_file: cannot load TLS material: {err}"
-                ) from None
-        # The LWT must be in the CONNECT packet, so it is set before the first connect.
-        client.will_set(self.topics.status, STATUS_OFFLINE, qos=QOS, retain=True)
-        client.reconnect_delay_set(s.reconnect_min_s, max(s.reconnect_min_s, s.reconnect_max_s))
+        client = new_client(self.settings, self.client_id, self.topics)
         client.on_connect = self._on_connect
         client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish
         client.on_message = self._on_message
         client.on_subscribe = self._on_subscribe
-        props = _properties(PacketTypes.CONNECT)
-        props.SessionExpiryInterval = s.session_expiry_s
         self._paho = client
-        client.connect_async(s.host, s.port, s.keepalive_s, clean_start=False, properties=props)
-        client.loop_start()
+        connect_async(client, self.settings)
         _LOGGER.info(
             "mqtt: connecting to %s as %s (client id %s)",
             self._where,
-            s.username or "anonymous",
+            self.settings.username or "anonymous",
             self.client_id,
         )
 
@@ -274,7 +178,7 @@ class MqttLink:
         if self._connected:
             client.disconnect()
         # Not connected: paho logs an error for disconnect(); loop_stop alone ends its thread.
-        await _stop_network_thread(client)
+        await stop_network_thread(client)
         self._connected = False
         self._connected_event.clear()
         _LOGGER.info("mqtt: disconnected from %s", self._where)
@@ -314,37 +218,50 @@ class MqttLink:
     def connected(self) -> bool:
         return self._connected
 
-    async def commands(self) -> AsyncGenerator[Command, None]:
-        """Validated commands from the phone, each stamped with the data time it arrived."""
-        while True:
-            yield await self._commands.get()
+    def commands(self) -> AsyncGenerator[CommandRequest, None]:
+        """Commands from the phone that passed the checks on arrival, in order; `stamp` each."""
+        return self._intake.requests()
 
-    def get_command_nowait(self) -> Command | None:
-        try:
-            return self._commands.get_nowait()
-        except asyncio.QueueEmpty:
-            return None
+    def get_command_nowait(self) -> CommandRequest | None:
+        return self._intake.get_nowait()
+
+    def stamp(self, request: CommandRequest, now: float) -> Command | None:
+        """The command taking effect at data time `now` (when the service takes it), or None when it
+        is too old by then or its pause no longer fits (logged and counted as rejected)."""
+        return self._intake.stamp(request, now)
+
+    @property
+    def data_time(self) -> float:
+        """The data time the service last handed over (the wall clock until it has)."""
+        return self._data_time if self._data_time is not None else time.time()
+
+    def advance(self, now: float) -> None:
+        """The data time the service has reached: stale nudges and deliveries are judged on it."""
+        self._data_time = now
 
     def diagnostics(self) -> dict[str, object]:
         return {
             "broker": self._where,
             "client_id": self.client_id,
             "connected": self._connected,
-            "inflight": len(self._inflight),
-            "commands_waiting": self._commands.qsize(),
+            "inflight": self._delivery.inflight,
+            "commands_waiting": self._intake.waiting,
             "counts": dict(self.counts),
-            "rejected_commands": dict(self._rejects.counts),
+            "rejected_commands": dict(self._intake.rejected),
         }
 
     @property
     def rejected(self) -> Counter[str]:
         """How many `cmd` messages were ignored, per `RejectReason`."""
-        return self._rejects.counts
+        return self._intake.rejected
 
     # ----------------------------------------------------------------- publishing (event loop thread)
 
-    def publish_nudge(self, payload: NudgePayload, data_ts: float) -> int:
-        """Queue a nudge made at data time `data_ts` durably and send it now if connected; its outbox id."""
+    def publish_nudge(self, payload: NudgePayload, data_ts: float, *, now: float) -> int:
+        """Queue a nudge made at data time `data_ts` durably and send it now if connected; its outbox
+        id. `now` is the data time the service has reached (see `advance`): a nudge already older
+        than `nudge_max_age_min` then is recorded as expired and never shown."""
+        self.advance(now)
         return self._enqueue(self.topics.nudge, encode(payload), False, OutboxKind.NUDGE, data_ts)
 
     def publish_event(self, payload: EventPayload, data_ts: float) -> int:
@@ -358,70 +275,14 @@ class MqttLink:
         self._last_state = encode(payload)
         if self._connected and self._paho is not None:
             self._paho.publish(
-                self.topics.state, self._last_state, qos=QOS, retain=True, properties=self._json_props()
+                self.topics.state, self._last_state, qos=QOS, retain=True, properties=json_properties()
             )
 
     def _enqueue(self, topic: str, data: bytes, retain: bool, kind: OutboxKind, data_ts: float) -> int:
-        entry_id = self._outbox.enqueue(topic, data, QOS, retain, kind, data_ts)
-        self.counts[f"{kind}_queued"] += 1
-        now = self._data_now()
-        if kind is OutboxKind.NUDGE and now - data_ts > self.settings.nudge_max_age_min * 60.0:
-            # Handed over already stale (a backlog replayed after a restart): recorded, never shown.
-            self._expire_stale(now)
-        elif self._connected:
-            self._send_entry(OutboxEntry(entry_id, topic, data, QOS, retain, kind, data_ts), now)
-        else:
-            _LOGGER.info(
-                "mqtt: broker %s not connected; %s %d kept in the outbox", self._where, kind, entry_id
-            )
-        return entry_id
-
-    def _json_props(self) -> Properties:
-        props = _properties(PacketTypes.PUBLISH)
-        props.ContentType = CONTENT_TYPE_JSON
-        return props
-
-    def _send_entry(self, entry: OutboxEntry, now: float) -> None:
-        assert self._paho is not None
-        props = self._json_props()
-        if entry.kind is OutboxKind.NUDGE:
-            # The broker drops it for a phone that stays offline past the nudge's useful life.
-            remaining = self.settings.nudge_max_age_min * 60.0 - (now - entry.created_ts)
-            props.MessageExpiryInterval = max(1, int(remaining))
-        info = self._paho.publish(entry.topic, entry.payload, entry.qos, entry.retain, props)
-        if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
-            self._warnings.log(
-                "publish",
-                "mqtt: cannot queue %s %d: %s; it stays in the outbox",
-                entry.kind,
-                entry.id,
-                paho.error_string(info.rc),
-            )
-            return
-        # NO_CONN: paho holds it until the next connect, where on_connect drops it and we re-send it.
-        self._inflight[info.mid] = entry.id
-        self._mid_of[entry.id] = info.mid
-
-    def _expire_stale(self, now: float) -> None:
-        max_age_s = self.settings.nudge_max_age_min * 60.0
-        for stale in self._outbox.expire(OutboxKind.NUDGE, now - max_age_s, now):
-            self.counts["nudge_expired"] += 1
-            _LOGGER.warning(
-                "mqtt: nudge %d not delivered within %.0f min of its time; dropped as stale",
-                stale.id,
-                self.settings.nudge_max_age_min,
-            )
-
-    def _flush_outbox(self) -> None:
-        now = self._data_now()
-        self._expire_stale(now)
-        sent = 0
-        for entry in self._outbox.pending():
-            if entry.id not in self._mid_of:
-                self._send_entry(entry, now)
-                sent += 1
-        if sent:
-            _LOGGER.info("mqtt: re-sending %d message(s) from the outbox", sent)
+        client = self._paho if self._connected else None
+        return self._delivery.enqueue(
+            client, topic, data, retain=retain, kind=kind, data_ts=data_ts, now=self.data_time
+        )
 
     def _publish_discovery(self) -> None:
         assert self._paho is not None
@@ -506,10 +367,7 @@ class MqttLink:
     # ----------------------------------------------------------------- handlers (event loop thread)
 
     def _handle_connected(self, session_present: bool, dropped_mids: list[int]) -> None:
-        for mid in dropped_mids:
-            entry_id = self._inflight.pop(mid, None)
-            if entry_id is not None:
-                self._mid_of.pop(entry_id, None)
+        self._delivery.forget(dropped_mids)
         if self._stopping or self._paho is None:
             return
         self._connected = True
@@ -525,9 +383,9 @@ class MqttLink:
             self._publish_discovery()
         if self._last_state is not None:
             client.publish(
-                self.topics.state, self._last_state, qos=QOS, retain=True, properties=self._json_props()
+                self.topics.state, self._last_state, qos=QOS, retain=True, properties=json_properties()
             )
-        self._flush_outbox()
+        self._delivery.flush(client, self.data_time)
 
     def _handle_disconnected(self, code: int, reason: str) -> None:
         was_connected = self._connected
@@ -600,7 +458,7 @@ class MqttLink:
         self._stopping = True
         client = self._paho
         if client is not None:
-            task = asyncio.get_running_loop().create_task(_stop_network_thread(client))
+            task = asyncio.get_running_loop().create_task(stop_network_thread(client))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
@@ -608,50 +466,14 @@ class MqttLink:
         waiter = self._ack_waiters.pop(mid, None)
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
-        entry_id = self._inflight.pop(mid, None)
-        if entry_id is None:
-            return
-        self._mid_of.pop(entry_id, None)
-        if failure:
-            err = MqttCodeError(code, reason, "check the broker's ACL for this user and topic")
-            self._warnings.log(
-                "puback", "mqtt: broker refused message %d: %s; it stays in the outbox", entry_id, err
-            )
-            return
-        self._outbox.mark_sent(entry_id, self._data_now())
-        self.counts["delivered"] += 1
+        self._delivery.acknowledged(mid, code, reason, failure, now=self.data_time)
 
     def _handle_message(self, topic: str, payload: bytes, retained: bool) -> None:
         if topic == self.topics.cmd:
-            self._handle_command(payload, retained)
+            self._intake.arrived(payload, retained)
         elif topic == self.topics.ha_status and self._ha_came_online(payload):
             _LOGGER.info("mqtt: Home Assistant is online; re-publishing discovery")
             self._publish_discovery()
 
     def _ha_came_online(self, payload: bytes) -> bool:
         return payload.strip() == STATUS_ONLINE.encode() and self.settings.discovery and self._connected
-
-    def _handle_command(self, payload: bytes, retained: bool) -> None:
-        try:
-            if retained:
-                raise CommandError(
-                    RejectReason.RETAINED,
-                    "retained commands are ignored (they would replay on every reconnect); clear it with "
-                    "an empty retained message",
-                )
-            command = parse_command(payload, self._data_now(), self._limits)
-        except CommandError as err:
-            self._rejects.log(err.reason, "mqtt: ignored a command on %s: %s", self.topics.cmd, err)
-            return
-        try:
-            self._commands.put_nowait(command)
-        except asyncio.QueueFull:
-            self._rejects.log(
-                RejectReason.QUEUE_FULL,
-                "mqtt: %d commands waiting; ignored %s",
-                self._commands.qsize(),
-                command.action,
-            )
-            return
-        self.counts["commands"] += 1
-        _LOGGER.info("mqtt: command %s", command.action)

@@ -2,14 +2,16 @@
 
 Anything on the topic is untrusted: a typo in an automation, a phone app's test button, garbage. The
 parser takes bytes and either returns a bounded `Command` or raises `CommandError` naming the
-reason; it never raises anything else.
+reason; it never raises anything else. It works in two steps: `read_command` checks what does not
+depend on time when the message arrives, `CommandRequest.at` places it at the data time it takes
+effect (staleness and a pause's end are judged there).
 """
 
 from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
@@ -127,15 +129,63 @@ def _decode(payload: bytes, limits: CommandLimits) -> dict[str, object]:
     return obj
 
 
-def parse_command(payload: bytes, now_ts: float, limits: CommandLimits | None = None) -> Command:
-    """One `cmd` message -> a Command taking effect at data time `now_ts`.
+@dataclass(frozen=True, slots=True)
+class CommandRequest:
+    """A `cmd` message that passed every check not depending on time, not yet placed in data time.
+
+    `at()` makes it a `Command` at the data time it takes effect: the service calls it (through
+    `MqttLink.stamp`) when it takes the command, because the service, not the MQTT edge, knows
+    where data time is."""
+
+    action: Action
+    sent: float | None = None  # the phone's optional "ts"
+    nudge_id: str | None = None
+    minutes: float | None = None  # snooze length, or a pause given in minutes
+    until: float | None = None  # a pause given as an end time
+    reason: str | None = None
+
+    def at(self, now_ts: float, limits: CommandLimits | None = None) -> Command:
+        """The command taking effect at data time `now_ts`; CommandError when it is too old by then
+        or (a pause until a time) that time is no longer within the bounds."""
+        lim = limits or CommandLimits()
+        if self.sent is not None and self.sent < now_ts - lim.max_age_min * 60.0:
+            age_min = (now_ts - self.sent) / 60.0
+            raise CommandError(RejectReason.STALE, f"{self.action} sent {age_min:.0f} min ago")
+        match self.action:
+            case Action.ACK:
+                return Ack(ts=now_ts, nudge_id=self.nudge_id)
+            case Action.SNOOZE:
+                assert self.minutes is not None
+                return Snooze(ts=now_ts, minutes=self.minutes, nudge_id=self.nudge_id)
+            case Action.PAUSE:
+                return self._pause(now_ts, lim)
+            case Action.RESUME:
+                return Resume(ts=now_ts)
+
+    def _pause(self, now_ts: float, lim: CommandLimits) -> Pause:
+        if self.minutes is not None:
+            return Pause(ts=now_ts, until=now_ts + self.minutes * 60.0, reason=self.reason)
+        until = self.until
+        assert until is not None
+        if until <= now_ts - CLOCK_SKEW_S:
+            raise CommandError(RejectReason.BAD_VALUE, "pause until is in the past")
+        if until > now_ts + lim.pause_max_min * 60.0:
+            raise CommandError(
+                RejectReason.BAD_VALUE, f"pause until is more than {lim.pause_max_min:g} min ahead"
+            )
+        return Pause(ts=now_ts, until=max(until, now_ts), reason=self.reason)
+
+
+def read_command(payload: bytes, limits: CommandLimits | None = None) -> CommandRequest:
+    """One `cmd` message checked for everything that does not depend on time.
 
     Accepted shapes (unknown extra keys are ignored, for newer phones):
       {"action": "ack", "nudge_id"?: str}
       {"action": "snooze", "minutes": 1..snooze_max_min, "nudge_id"?: str}
       {"action": "pause", "until": ISO time with offset | "minutes": 1..pause_max_min, "reason"?: str}
       {"action": "resume"}
-    plus an optional "ts" (ISO time the phone sent it): older than max_age_min -> rejected as stale.
+    plus an optional "ts" (ISO time the phone sent it): older than max_age_min -> rejected as stale
+    (by `CommandRequest.at`).
     """
     lim = limits or CommandLimits()
     obj = _decode(payload, lim)
@@ -143,37 +193,31 @@ def parse_command(payload: bytes, now_ts: float, limits: CommandLimits | None = 
     if not isinstance(action, str) or action not in set(Action):
         known = ", ".join(a.value for a in Action)
         raise CommandError(RejectReason.UNKNOWN_ACTION, f"action {action!r:.40} is not one of {known}")
-    sent = _time(obj, "ts")
-    if sent is not None and sent < now_ts - lim.max_age_min * 60.0:
-        age_min = (now_ts - sent) / 60.0
-        raise CommandError(RejectReason.STALE, f"{action} sent {age_min:.0f} min ago")
-    nudge_id = _text(obj, "nudge_id", MAX_NUDGE_ID_LEN)
-    match Action(action):
-        case Action.ACK:
-            return Ack(ts=now_ts, nudge_id=nudge_id)
+    request = CommandRequest(
+        Action(action), sent=_time(obj, "ts"), nudge_id=_text(obj, "nudge_id", MAX_NUDGE_ID_LEN)
+    )
+    match request.action:
         case Action.SNOOZE:
             minutes = _number(obj, "minutes", MIN_SNOOZE_MIN, lim.snooze_max_min)
-            return Snooze(ts=now_ts, minutes=minutes, nudge_id=nudge_id)
+            return replace(request, minutes=minutes)
         case Action.PAUSE:
-            return _pause(obj, now_ts, lim)
-        case Action.RESUME:
-            return Resume(ts=now_ts)
+            return _pause_request(obj, request, lim)
+        case Action.ACK | Action.RESUME:
+            return request
 
 
-def _pause(obj: dict[str, object], now_ts: float, lim: CommandLimits) -> Pause:
+def _pause_request(obj: dict[str, object], request: CommandRequest, lim: CommandLimits) -> CommandRequest:
     reason = _text(obj, "reason", MAX_REASON_LEN)
     has_until, has_minutes = obj.get("until") is not None, obj.get("minutes") is not None
     if has_until == has_minutes:
         raise CommandError(RejectReason.BAD_VALUE, "pause needs exactly one of until or minutes")
     if has_minutes:
         minutes = _number(obj, "minutes", MIN_SNOOZE_MIN, lim.pause_max_min)
-        return Pause(ts=now_ts, until=now_ts + minutes * 60.0, reason=reason)
-    until = _time(obj, "until")
-    assert until is not None
-    if until <= now_ts - CLOCK_SKEW_S:
-        raise CommandError(RejectReason.BAD_VALUE, "pause until is in the past")
-    if until > now_ts + lim.pause_max_min * 60.0:
-        raise CommandError(
-            RejectReason.BAD_VALUE, f"pause until is more than {lim.pause_max_min:g} min ahead"
-        )
-    return Pause(ts=now_ts, until=max(until, now_ts), reason=reason)
+        return replace(request, minutes=minutes, reason=reason)
+    return replace(request, until=_time(obj, "until"), reason=reason)
+
+
+def parse_command(payload: bytes, now_ts: float, limits: CommandLimits | None = None) -> Command:
+    """One `cmd` message -> a Command taking effect at data time `now_ts` (see `read_command`)."""
+    lim = limits or CommandLimits()
+    return read_command(payload, lim).at(now_ts, lim)

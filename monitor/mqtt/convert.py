@@ -1,14 +1,18 @@
-"""From the policy's decisions (`monitor.nudges.events.PolicyEvent`) to the JSON the phone receives.
+"""From what the service knows to the JSON the phone receives: the policy's decisions
+(`monitor.nudges.events.PolicyEvent`) to `nudge` and `event`, the live state to `state`.
 
-Pure functions: the daemon calls them and hands the result to `MqttLink.publish_nudge/publish_event`.
+Pure functions: the service calls them and hands the result to `MqttLink.publish_*`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import tzinfo
 
 from monitor.core.timefmt import iso_time
-from monitor.mqtt.payloads import ActionButton, EventPayload, NudgePayload, encode
+from monitor.core.types import Posture
+from monitor.mqtt.payloads import ActionButton, EventPayload, NudgePayload, StatePayload, TodayTotals, encode
 from monitor.nudges.commands import Action
 from monitor.nudges.events import TIME_FIELDS, PolicyEvent
 from monitor.nudges.messages import NudgeAction
@@ -77,3 +81,57 @@ def event_payload(event: PolicyEvent, wearable: str, tz: tzinfo | None = None) -
             detail[key] = value
     out["detail"] = detail
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class TodayCounts:
+    """The local day's totals so far, as `monitor.reports.daily.day_totals` counts them."""
+
+    posture_s: Mapping[Posture, int] = field(default_factory=dict)  # seconds per posture
+    breaks: int = 0
+    nudges: int = 0  # prompts of every level in the rounds begun today (the report's `prompts`)
+
+
+@dataclass(slots=True)
+class LiveState:
+    """What the retained `state` message shows, as plain values the service keeps current."""
+
+    posture: Posture = Posture.UNKNOWN
+    posture_since: float | None = None  # data time the current posture bout began
+    link_up: bool = False
+    battery: int | None = None  # percent, None until the wearable reports it
+    sitting_timer_s: float = 0.0
+    today: TodayCounts = field(default_factory=TodayCounts)
+
+
+def _minutes(seconds: int) -> float:
+    return round(seconds / 60.0, 1)
+
+
+def state_payload(state: LiveState, now: float, wearable: str, tz: tzinfo | None = None) -> StatePayload:
+    """The `state` message at data time `now`. Without the link the posture is not known (it may
+    have changed since), except non-wear: a device lying on a desk out of range is still off-body."""
+    since = state.posture_since if state.posture_since is not None else now
+    shown = state.posture
+    if not state.link_up and shown is not Posture.NON_WEAR:
+        shown = Posture.UNKNOWN
+    seconds = state.today.posture_s
+    return StatePayload(
+        ts=iso_time(now, tz),
+        wearable=wearable,
+        posture=str(shown),
+        since=iso_time(since, tz),
+        current_bout_min=round(max(0.0, now - since) / 60.0, 1),
+        sitting_timer_s=float(state.sitting_timer_s),
+        worn=shown not in (Posture.NON_WEAR, Posture.UNKNOWN),
+        link="connected" if state.link_up else "lost",
+        battery=state.battery,
+        today=TodayTotals(
+            sitting_min=_minutes(seconds.get(Posture.SIT, 0)),
+            standing_min=_minutes(seconds.get(Posture.STAND, 0)),
+            moving_min=_minutes(seconds.get(Posture.MOVE, 0) + seconds.get(Posture.CYCLE, 0)),
+            lying_min=_minutes(seconds.get(Posture.LIE, 0)),
+            breaks=state.today.breaks,
+            nudges=state.today.nudges,
+        ),
+    )

@@ -87,10 +87,12 @@ class PostureStream:
 
     feed() returns the epochs finalised so far (possibly none: bout smoothing looks a few seconds
     ahead, non-wear up to `nonwear_flat_s` while the device is still, and work is batched every
-    `process_every_s` of data). flush() finalises everything at the end of a recording; the stream is
-    finished afterwards. feed_compact() and flush_compact() return the same epochs with a long silence
-    as one `EpochGap` (all `unknown`) instead of a byte per second, for offline use where a recording
-    may jump by years.
+    `process_every_s` of data). A caller that wants the labels sooner (the service, while a nudge is
+    coming due) asks for a pass with `feed(block, process_now=True)`: the labels are the same either
+    way, only their timing changes. flush() finalises everything at the end of a recording; the stream
+    is finished afterwards. feed_compact() and flush_compact() return the same epochs with a long
+    silence as one `EpochGap` (all `unknown`) instead of a byte per second, for offline use where a
+    recording may jump by years.
     """
 
     def __init__(
@@ -135,9 +137,9 @@ class PostureStream:
         self._pending_t: list[FloatArray] = []
         self._pending_xyz: list[Float32Array] = []
         self._pending_since: float | None = None
-        # Queued data that triggers a pass; labels are the same for any value, only their timing
-        # changes, so a caller may lower it while it waits for something (a prompt coming due).
-        self.process_every_s = s.process_every_s
+        # Queued data that triggers a pass. Fixed: a caller that wants a pass sooner asks for one
+        # (`feed(..., process_now=True)`) rather than retuning the stream.
+        self._process_every_s = s.process_every_s
         self._raw = _EMPTY_CODES
         self._gap_settle = gap_settle_epochs(s)
         self._next_out: int | None = None
@@ -160,23 +162,35 @@ class PostureStream:
         """Epochs computed but not yet final (lookahead), for diagnostics."""
         return self._nonwear.held + self._padder.held + self._smoother.held
 
-    def feed(self, block: SampleBlock) -> EpochBlock:
-        return self._joined(self.feed_compact(block))
+    @property
+    def process_every_s(self) -> float:
+        """Queued data (seconds) after which feed() runs a pass by itself."""
+        return self._process_every_s
+
+    @property
+    def queued_since(self) -> float | None:
+        """Data time of the oldest sample waiting for the next pass (None when nothing waits)."""
+        return self._pending_since
+
+    def feed(self, block: SampleBlock, *, process_now: bool = False) -> EpochBlock:
+        """Queue a block; run a pass when `process_every_s` of data waits, or now if asked to."""
+        return self._joined(self.feed_compact(block, process_now=process_now))
 
     def flush(self) -> EpochBlock:
         return self._joined(self.flush_compact())
 
-    def feed_compact(self, block: SampleBlock) -> list[EpochBlock | EpochGap]:
+    def feed_compact(self, block: SampleBlock, *, process_now: bool = False) -> list[EpochBlock | EpochGap]:
         """As feed(), in consecutive pieces: a silence of any length is at most a few thousand bytes."""
         if self._finished:
             raise RuntimeError("PostureStream.feed after flush(): start a new stream")
-        if len(block) == 0:
-            return []
-        self._pending_t.append(block.t)
-        self._pending_xyz.append(block.xyz)
+        if len(block) > 0:
+            self._pending_t.append(block.t)
+            self._pending_xyz.append(block.xyz)
+            if self._pending_since is None:
+                self._pending_since = float(block.t[0])
         if self._pending_since is None:
-            self._pending_since = float(block.t[0])
-        if float(block.t[-1]) - self._pending_since < self.process_every_s:
+            return []
+        if not process_now and float(self._pending_t[-1][-1]) - self._pending_since < self._process_every_s:
             return []
         return self._run(final=False)
 

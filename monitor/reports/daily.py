@@ -42,6 +42,10 @@ _SIT = int(PostureCode.SIT)
 _BRIDGEABLE = frozenset({int(PostureCode.LIE), int(PostureCode.UNKNOWN)})
 _UPRIGHT = frozenset(p.code for p in (Posture.STAND, Posture.MOVE, Posture.CYCLE))
 _NOT_WORN = (int(PostureCode.NON_WEAR), int(PostureCode.UNKNOWN))
+# Posture by code, indexed directly: `runs` looks one up per run, and the live totals run it once a
+# pipeline pass.
+_POSTURE_BY_CODE: tuple[Posture, ...] = tuple(Posture.from_code(code) for code in range(len(PostureCode)))
+_CODE_OF: dict[Posture, int] = {posture: code for code, posture in enumerate(_POSTURE_BY_CODE)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +108,18 @@ class DayInput:
     epochs: LabelSpan  # must cover the day; more around it lets bouts crossing midnight count fully
     nudges: Sequence[NudgeHistory] = ()
     min_break_s: int = DEFAULT_MIN_BREAK_S
+
+
+@dataclass(frozen=True, slots=True)
+class DayTotals:
+    """The day's counts that the report and the live `state` message share: time per posture,
+    sitting bouts, sit-to-stand transitions, breaks and nudges (see `day_totals`)."""
+
+    posture_s: dict[Posture, int]
+    bouts: tuple[SittingBout, ...]
+    transitions: int
+    breaks: int
+    nudges: NudgeCounts
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,16 +187,20 @@ def runs(t0: int, labels: CodeArray) -> list[Run]:
     change = np.flatnonzero(labels[1:] != labels[:-1]) + 1
     starts = np.concatenate(([0], change))
     ends = np.concatenate((change, [n]))
+    codes = labels[starts].tolist()
     return [
-        Run(t0 + int(s), t0 + int(e), Posture.from_code(int(labels[s])))
-        for s, e in zip(starts, ends, strict=True)
+        Run(t0 + s, t0 + e, _POSTURE_BY_CODE[c])
+        for s, e, c in zip(starts.tolist(), ends.tolist(), codes, strict=True)
     ]
 
 
 def sitting_bouts(span: LabelSpan, bridge_s: int = BRIDGE_S) -> list[SittingBout]:
     """Sitting bouts in the span, bridging short lying / missing stretches (see module doc)."""
-    all_runs = runs(span.t0, span.labels)
-    codes = [r.label.code for r in all_runs]
+    return _bouts_of(runs(span.t0, span.labels), bridge_s)
+
+
+def _bouts_of(all_runs: Sequence[Run], bridge_s: int) -> list[SittingBout]:
+    codes = [_CODE_OF[r.label] for r in all_runs]
     bouts: list[SittingBout] = []
     i = 0
     while i < len(all_runs):
@@ -260,6 +280,35 @@ def count_nudges(histories: Sequence[NudgeHistory], start: int, end: int) -> Nud
     )
 
 
+def day_totals(
+    span: LabelSpan, start: int, end: int, nudges: Sequence[NudgeHistory], min_break_s: int
+) -> DayTotals:
+    """The counts of the day [start, end) from its labels and nudges: THE definition of the day's
+    totals, used by `compute_day` for the report and by the service for the live `state` (so the two
+    agree to the second at the end of a day).
+
+    `span` should reach CONTEXT_S before `start` (a bout running at midnight belongs to the day it
+    began in); where it stops short of `end` (a day still in progress) the rest counts as no data.
+    """
+    all_runs = runs(span.t0, span.labels)
+    # Time per posture from the runs (a few hundred a day) rather than the labels (86 400).
+    seconds = dict.fromkeys(_POSTURE_BY_CODE, 0)
+    for run in all_runs:
+        lo, hi = max(run.start, start), min(run.end, end)
+        if lo < hi:
+            seconds[run.label] += hi - lo
+    # Seconds of the day the span does not reach are no data, as the store reads them.
+    seconds[Posture.UNKNOWN] += (end - start) - sum(seconds.values())
+    bouts = tuple(b for b in _bouts_of(all_runs, BRIDGE_S) if start <= b.start < end)
+    return DayTotals(
+        posture_s=seconds,
+        bouts=bouts,
+        transitions=sum(1 for b in bouts if b.upright_after_s > 0),
+        breaks=sum(1 for b in bouts if b.upright_after_s >= min_break_s),
+        nudges=count_nudges(nudges, start, end),
+    )
+
+
 def compute_day(inp: DayInput) -> DayStats:
     start, end = day_bounds(inp.day, inp.tz)
     span = inp.epochs
@@ -268,10 +317,7 @@ def compute_day(inp: DayInput) -> DayStats:
             f"epochs cover [{span.t0}, {span.t_end}) but the day {inp.day} needs [{start}, {end})"
         )
     day_labels = span.labels[start - span.t0 : end - span.t0]
-    counts = np.bincount(day_labels, minlength=len(PostureCode))
-    posture_s = {Posture.from_code(code): int(counts[code]) for code in PostureCode}
-
-    bouts = tuple(b for b in sitting_bouts(span) if start <= b.start < end)
+    totals = day_totals(span, start, end, inp.nudges, inp.min_break_s)
     hours = []
     for hour in local_hours(inp.day, inp.tz):
         labels = day_labels[hour.start - start : hour.end - start]
@@ -292,12 +338,12 @@ def compute_day(inp: DayInput) -> DayStats:
         start=start,
         end=end,
         min_break_s=inp.min_break_s,
-        posture_s=posture_s,
-        bouts=bouts,
-        bins=bin_counts([b.duration for b in bouts]),
-        transitions=sum(1 for b in bouts if b.upright_after_s > 0),
-        breaks=sum(1 for b in bouts if b.upright_after_s >= inp.min_break_s),
+        posture_s=totals.posture_s,
+        bouts=totals.bouts,
+        bins=bin_counts([b.duration for b in totals.bouts]),
+        transitions=totals.transitions,
+        breaks=totals.breaks,
         hours=tuple(hours),
         timeline=tuple(runs(start, day_labels)),
-        nudges=count_nudges(inp.nudges, start, end),
+        nudges=totals.nudges,
     )

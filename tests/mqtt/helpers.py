@@ -37,7 +37,8 @@ class FileOutbox(StoreOutbox):
 
 
 class Clock:
-    """Data time the test controls (epochs fed faster or slower than the wall)."""
+    """Data time the test controls (epochs fed faster or slower than the wall); the test hands it to
+    the link as the service does (`publish_nudge(..., now=)`, `advance`, `stamp`)."""
 
     def __init__(self, start: float | None = None) -> None:
         self.now = start if start is not None else time.time()
@@ -46,11 +47,9 @@ class Clock:
         return self.now
 
 
-def make_link(
-    tmp_path: Path, settings: MqttSettings, wearable: str = "w1", clock: Clock | None = None
-) -> tuple[MqttLink, FileOutbox]:
+def make_link(tmp_path: Path, settings: MqttSettings, wearable: str = "w1") -> tuple[MqttLink, FileOutbox]:
     outbox = FileOutbox(tmp_path / f"outbox-{wearable}.db")
-    link = MqttLink(settings, wearable, outbox, data_now=clock or time.time)
+    link = MqttLink(settings, wearable, outbox)
     return link, outbox
 
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import random
+from pathlib import Path
 
 import pytest
 
-from monitor.mqtt.commands import CommandError, CommandLimits, RejectReason, parse_command
+from monitor.mqtt.client import MqttLink
+from monitor.mqtt.commands import CommandError, CommandLimits, RejectReason, parse_command, read_command
 from monitor.nudges.commands import Ack, Pause, Resume, Snooze
+from tests.mqtt.helpers import make_link, settings_for
 
 NOW = 1_764_000_000.0  # 2025-11-24T16:00:00Z, data time
 LIMITS = CommandLimits(max_bytes=1024, snooze_max_min=120, pause_max_min=720, max_age_min=30)
@@ -141,3 +145,34 @@ def test_fuzz_only_commands_or_command_errors() -> None:
             outcomes["ok"] = outcomes.get("ok", 0) + 1
     # The generator reaches every stage of the parser, not only the first check.
     assert {"too_large", "not_json", "not_object", "unknown_action", "bad_value"} <= set(outcomes)
+
+
+def test_a_command_is_checked_on_arrival_and_placed_in_data_time_when_taken() -> None:
+    """`read_command` needs no clock; `at` gives it the data time the service takes it at."""
+    request = read_command(b'{"action":"pause","minutes":30,"ts":"2025-11-24T15:45:00Z"}', LIMITS)
+    assert request.at(NOW, LIMITS) == Pause(ts=NOW, until=NOW + 1800.0)
+    later = NOW + 600.0
+    assert request.at(later, LIMITS) == Pause(ts=later, until=later + 1800.0)
+    with pytest.raises(CommandError) as info:
+        request.at(NOW + 1200.0, LIMITS)  # sent at 15:45, taken at 16:20: older than 30 min
+    assert info.value.reason is RejectReason.STALE
+    until = read_command(b'{"action":"pause","until":"2025-11-24T17:00:00Z"}', LIMITS)
+    assert until.at(NOW, LIMITS) == Pause(ts=NOW, until=NOW + 3600.0)
+    with pytest.raises(CommandError) as info:
+        until.at(NOW + 3600.0 + 121.0, LIMITS)
+    assert info.value.reason is RejectReason.BAD_VALUE
+
+
+def test_the_link_has_no_clock_of_its_own(tmp_path: Path) -> None:
+    """Data time is handed to the MQTT edge, never read back from the service through a callback."""
+    assert "data_now" not in inspect.signature(MqttLink).parameters
+    link, outbox = make_link(tmp_path, settings_for(1), wearable="clock1")
+    try:
+        link.advance(NOW)
+        assert link.data_time == NOW
+        request = read_command(b'{"action":"ack","ts":"2025-11-24T15:00:00Z"}', LIMITS)
+        assert link.stamp(request, NOW - 1800.0) == Ack(ts=NOW - 1800.0)
+        assert link.stamp(request, NOW) is None  # an hour old by the time it is taken
+        assert link.rejected[RejectReason.STALE] == 1
+    finally:
+        outbox.close()

@@ -16,31 +16,36 @@ from tests.mqtt.helpers import Clock, make_link, nudge, settings_for
 from tests.mqtt_fixtures import Broker, Phone
 
 
-async def next_command(link: MqttLink, timeout: float = 10.0) -> Command:
+async def next_command(link: MqttLink, now: float | None = None, timeout: float = 10.0) -> Command:
+    """The next command, stamped as the service does with the data time it takes it (`now`, default
+    the link's data time)."""
     agen = link.commands()
     try:
-        return await asyncio.wait_for(anext(agen), timeout)
+        request = await asyncio.wait_for(anext(agen), timeout)
     finally:
         await agen.aclose()
+    command = link.stamp(request, link.data_time if now is None else now)
+    assert command is not None, request
+    return command
 
 
 def test_phone_gets_nudge_and_snoozes_it(mosquitto: Broker, tmp_path: Path) -> None:
     clock = Clock(1_764_000_000.0)
-    link, outbox = make_link(tmp_path, settings_for(mosquitto.port), wearable="rt1", clock=clock)
+    link, outbox = make_link(tmp_path, settings_for(mosquitto.port), wearable="rt1")
     phone = Phone(mosquitto.port, "sitbreak/rt1/nudge")
 
     async def scenario() -> None:
         await link.start()
         await link.wait_connected(10)
-        link.publish_nudge(nudge("n-1", clock.now, wearable="rt1"), clock.now)
+        link.publish_nudge(nudge("n-1", clock.now, wearable="rt1"), clock.now, now=clock.now)
         got = await phone.expect("sitbreak/rt1/nudge")
         body = json.loads(got[0].payload)
         assert body["id"] == "n-1" and body["wearable"] == "rt1" and body["event_type"] == "nudge"
         assert body["ts"].startswith("2025-11-") and body["ts"][-6] in "+-"
         snooze = next(a for a in body["actions"] if a["action"] == "snooze")
-        clock.now += 42.0  # the command takes effect at the data time it arrives
+        clock.now += 42.0  # the command takes effect at the data time the service takes it
         phone.send("sitbreak/rt1/cmd", snooze["payload"])
-        assert await next_command(link) == Snooze(ts=clock.now, minutes=10.0, nudge_id="n-1")
+        assert await next_command(link, clock.now) == Snooze(ts=clock.now, minutes=10.0, nudge_id="n-1")
         await link.stop()
 
     try:
@@ -52,22 +57,24 @@ def test_phone_gets_nudge_and_snoozes_it(mosquitto: Broker, tmp_path: Path) -> N
 
 def test_ack_pause_resume_round_trips(mosquitto: Broker, tmp_path: Path) -> None:
     clock = Clock(1_764_000_000.0)  # 2025-11-24T16:00:00Z
-    link, _ = make_link(tmp_path, settings_for(mosquitto.port), wearable="rt2", clock=clock)
+    link, _ = make_link(tmp_path, settings_for(mosquitto.port), wearable="rt2")
     phone = Phone(mosquitto.port)
 
     async def scenario() -> None:
         await link.start()
         await link.wait_connected(10)
         phone.send("sitbreak/rt2/cmd", '{"action":"ack","nudge_id":"n-7"}')
-        assert await next_command(link) == Ack(ts=clock.now, nudge_id="n-7")
+        assert await next_command(link, clock.now) == Ack(ts=clock.now, nudge_id="n-7")
         phone.send(
             "sitbreak/rt2/cmd", '{"action":"pause","until":"2025-11-24T18:00:00+01:00","reason":"meeting"}'
         )
-        assert await next_command(link) == Pause(ts=clock.now, until=clock.now + 3600.0, reason="meeting")
+        assert await next_command(link, clock.now) == Pause(
+            ts=clock.now, until=clock.now + 3600.0, reason="meeting"
+        )
         phone.send("sitbreak/rt2/cmd", '{"action":"pause","minutes":45}')
-        assert await next_command(link) == Pause(ts=clock.now, until=clock.now + 2700.0)
+        assert await next_command(link, clock.now) == Pause(ts=clock.now, until=clock.now + 2700.0)
         phone.send("sitbreak/rt2/cmd", '{"action":"resume"}')
-        assert await next_command(link) == Resume(ts=clock.now)
+        assert await next_command(link, clock.now) == Resume(ts=clock.now)
         await link.stop()
 
     try:

@@ -36,16 +36,14 @@ def test_broker_restart_delivers_queued_once_expires_stale_keeps_events(
 ) -> None:
     broker = private_mosquitto
     clock = Clock()
-    link, outbox = make_link(
-        tmp_path, settings_for(broker.port, nudge_max_age_min=15), wearable=W, clock=clock
-    )
+    link, outbox = make_link(tmp_path, settings_for(broker.port, nudge_max_age_min=15), wearable=W)
     # The phone keeps a persistent session, so what reaches the broker before the phone is back waits for it.
     phone = Phone(broker.port, *TOPICS, client_id="phone-dl1", persistent=True)
 
     async def scenario() -> None:
         await link.start()
         await link.wait_connected(10)
-        link.publish_nudge(nudge("before", clock.now, W), clock.now)
+        link.publish_nudge(nudge("before", clock.now, W), clock.now, now=clock.now)
         await phone.expect(TOPICS[0])
 
         broker.stop()
@@ -56,10 +54,10 @@ def test_broker_restart_delivers_queued_once_expires_stale_keeps_events(
         assert not link.connected
         # While the broker is down: a nudge, then 20 min of data time pass (it goes stale waiting),
         # then three fresh nudges, events and a report. All go to the outbox first.
-        stale_id = link.publish_nudge(nudge("stale", clock.now, W), clock.now)
+        stale_id = link.publish_nudge(nudge("stale", clock.now, W), clock.now, now=clock.now)
         clock.now += 20 * 60
         for i in range(3):
-            link.publish_nudge(nudge(f"fresh-{i}", clock.now, W), clock.now)
+            link.publish_nudge(nudge(f"fresh-{i}", clock.now, W), clock.now, now=clock.now)
             link.publish_event(event(f"bout_end_{i}", clock.now), clock.now)
         link.publish_report(report(clock.now), clock.now)
         assert len(outbox.pending()) == 8
@@ -101,14 +99,14 @@ def test_acknowledged_nudges_are_not_sent_again_after_a_broker_restart(
     """The naive bug: paho's own retry queue and the outbox both re-sending after a reconnect."""
     broker = private_mosquitto
     clock = Clock()
-    link, outbox = make_link(tmp_path, settings_for(broker.port), wearable=W, clock=clock)
+    link, outbox = make_link(tmp_path, settings_for(broker.port), wearable=W)
     phone = Phone(broker.port, TOPICS[0], client_id="phone-dl2", persistent=True)
 
     async def scenario() -> None:
         await link.start()
         await link.wait_connected(10)
         for i in range(20):
-            link.publish_nudge(nudge(f"n-{i}", clock.now, W), clock.now)
+            link.publish_nudge(nudge(f"n-{i}", clock.now, W), clock.now, now=clock.now)
         await phone.expect(TOPICS[0], count=20)
         for _ in range(300):
             if not outbox.pending():
@@ -118,7 +116,7 @@ def test_acknowledged_nudges_are_not_sent_again_after_a_broker_restart(
         for _ in range(2):
             broker.restart()
             await link.wait_connected(15)
-        link.publish_nudge(nudge("after", clock.now, W), clock.now)
+        link.publish_nudge(nudge("after", clock.now, W), clock.now, now=clock.now)
         await phone.expect(TOPICS[0], count=21)
         await asyncio.sleep(0.5)  # would-be duplicates have time to arrive
         await link.stop()
@@ -137,7 +135,7 @@ def test_nudges_in_flight_during_restarts_arrive_and_only_unacked_ones_repeat(
     went away. (A receiver that must see each id once dedupes by `id`; docs/phone.md shows how.)"""
     broker = private_mosquitto
     clock = Clock()
-    link, outbox = make_link(tmp_path, settings_for(broker.port), wearable=W, clock=clock)
+    link, outbox = make_link(tmp_path, settings_for(broker.port), wearable=W)
     phone = Phone(broker.port, TOPICS[0], client_id="phone-dl3", persistent=True)
     unacked_at_stop: set[str] = set()
 
@@ -147,7 +145,7 @@ def test_nudges_in_flight_during_restarts_arrive_and_only_unacked_ones_repeat(
         n = 0
         for _ in range(3):
             for _ in range(10):  # a burst, some still unacknowledged when the broker goes
-                link.publish_nudge(nudge(f"n-{n}", clock.now, W), clock.now)
+                link.publish_nudge(nudge(f"n-{n}", clock.now, W), clock.now, now=clock.now)
                 n += 1
             await asyncio.sleep(0.005)  # let some, not all, PUBACKs arrive first
             unacked_at_stop.update(json.loads(e.payload)["id"] for e in outbox.pending())
@@ -182,14 +180,14 @@ def test_outbox_survives_a_service_restart(private_mosquitto: Broker, tmp_path: 
     broker.stop()
 
     async def first_run() -> None:
-        link, outbox = make_link(tmp_path, settings_for(broker.port), wearable=W, clock=clock)
+        link, outbox = make_link(tmp_path, settings_for(broker.port), wearable=W)
         await link.start()
         link.publish_event(event("break_credited", clock.now), clock.now)
         await link.stop()
         outbox.close()
 
     async def second_run() -> None:
-        link, _ = make_link(tmp_path, settings_for(broker.port), wearable=W, clock=clock)
+        link, _ = make_link(tmp_path, settings_for(broker.port), wearable=W)
         await link.start()
         await link.wait_connected(15)
         await phone.expect(TOPICS[1], timeout=15)
@@ -209,7 +207,7 @@ def test_latest_state_is_retained_and_resent_after_an_outage(
 ) -> None:
     broker = private_mosquitto
     clock = Clock()
-    link, _ = make_link(tmp_path, settings_for(broker.port), wearable=W, clock=clock)
+    link, _ = make_link(tmp_path, settings_for(broker.port), wearable=W)
     state_topic = f"sitbreak/{W}/state"
 
     def state(posture: str) -> StatePayload:
@@ -245,16 +243,14 @@ def test_latest_state_is_retained_and_resent_after_an_outage(
 
 def test_a_nudge_handed_over_already_stale_is_recorded_not_sent(mosquitto: Broker, tmp_path: Path) -> None:
     clock = Clock()
-    link, outbox = make_link(
-        tmp_path, settings_for(mosquitto.port, nudge_max_age_min=15), wearable="dl9", clock=clock
-    )
+    link, outbox = make_link(tmp_path, settings_for(mosquitto.port, nudge_max_age_min=15), wearable="dl9")
     phone = Phone(mosquitto.port, "sitbreak/dl9/nudge")
 
     async def scenario() -> None:
         await link.start()
         await link.wait_connected(10)
-        old = link.publish_nudge(nudge("old", clock.now - 16 * 60, "dl9"), clock.now - 16 * 60)
-        link.publish_nudge(nudge("new", clock.now, "dl9"), clock.now)
+        old = link.publish_nudge(nudge("old", clock.now - 16 * 60, "dl9"), clock.now - 16 * 60, now=clock.now)
+        link.publish_nudge(nudge("new", clock.now, "dl9"), clock.now, now=clock.now)
         await phone.expect("sitbreak/dl9/nudge")
         await asyncio.sleep(0.3)
         await link.stop()

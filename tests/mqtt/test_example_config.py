@@ -68,8 +68,8 @@ def test_example_config_runs_and_the_acl_holds(
     async def scenario() -> None:
         await link.start()
         await link.wait_connected(10)
-        now = time.time()  # the link's data clock here is the wall clock
-        link.publish_nudge(nudge("x-1", now, "ex1"), now)
+        now = time.time()  # data time is the wall clock here, as live
+        link.publish_nudge(nudge("x-1", now, "ex1"), now, now=now)
         got = await phone.expect("sitbreak/ex1/nudge")
         assert json.loads(got[0].payload)["id"] == "x-1"
         # The phone may send commands ...

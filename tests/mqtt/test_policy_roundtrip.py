@@ -2,7 +2,8 @@
 presses Snooze -> the policy moves the next nudge by the granted minutes.
 
 This is the wiring the daemon does: policy events to `convert.*_payload` to `MqttLink.publish_*`, and
-`MqttLink.commands()` to `NudgePolicy.command`.
+`MqttLink.commands()`, stamped with the data time they are taken (`MqttLink.stamp`), to
+`NudgePolicy.command`.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ T0 = 1_763_974_800.0  # Monday 2025-11-24 09:00 UTC: inside the default active h
 def publish(link: MqttLink, events: list[PolicyEvent]) -> list[PolicyEvent]:
     for ev in events:
         if ev.is_prompt:
-            link.publish_nudge(nudge_payload(ev, W, UTC), ev.t)
+            link.publish_nudge(nudge_payload(ev, W, UTC), ev.t, now=ev.t)
         link.publish_event(event_payload(ev, W, UTC), ev.t)
     return [ev for ev in events if ev.is_prompt]
 
@@ -48,7 +49,7 @@ def test_snooze_from_the_phone_moves_the_next_nudge(mosquitto: Broker, tmp_path:
     settings = PolicySettings()
     policy = NudgePolicy(settings, ExerciseLibrary.default(), UTC, wearable_id=W)
     clock = Clock(T0)
-    link, outbox = make_link(tmp_path, settings_for(mosquitto.port), wearable=W, clock=clock)
+    link, outbox = make_link(tmp_path, settings_for(mosquitto.port), wearable=W)
     phone = Phone(mosquitto.port, f"sitbreak/{W}/nudge", f"sitbreak/{W}/event")
 
     async def scenario() -> None:
@@ -71,8 +72,9 @@ def test_snooze_from_the_phone_moves_the_next_nudge(mosquitto: Broker, tmp_path:
             clock.now += 1.0
         phone.send(f"sitbreak/{W}/cmd", snooze["payload"])
         agen = link.commands()
-        command = await asyncio.wait_for(anext(agen), 10)
+        request = await asyncio.wait_for(anext(agen), 10)
         await agen.aclose()
+        command = link.stamp(request, clock.now)
         assert isinstance(command, Snooze) and command.nudge_id == first.nudge_id and command.ts == clock.now
         snoozed = [e for e in policy.command(command) if e.kind is EventKind.SNOOZED]
         assert len(snoozed) == 1 and snoozed[0].minutes == settings.snooze_default

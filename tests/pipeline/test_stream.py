@@ -138,3 +138,39 @@ def test_long_silence_is_unknown_and_labels_match_dense_processing(monkeypatch: 
     monkeypatch.setattr(windows, "LONG_GAP_S", 1e12)
     dense = classify_recording(t, xyz, RATE, Placement.THIGH)
     np.testing.assert_array_equal(dense.labels, sparse.labels)
+
+
+def test_a_pass_asked_for_runs_at_once_and_labels_do_not_change() -> None:
+    """`feed(..., process_now=True)` runs a pass on what waits, whatever `process_every_s` says; the
+    labels are those of batch processing whichever blocks ask (the caller only moves their timing)."""
+    t, xyz = _day()
+    batch = classify_recording(t, xyz, RATE, Placement.THIGH)
+    stream = PostureStream(Placement.THIGH, RATE, PipelineSettings(process_every_s=300))
+    rng = np.random.default_rng(5)
+    out = []
+    for i in range(0, t.shape[0], 50):
+        block = SampleBlock(t[i : i + 50], xyz[i : i + 50])
+        out.append(stream.feed(block, process_now=bool(rng.random() < 0.1)))
+    out.append(stream.flush())
+    np.testing.assert_array_equal(EpochBlock.concat(out).labels, batch.labels)
+
+
+def _queued_since(stream: PostureStream) -> float | None:
+    return stream.queued_since
+
+
+def test_process_now_empties_the_queue_and_the_threshold_stays_fixed() -> None:
+    t, xyz = render([Seg(150, walk=True)])
+    stream = PostureStream(Placement.THIGH, RATE, PipelineSettings(process_every_s=300))
+    assert _queued_since(stream) is None
+    waited = stream.feed(SampleBlock(t[:5000], xyz[:5000]))  # 100 s: under the 300 s of a pass
+    assert len(waited) == 0
+    assert _queued_since(stream) == float(t[0])
+    passed = stream.feed(SampleBlock(t[5000:5050], xyz[5000:5050]), process_now=True)
+    assert len(passed) > 0
+    assert _queued_since(stream) is None
+    # Asking again with nothing new queued is harmless, and the stream's own pace is unchanged.
+    assert len(stream.feed(SampleBlock(t[:0], xyz[:0]), process_now=True)) == 0
+    assert stream.process_every_s == 300
+    with pytest.raises(AttributeError):
+        stream.process_every_s = 10.0  # type: ignore[misc]

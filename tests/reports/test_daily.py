@@ -10,7 +10,7 @@ import pytest
 
 from monitor.core.records import LabelSpan, NudgeHistory, NudgeLevel, NudgeOutcome, NudgeRecord, OutcomeRecord
 from monitor.core.types import Placement, Posture
-from monitor.reports.daily import DayInput, compute_day, sitting_bouts
+from monitor.reports.daily import CONTEXT_S, DayInput, compute_day, day_totals, sitting_bouts
 from monitor.reports.days import day_bounds, local_hours
 from monitor.reports.trend import DaySummary, trend
 from tests.reports.synth import labels, span
@@ -255,3 +255,40 @@ def test_trend_averages_valid_days_only() -> None:
 def test_sitting_bouts_at_the_edges_of_the_span() -> None:
     bouts = sitting_bouts(LabelSpan(10, labels((SIT, 5), (STAND, 2), (SIT, 3))))
     assert [(b.start, b.end, b.upright_after_s) for b in bouts] == [(10, 15, 2), (17, 20, 0)]
+
+
+def test_day_totals_are_the_reports_numbers() -> None:
+    """`day_totals` is where the report's time per posture, bouts, breaks and nudge counts come from."""
+    start, end = day_bounds(DAY, UTC)
+    nudge = NudgeHistory(NudgeRecord("n1", "w1", start + 1900, NudgeLevel.NUDGE))
+    inp = day_of((SIT, 1800), (STAND, 30), (SIT, 600), (MOVE, 3), (LIE, 300), (CYCLE, 120), nudges=[nudge])
+    stats = compute_day(inp)
+    totals = day_totals(inp.epochs, start, end, inp.nudges, inp.min_break_s)
+    assert totals.posture_s == stats.posture_s
+    assert totals.bouts == stats.bouts
+    assert (totals.transitions, totals.breaks, totals.nudges) == (
+        stats.transitions,
+        stats.breaks,
+        stats.nudges,
+    )
+    assert (totals.transitions, totals.breaks, totals.nudges.prompts) == (2, 1, 1)
+
+
+def test_day_totals_of_a_day_in_progress_count_what_is_there() -> None:
+    """Labels that stop before the day's end (the live day): the rest is no data, and a bout from
+    before midnight (in the context before the day) is yesterday's."""
+    start, end = day_bounds(DAY, UTC)
+    before = labels((SIT, 1200))
+    today = labels((SIT, 300), (STAND, 60), (SIT, 900), (MOVE, 4))
+    span = LabelSpan(start - 1200, np.concatenate((before, today)))
+    totals = day_totals(span, start, end, (), min_break_s=5)
+    assert totals.posture_s[SIT] == 1200 and totals.posture_s[STAND] == 60 and totals.posture_s[MOVE] == 4
+    assert totals.posture_s[UNKNOWN] == end - start - 1264, "seconds not yet lived are no data"
+    assert [(b.start - start, b.duration) for b in totals.bouts] == [(360, 900)]
+    assert (totals.transitions, totals.breaks) == (1, 0)  # 4 s of moving is not a break
+    # The same labels with the context a report reads around the day give the same numbers.
+    padded = LabelSpan(start - CONTEXT_S, np.full(end - start + 2 * CONTEXT_S, UNKNOWN.code, dtype=np.uint8))
+    padded.labels[CONTEXT_S - 1200 : CONTEXT_S + today.size] = span.labels
+    report = compute_day(DayInput("w1", Placement.THIGH, DAY, UTC, padded))
+    assert (report.bouts, report.transitions, report.breaks) == (totals.bouts, 1, 0)
+    assert report.posture_s == totals.posture_s
