@@ -6,7 +6,7 @@ from pathlib import Path
 
 from monitor.core.types import Placement
 from monitor.pipeline import UprightReference
-from monitor.service import _reference_from
+from monitor.service.wearable import _reference_from
 from monitor.store import Store
 from monitor.store.calibration import Calibration
 

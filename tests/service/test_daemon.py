@@ -32,7 +32,7 @@ from monitor.config import load_config
 from monitor.core.types import PostureCode
 from monitor.daemon import WATCHDOG_MAX_LAG_S, Daemon, DaemonOptions
 from monitor.sdnotify import SystemdNotifier
-from monitor.service import SNAPSHOT_EVERY_S
+from monitor.service.wearable import SNAPSHOT_EVERY_S
 from monitor.wearables.settings import LinkSettings
 from tests.ble_fixtures import AddWearable
 from tests.mqtt_fixtures import Broker, Phone

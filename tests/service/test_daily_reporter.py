@@ -17,9 +17,9 @@ import pytest
 
 from monitor.core.outbox import OutboxKind
 from monitor.core.types import EpochBlock, Placement, Posture
-from monitor.daily_reporter import BuiltReport, DailyReporter
 from monitor.mqtt import DailyReportPayload, MqttLink, MqttSettings
 from monitor.reports.settings import ReportSettings
+from monitor.service.daily_reporter import BuiltReport, DailyReporter
 from monitor.store import Store
 
 W = "w1"
@@ -111,7 +111,7 @@ def test_marked_in_the_same_transaction_as_its_outbox_message(
             assert _reports_in_outbox(store) == []
             assert store.reports.last_day(W) is None
 
-    caplog.set_level(logging.ERROR, logger="monitor.daily_reporter")
+    caplog.set_level(logging.ERROR, logger="monitor.service.daily_reporter")
     asyncio.run(scenario())
     assert "the daily report failed" in caplog.text
 
@@ -191,6 +191,6 @@ def test_a_report_file_that_cannot_be_written_does_not_hold_back_the_message(
             assert store.reports.last_day(W) == DAY
             return _reports_in_outbox(store)
 
-    caplog.set_level(logging.ERROR, logger="monitor.daily_reporter")
+    caplog.set_level(logging.ERROR, logger="monitor.service.daily_reporter")
     assert asyncio.run(scenario()) == [f"sitbreak/{W}/report/daily"]
     assert "cannot write" in caplog.text

@@ -16,9 +16,9 @@ from monitor.nudges import ExerciseLibrary, NudgePolicy, PolicySettings
 from monitor.reports.daily import CONTEXT_S
 from monitor.reports.days import day_bounds
 from monitor.reports.payload import daily_json
+from monitor.service.today_tally import TodayTally
 from monitor.store import Store
 from monitor.store.report_source import load_day_report
-from monitor.today_tally import TodayTally
 from tests.reports.synth import labels as pieces
 from tests.reports.synth import office_day
 

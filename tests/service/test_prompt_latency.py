@@ -21,7 +21,8 @@ from monitor.config import Config, WearableSettings
 from monitor.mqtt.settings import MqttSettings
 from monitor.nudges import PolicySettings
 from monitor.pipeline import PipelineSettings
-from monitor.service import PROMPT_PASS_S, WearableService
+from monitor.service import WearableService
+from monitor.service.wearable import PROMPT_PASS_S
 from monitor.store import Store, StoreSettings
 from monitor.wearables.profiles import ProfileName
 from tests.ble_fixtures import AddWearable, run

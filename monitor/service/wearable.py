@@ -30,7 +30,6 @@ from monitor.config import Config, WearableSettings
 from monitor.core.links import LinkEvent, LinkEventKind
 from monitor.core.timefmt import iso_time
 from monitor.core.types import EpochBlock, SampleBlock
-from monitor.daily_reporter import DailyReporter
 from monitor.heap import release_free_memory
 from monitor.mqtt import EventPayload, MqttError, MqttLink
 from monitor.mqtt.convert import LiveState, TodayCounts, event_payload, nudge_payload, state_payload
@@ -43,9 +42,10 @@ from monitor.pipeline import BoutTracker, PostureStream, UprightReference
 from monitor.pipeline.reference import ReferenceDict
 from monitor.reports.daily import CONTEXT_S
 from monitor.reports.days import day_bounds, local_date
+from monitor.service.daily_reporter import DailyReporter
+from monitor.service.today_tally import TodayTally
 from monitor.store import Store
 from monitor.store.calibration import Calibration, SavedPolicy
-from monitor.today_tally import TodayTally
 from monitor.wearables.link import WearableLink
 from monitor.wearables.profiles import StreamConfig, make_profile
 from monitor.wearables.scanner import WearableTarget
