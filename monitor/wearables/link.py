@@ -238,6 +238,7 @@ class WearableLink:
     async def run(self) -> None:
         """Find, connect and stream until `stop()`; every failure is retried after a backoff."""
         self._loop = asyncio.get_running_loop()
+        self._clock.loop_clock = self._loop.time  # the clock arrivals are stamped with
         self._wake = asyncio.Event()
         self._watchdog = SilenceWatchdog(self._loop, self.settings.silence_timeout_s, self._on_silence)
         failures = 0
@@ -490,8 +491,8 @@ class WearableLink:
         raw, self._raw = self._raw, []
         clock, assembler = self._clock, self._assembler
         for now, data in raw:
-            if now >= clock.next_check:
-                self._check_clock(now)
+            if now >= clock.next_check:  # due: read the clocks now (not at `now`, maybe seconds ago)
+                self._check_clock()
             news = assembler.push(data, now, now + clock.mono_to_utc)
             if news:
                 self._on_news(news)
@@ -566,21 +567,19 @@ class WearableLink:
 
     def _sync_clock(self) -> None:
         """At each connection: the arrival mapping, checked for a step since the last check."""
-        assert self._loop is not None
-        now = self._loop.time()
-        step = self._clock.sync(now)
+        step = self._clock.sync()
         if step is not None:
-            self._clock_stepped(step, now)
+            self._clock_stepped(step)
 
-    def _check_clock(self, now: float) -> None:
-        step = self._clock.check(now)
+    def _check_clock(self) -> None:
+        step = self._clock.check()
         if step is not None:
-            self._clock_stepped(step, now)
+            self._clock_stepped(step)
 
-    def _clock_stepped(self, step: float, now: float) -> None:
+    def _clock_stepped(self, step: float) -> None:
         # the cause is read from the host here, so the assembler stays free of it
         cause = step_cause(step, clock_synchronised())
-        self._assembler.clock_stepped(step, cause, now + self._clock.mono_to_utc)
+        self._assembler.clock_stepped(step, cause, self._clock.checked_utc)
 
     # ------------------------------------------------------------------ helpers
 
