@@ -520,14 +520,17 @@ class WearableLink:
             reply.set_result(message.data)
         elif message.kind is ControlKind.STREAM_STOPPED:
             _LOGGER.warning(
-                "%s - %s: %s; reconnecting to start it again", self._name, self._address, message.detail
+                "%s - %s: %s; reconnecting to start it again",
+                self._who.name,
+                self._who.address,
+                message.detail,
             )
             self._end_stream("device_stopped")
         else:
             _LOGGER.debug(
                 "%s - %s: control point says %s (%s)",
-                self._name,
-                self._address,
+                self._who.name,
+                self._who.address,
                 data.hex(" "),
                 message.detail,
             )
