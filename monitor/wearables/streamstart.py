@@ -308,13 +308,19 @@ async def teardown(
     *,
     pause: bool,
 ) -> None:
-    """Pause the wearable when `pause` (the profile's stop writes), then disconnect, within
-    `disconnect_timeout_s`; every failure is tolerated (a dead bluetoothd, a vanished device)."""
-    try:
-        async with asyncio.timeout(settings.disconnect_timeout_s):
-            if pause and client.is_connected:
+    """Pause the wearable when `pause` (the profile's stop writes), then disconnect, each within
+    `disconnect_timeout_s`. Every failure is tolerated (a dead bluetoothd, a vanished device, a
+    refused stop write), and the disconnect always happens: it also releases the client's own
+    D-Bus connection."""
+    if pause and client.is_connected:
+        try:
+            async with asyncio.timeout(settings.disconnect_timeout_s):
                 for write in profile.stop_writes():
                     await client.write_gatt_char(write.char_uuid, write.data, response=write.response)
+        except Exception as exc:
+            _LOGGER.debug("%s - %s: pausing the wearable failed (ignored): %r", who.name, who.address, exc)
+    try:
+        async with asyncio.timeout(settings.disconnect_timeout_s):
             await client.disconnect()
     except Exception as exc:  # the link is gone anyway
         _LOGGER.debug("%s - %s: disconnect failed (ignored): %r", who.name, who.address, exc)

@@ -1,11 +1,17 @@
-"""What counts as "pair first" (the link-level behaviour is in test_link_e2e.py and the doctor's tests)."""
+"""streamstart's pure parts and its teardown (the link-level behaviour is in test_link_e2e.py and the
+doctor's tests)."""
 
 from __future__ import annotations
+
+import asyncio
 
 import pytest
 from bleak.exc import BleakDBusError, BleakError, BleakGATTProtocolError
 
-from monitor.wearables.streamstart import battery_level, needs_pairing, pairing_fix
+from monitor.wearables.assembler import Who
+from monitor.wearables.profiles import PolarProfile
+from monitor.wearables.settings import LinkSettings
+from monitor.wearables.streamstart import battery_level, needs_pairing, pairing_fix, teardown
 
 
 @pytest.mark.parametrize(
@@ -43,3 +49,28 @@ def test_pairing_fix_names_the_address_and_the_readme() -> None:
 )
 def test_battery_level(data: bytes, level: int | None) -> None:
     assert battery_level(data) == level
+
+
+class _Client:
+    """Just enough of a BleakClient for `teardown`: the stop write is refused."""
+
+    is_connected = True
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    async def write_gatt_char(self, uuid: str, data: bytes, response: bool) -> None:
+        self.calls.append(f"write {data.hex()}")
+        raise BleakDBusError("org.bluez.Error.NotPermitted", ["Not paired"])
+
+    async def disconnect(self) -> None:
+        self.calls.append("disconnect")
+
+
+def test_teardown_disconnects_even_when_the_pause_is_refused() -> None:
+    """A refused stop write (an unpaired Polar) used to skip the disconnect, leaving the link
+    and the client's own D-Bus connection open."""
+    client = _Client()
+    profile = PolarProfile()
+    asyncio.run(teardown(client, profile, LinkSettings(), Who("x", "y"), pause=True))  # type: ignore[arg-type]
+    assert client.calls == ["write 0302", "disconnect"]
