@@ -19,7 +19,8 @@ The shape, one job per module:
   the assembler.
 - `streamstart`: connect, subscribe and run the profile's start sequence (pairing once when the
   device asks), the battery characteristic and the teardown: the one copy, shared by the link and
-  `doctor` (`sitbreak doctor`: find, connect, start, stream a few seconds, check, advise).
+  `doctor` (`sitbreak doctor`: find, connect, start, stream a few seconds, check, advise), whose
+  judgement (rates, gravity, packets, the next step for every failure) is `diagnose`, pure.
 - `assembler`: pure. Bytes -> `profile.decode` -> `timeline` -> `SampleBlock`s and the events that
   sit in the data (gaps, tallies of dropped packets, holds, clock steps), with its counters.
 - `clockwatch`: arrival times (loop time -> UTC) and host clock steps, with injectable clocks;
