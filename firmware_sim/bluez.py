@@ -719,9 +719,11 @@ class BlueZEmulator:
         finally:
             device.connecting = None
         self._establish(device)
+        if pair and w.pairing_error is not None:
+            self._send(Message.new_error(msg, *w.pairing_error))
+            return
         if pair:
-            self._tree.set(device.path, defs.DEVICE_INTERFACE, Paired=True, Bonded=True)
-            w.firmware.bonded = True
+            self._bond(device)
         self._send(Message.new_method_return(msg))
 
     def _fail_connect(self, device: _Device, msg: Message, text: str) -> None:
@@ -778,18 +780,28 @@ class BlueZEmulator:
         return Message.new_method_return(msg)
 
     def _pair(self, msg: Message) -> Message | bool:
-        """Pairing needs no agent here (Just Works); an unconnected device is connected first."""
+        """Device1.Pair as bluetoothd answers it (src/device.c pair_device): AlreadyExists when
+        paired; an unconnected LE device is connected first. Pairing needs no agent here (Just
+        Works); a wearable set to `refuse_pairing` fails it the way SMP failures reach D-Bus
+        (new_authentication_return: AuthenticationFailed by default) and stays unpaired."""
         device = self._device_at(msg.path or "")
         if self._tree.value(device.path, defs.DEVICE_INTERFACE, "Paired", False):
-            raise BluezError("org.bluez.Error.AlreadyExists", "Already Exists")
+            raise BluezError(defs.ERROR_ALREADY_EXISTS, "Already Exists")
         if device.connected:
-            self._tree.set(device.path, defs.DEVICE_INTERFACE, Paired=True, Bonded=True)
-            device.wearable.firmware.bonded = True
+            if device.wearable.pairing_error is not None:
+                raise BluezError(*device.wearable.pairing_error)
+            self._bond(device)
             return Message.new_method_return(msg)
         if device.connecting is not None:
             raise BluezError(defs.ERROR_IN_PROGRESS, defs.TEXT_IN_PROGRESS)
         device.connecting = self._spawn(self._connect_flow(device, msg, pair=True))
         return True
+
+    def _bond(self, device: _Device) -> None:
+        """Paired: Paired and Bonded go True (announced before the Pair reply, as bluetoothd does),
+        and the device keeps the bond across connections."""
+        self._tree.set(device.path, defs.DEVICE_INTERFACE, Paired=True, Bonded=True)
+        device.wearable.firmware.bonded = True
 
     # ================================================================================================
     # Housekeeping

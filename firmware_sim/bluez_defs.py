@@ -39,6 +39,11 @@ ERROR_DOES_NOT_EXIST: Final = "org.bluez.Error.DoesNotExist"
 ERROR_ALREADY_CONNECTED: Final = "org.bluez.Error.AlreadyConnected"
 ERROR_NOT_AUTHORIZED: Final = "org.bluez.Error.NotAuthorized"
 ERROR_IMPROPERLY_CONFIGURED: Final = "org.bluez.Error.ImproperlyConfigured"
+ERROR_ALREADY_EXISTS: Final = "org.bluez.Error.AlreadyExists"
+# Pair's failures (src/device.c new_authentication_return: an SMP failure is AuthenticationFailed,
+# a device that will not pair AuthenticationRejected).
+ERROR_AUTHENTICATION_FAILED: Final = "org.bluez.Error.AuthenticationFailed"
+ERROR_AUTHENTICATION_REJECTED: Final = "org.bluez.Error.AuthenticationRejected"
 DBUS_ERROR_UNKNOWN_OBJECT: Final = "org.freedesktop.DBus.Error.UnknownObject"
 DBUS_ERROR_UNKNOWN_METHOD: Final = "org.freedesktop.DBus.Error.UnknownMethod"
 DBUS_ERROR_UNKNOWN_INTERFACE: Final = "org.freedesktop.DBus.Error.UnknownInterface"
@@ -56,6 +61,9 @@ TEXT_NO_DISCOVERY: Final = "No discovery started"
 TEXT_NO_NOTIFY_SESSION: Final = "No notify session started"
 TEXT_NOTIFY_ACQUIRED: Final = "Notify acquired"
 TEXT_WRITE_ACQUIRED: Final = "Write acquired"
+TEXT_NOT_PAIRED: Final = "Not paired"
+TEXT_AUTHENTICATION_FAILED: Final = "Authentication Failed"
+TEXT_AUTHENTICATION_REJECTED: Final = "Authentication Rejected"
 
 
 def att_error_text(code: int) -> str:
@@ -65,10 +73,15 @@ def att_error_text(code: int) -> str:
 
 def att_error(code: int) -> tuple[str, str]:
     """The D-Bus error bluetoothd sends for a peripheral's ATT error response (create_gatt_dbus_error
-    in src/gatt-client.c): a few codes have their own BlueZ error, the rest become Failed + text."""
+    in src/gatt-client.c): a few codes have their own BlueZ error, the rest become Failed + text.
+    The three that ask for an encrypted link are all NotPermitted "Not paired", code lost (bleak's
+    assert_gatt_reply leaves that one a plain BleakDBusError)."""
     special = {
         ATT_READ_NOT_PERMITTED: (ERROR_NOT_PERMITTED, TEXT_READ_NOT_PERMITTED),
         ATT_WRITE_NOT_PERMITTED: (ERROR_NOT_PERMITTED, TEXT_WRITE_NOT_PERMITTED),
+        ATT_INSUFFICIENT_AUTHENTICATION: (ERROR_NOT_PERMITTED, TEXT_NOT_PAIRED),
+        ATT_INSUFFICIENT_ENCRYPTION_KEY_SIZE: (ERROR_NOT_PERMITTED, TEXT_NOT_PAIRED),
+        ATT_INSUFFICIENT_ENCRYPTION: (ERROR_NOT_PERMITTED, TEXT_NOT_PAIRED),
         ATT_REQUEST_NOT_SUPPORTED: (ERROR_NOT_SUPPORTED, TEXT_NOT_SUPPORTED),
         ATT_INVALID_OFFSET: (ERROR_INVALID_ARGUMENTS, "Invalid offset"),
         ATT_INSUFFICIENT_AUTHORIZATION: (ERROR_NOT_AUTHORIZED, "Operation Not Authorized"),
@@ -86,7 +99,9 @@ ATT_REQUEST_NOT_SUPPORTED: Final = 0x06
 ATT_INVALID_OFFSET: Final = 0x07
 ATT_INSUFFICIENT_AUTHENTICATION: Final = 0x05  # the peer wants a bonded (encrypted) link
 ATT_INSUFFICIENT_AUTHORIZATION: Final = 0x08
+ATT_INSUFFICIENT_ENCRYPTION_KEY_SIZE: Final = 0x0C
 ATT_INVALID_ATTRIBUTE_VALUE_LENGTH: Final = 0x0D
+ATT_INSUFFICIENT_ENCRYPTION: Final = 0x0F
 ATT_CCCD_IMPROPERLY_CONFIGURED: Final = 0xFD
 ATT_UNLIKELY_ERROR: Final = 0x0E
 ATT_VALUE_NOT_ALLOWED: Final = 0x13  # Core spec: "Value Not Allowed" (BlueZ maps it to Failed + text)

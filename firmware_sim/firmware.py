@@ -31,6 +31,10 @@ MANUFACTURER = "sitbreak"
 
 
 class SitSenseFirmware(Firmware):
+    """``rate_hz``, ``range_g``: the configuration at power-on. ``ignore_rate``: a faulty (or foreign)
+    firmware that accepts config writes but keeps streaming at its power-on rate, its packets and
+    device times saying so: a host that checks the rate it gets sees the difference."""
+
     profile = "sitsense"
 
     def __init__(
@@ -43,9 +47,11 @@ class SitSenseFirmware(Firmware):
         faults: Faults,
         rate_hz: int = fmt.DEFAULT_RATE_HZ,
         range_g: int = fmt.DEFAULT_RANGE_G,
+        ignore_rate: bool = False,
     ) -> None:
         fmt.rate_code(rate_hz)
         fmt.range_code(range_g)
+        self.ignore_rate = ignore_rate
         self._rate_hz = rate_hz
         self.range_g = range_g
         self.seq = 0
@@ -128,6 +134,8 @@ class SitSenseFirmware(Firmware):
             rate_hz, range_g = fmt.decode_config(value)
         except ValueError as exc:
             raise AttError(defs.ATT_VALUE_NOT_ALLOWED, str(exc)) from exc
+        if self.ignore_rate:
+            rate_hz = self._rate_hz
         changed = (rate_hz, range_g) != (self._rate_hz, self.range_g)
         self._rate_hz, self.range_g = rate_hz, range_g
         _LOGGER.debug("%s: config rate %d Hz range ±%d g", self.address, rate_hz, range_g)

@@ -7,6 +7,7 @@
     wearable.power_off(at_ms=3.6e6)  # switched off to charge when the device clock reads 1 h
     wearable.power_on()              # and on again in the morning
     wearable.fail_next_connects(2)   # the next two Connect calls fail (le-connection-abort-by-local)
+    wearable.refuse_pairing()        # Pair fails (AuthenticationFailed); the device stays unpaired
     wearable.inject("truncated")     # the next data packet arrives cut short
     wearable.set_fault_rates(lost=0.01, duplicated=0.01)
 
@@ -92,7 +93,7 @@ class SimulatedWearable:
     as a `SpeedSchedule` says), and packets go out at the pace that implies. ``mtu``: the largest ATT
     MTU the device accepts. ``uptime_ms``: how long the device has been on when the simulation starts
     (e.g. just short of 2**32 ms to see its uint32 clock wrap). Extra keyword arguments go to the
-    firmware (SitSense: ``rate_hz``, ``range_g``; micro:bit: ``board``, ``period_ms``,
+    firmware (SitSense: ``rate_hz``, ``range_g``, ``ignore_rate``; micro:bit: ``board``, ``period_ms``,
     ``accelerometer_service``; Polar: ``model``, ``frame_type``, ``clock_origin_ns``,
     ``refuse_settings``, ``refuse_start``, ``bonding_required``; Thingy: ``motion_freq_hz``,
     ``config``)."""
@@ -136,6 +137,7 @@ class SimulatedWearable:
         self.connect_failures = 0
         self.connect_failure_rate = 0.0
         self.connect_failure_text = defs.TEXT_LE_ABORT_BY_LOCAL
+        self.pairing_error: tuple[str, str] | None = None  # Pair fails with this (D-Bus error, text)
         self.connects = 0  # successful connections so far
         self._emulator: BlueZEmulator | None = None
         self._power_timer: asyncio.TimerHandle | None = None  # a timed power_off, on the emulator loop
@@ -234,6 +236,19 @@ class SimulatedWearable:
         def apply() -> None:
             self.connect_failures = count
             self.connect_failure_text = text
+
+        self._run(apply)
+
+    def refuse_pairing(
+        self,
+        error: str = defs.ERROR_AUTHENTICATION_FAILED,
+        text: str = defs.TEXT_AUTHENTICATION_FAILED,
+    ) -> None:
+        """From now on Pair fails with this BlueZ error (e.g. a micro:bit that wants a passkey, or
+        one not in pairing mode); the device stays unpaired."""
+
+        def apply() -> None:
+            self.pairing_error = (error, text)
 
         self._run(apply)
 

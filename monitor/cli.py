@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from monitor import __version__
-from monitor.commands import analyze, check_config, demo, export, report, run, scan
+from monitor.commands import analyze, check_config, demo, doctor, export, report, run, scan
 from monitor.core.errors import UserError
 from monitor.logsetup import configure_logging
 
@@ -27,7 +27,7 @@ class Command(Protocol):
 
 
 # Sub-command modules, in the order `--help` lists them.
-COMMANDS: tuple[Command, ...] = (run, demo, analyze, report, scan, check_config, export)
+COMMANDS: tuple[Command, ...] = (run, demo, analyze, report, scan, doctor, check_config, export)
 
 _DESCRIPTION = """\
 sitbreak watches a thigh-worn accelerometer, recognises sitting as it happens and sends a

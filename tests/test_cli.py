@@ -27,4 +27,4 @@ def test_every_command_module_is_registered_in_help_order() -> None:
     on_disk = {f"monitor.commands.{m.name}" for m in pkgutil.iter_modules(monitor.commands.__path__)}
     assert sorted(getattr(c, "__name__", "") for c in COMMANDS) == sorted(on_disk)
     listed = re.findall(r"^    ([a-z-]+) ", build_parser().format_help(), flags=re.MULTILINE)
-    assert listed == ["run", "demo", "analyze", "report", "scan", "check-config", "export"]
+    assert listed == ["run", "demo", "analyze", "report", "scan", "doctor", "check-config", "export"]

@@ -14,9 +14,13 @@
 `SampleBlock`s for the pipeline and `LinkEvent`s (monitor.core.links) for the store, in data order.
 
 The shape, one job per module:
-- `link`: the Bleak lifecycle only (scan, connect, subscribe, start, stream, teardown, backoff,
-  silence watchdog, battery characteristic, link states); it stashes each notification with its
-  arrival time and hands batches of them to the assembler.
+- `link`: the Bleak lifecycle only (scan, connect, stream, teardown, backoff, silence watchdog,
+  link states); it stashes each notification with its arrival time and hands batches of them to
+  the assembler.
+- `streamstart`: connect, subscribe and run the profile's start sequence (pairing once when the
+  device asks), the battery characteristic and the teardown: the one copy, shared by the link and
+  `doctor` (`sitbreak doctor`: find, connect, start, stream a few seconds, check, advise), whose
+  judgement (rates, gravity, packets, the next step for every failure) is `diagnose`, pure.
 - `assembler`: pure. Bytes -> `profile.decode` -> `timeline` -> `SampleBlock`s and the events that
   sit in the data (gaps, tallies of dropped packets, holds, clock steps), with its counters.
 - `clockwatch`: arrival times (loop time -> UTC) and host clock steps, with injectable clocks;

@@ -1,13 +1,17 @@
 """The host clock as the link sees it: the arrival mapping (loop time -> UTC) and its steps.
 
-    watch = ClockWatch(time.time)
-    step = watch.sync(loop.time())             # at each connection
-    if now >= watch.next_check:                # as notifications are handled, about once a second
-        step = watch.check(now)
-    arrival_utc = now + watch.mono_to_utc
+    watch = ClockWatch(time.time, loop_clock=loop.time)
+    step = watch.sync()                        # at each connection
+    if arrival >= watch.next_check:            # as notifications are handled, about once a second
+        step = watch.check()
+    arrival_utc = arrival + watch.mono_to_utc
 
 Arrival times are taken on the event loop's clock (monotonic: never stepped, and it stops during a
-suspend) and mapped to UTC with the wall clock as it was at the last check. A step is measured as a
+suspend) and mapped to UTC with the wall clock as it was at the last check. A check reads the loop
+clock itself, next to the wall clock: the pair is the mapping, so both must be read at the same
+moment. (A notification's arrival time is not "now" when it is handled: the link decodes them in
+batches up to `block_max_s` later, and pairing an old arrival time with the wall clock read now
+once timed every later arrival, and a device clock anchored on it, that much late.) A step is measured as a
 change of (wall clock - CLOCK_BOOTTIME): NTP slews both alike, only a step changes the difference,
 and the boot-time clock runs on through a suspend, so waking up is not a step. `check` returns a step
 beyond `CLOCK_STEP_TOLERANCE_S` (signed seconds); what it means for the data is the assembler's
@@ -49,29 +53,38 @@ class ClockWatch:
         *,
         detect_steps: bool | None = None,
         boot_clock: Callable[[], float] = since_boot,
+        loop_clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        """`detect_steps`: None means on for the system clock (`time.time`) and off for any other."""
+        """`detect_steps`: None means on for the system clock (`time.time`) and off for any other.
+        `loop_clock`: the clock arrivals are stamped with (the link passes its loop's `time`)."""
         self.wall_clock = wall_clock
+        self.loop_clock = loop_clock
         self.detect_steps = wall_clock is time.time if detect_steps is None else detect_steps
         self._boot_clock = boot_clock
         self.mono_to_utc = 0.0  # add to a loop time to get host UTC
         self.next_check = math.inf  # loop time of the next check (never while detection is off)
+        self.checked_utc = 0.0  # the wall clock at the last sync or check
         self.steps = 0
         self._ref: float | None = None  # wall - boot-time clock at the last step (or the first check)
 
-    def sync(self, now: float) -> float | None:
-        """At each connection (`now` = loop time): the arrival mapping, checked for a step since the
-        last check. Returns the step, or None."""
+    def sync(self) -> float | None:
+        """At each connection: the arrival mapping, checked for a step since the last check.
+        Returns the step, or None."""
         if not self.detect_steps:
-            self.mono_to_utc = self.wall_clock() - now
+            now = self.loop_clock()
+            self.checked_utc = self.wall_clock()
+            self.mono_to_utc = self.checked_utc - now
             return None
-        return self.check(now)
+        return self.check()
 
-    def check(self, now: float) -> float | None:
-        """Re-map arrivals from loop time `now` and measure the step since the last one, if any
-        beyond `CLOCK_STEP_TOLERANCE_S` (signed seconds; None when there is none)."""
-        self.next_check = now + CLOCK_CHECK_EVERY_S
+    def check(self) -> float | None:
+        """Re-map arrivals (the loop clock and the wall clock read together, now) and measure the
+        step since the last one, if any beyond `CLOCK_STEP_TOLERANCE_S` (signed seconds; None when
+        there is none)."""
+        now = self.loop_clock()
         wall = self.wall_clock()
+        self.checked_utc = wall
+        self.next_check = now + CLOCK_CHECK_EVERY_S
         # Arrival times follow the wall clock as it is now (the loop's clock stops during a suspend).
         self.mono_to_utc = wall - now
         # Steps are measured against the boot-time clock: like the monotonic clock it is slewed with

@@ -6,11 +6,12 @@
         ...
     await link.stop()
 
-One cycle: scan (one BleakScanner per loop, shared by all links) until the target advertises; connect with
-bleak-retry-connector's `establish_connection` under a safety timeout; subscribe; run the profile's
-start writes; then stream until Bleak reports the disconnect, the silence watchdog fires, or the
-link is stopped. Every end is followed by a teardown that tolerates whatever `disconnect()` raises,
-then a backoff (a pure function of the failures so far) and the next cycle. "Bluetooth
+One cycle: scan (one BleakScanner per loop, shared by all links) until the target advertises; connect,
+subscribe and run the profile's start sequence (`streamstart`, shared with `sitbreak doctor`: it
+pairs once when the device asks for an encrypted link); then stream until Bleak reports the
+disconnect, the silence watchdog fires, the device says it stopped the stream, or the link is
+stopped. Every end is followed by a teardown that tolerates whatever `disconnect()` raises, then a
+backoff (a pure function of the failures so far) and the next cycle. "Bluetooth
 unavailable" (no bus, no org.bluez, adapter off) is a state of its own, retried with the same
 backoff and logged once. Every state change is one log line, "name - address: what (why)", with
 %-args.
@@ -45,11 +46,7 @@ from typing import TypedDict
 
 from bleak.backends.characteristic import BleakGATTCharacteristic
 from bleak.backends.device import BLEDevice
-from bleak_retry_connector import (
-    BleakClientWithServiceCache,
-    close_stale_connections_by_address,
-    establish_connection,
-)
+from bleak_retry_connector import BleakClientWithServiceCache, close_stale_connections_by_address
 
 from monitor.core.links import LinkEvent, LinkEventKind, LinkState
 from monitor.core.timefmt import utc_text
@@ -57,13 +54,7 @@ from monitor.wearables.assembler import News, PacketAssembler, Who
 from monitor.wearables.backoff import backoff_delay
 from monitor.wearables.clockwatch import ClockWatch
 from monitor.wearables.hostclock import behind_cause, clock_synchronised, step_cause
-from monitor.wearables.profiles import (
-    BATTERY_LEVEL_UUID,
-    ControlKind,
-    DeviceProfile,
-    GattRead,
-    StreamStartError,
-)
+from monitor.wearables.profiles import DeviceProfile
 from monitor.wearables.queue import DropOldestQueue, LinkItem
 from monitor.wearables.scanner import (
     UNAVAILABLE_ADVICE,
@@ -72,6 +63,14 @@ from monitor.wearables.scanner import (
     bluetooth_unavailable,
 )
 from monitor.wearables.settings import LinkSettings
+from monitor.wearables.streamstart import (
+    ControlPoint,
+    battery_level,
+    connect,
+    start_stream,
+    subscribe_battery,
+    teardown,
+)
 from monitor.wearables.watchdog import SilenceWatchdog
 
 _LOGGER = logging.getLogger(__name__)
@@ -162,7 +161,7 @@ class WearableLink:
         self._lost: asyncio.Future[str] | None = None
         self._client: BleakClientWithServiceCache | None = None
         self._watchdog: SilenceWatchdog | None = None
-        self._reply: asyncio.Future[bytes] | None = None
+        self._control = ControlPoint(profile, self._who, self._on_device_stopped)
         # notifications not handed to the assembler yet: (arrival, loop time; payload)
         self._raw: list[tuple[float, bytes]] = []
         self._raw_handle: asyncio.TimerHandle | None = None
@@ -238,6 +237,7 @@ class WearableLink:
     async def run(self) -> None:
         """Find, connect and stream until `stop()`; every failure is retried after a backoff."""
         self._loop = asyncio.get_running_loop()
+        self._clock.loop_clock = self._loop.time  # the clock arrivals are stamped with
         self._wake = asyncio.Event()
         self._watchdog = SilenceWatchdog(self._loop, self.settings.silence_timeout_s, self._on_silence)
         failures = 0
@@ -341,15 +341,7 @@ class WearableLink:
         client: BleakClientWithServiceCache | None = None
         try:
             try:
-                async with asyncio.timeout(self.settings.connect_timeout_s):
-                    client = await establish_connection(
-                        BleakClientWithServiceCache,
-                        device,
-                        self._who.name,
-                        disconnected_callback=self._on_disconnected,
-                        max_attempts=self.settings.connect_attempts,
-                        use_services_cache=False,
-                    )
+                client = await connect(device, self._who.name, self.settings, self._on_disconnected)
             except BaseException:
                 self._counts.connect_failures += 1
                 raise
@@ -369,66 +361,16 @@ class WearableLink:
                 if self._lost_reason() != "stopped":
                     self._counts.losses += 1
                 self._emit(LinkEvent(LinkEventKind.LOST, self._data_now(), reason=self._lost_reason()))
-            if client is not None:
-                await self._teardown(client)
+            if client is not None:  # pause the wearable only when we chose to leave
+                await teardown(client, self.profile, self.settings, self._who, pause=self._stopping)
 
     async def _start_stream(self, client: BleakClientWithServiceCache) -> None:
-        profile = self.profile
-        if profile.control_uuid is not None:
-            await client.start_notify(profile.control_uuid, self._on_control)
-        await client.start_notify(
-            profile.data_uuid, self._on_data, bluez={"use_start_notify": not self.settings.acquire_notify}
+        # shared with `sitbreak doctor`; pairs once when the device asks (logged there)
+        await start_stream(
+            client, self.profile, self._control, self._on_data, settings=self.settings, who=self._who
         )
-        steps = profile.start_sequence()
-        reply: bytes | None = None
-        try:
-            while True:
-                write = steps.send(reply)
-                reply = None
-                if isinstance(write, GattRead):  # the profile reads a value to decide its next step
-                    reply = bytes(await client.read_gatt_char(write.char_uuid))
-                    continue
-                if write.await_reply:
-                    assert self._loop is not None
-                    self._reply = self._loop.create_future()
-                await client.write_gatt_char(write.char_uuid, write.data, response=write.response)
-                if self._reply is not None:
-                    try:
-                        async with asyncio.timeout(self.settings.start_timeout_s):
-                            reply = await self._reply
-                    except TimeoutError:
-                        raise StreamStartError(
-                            profile.name,
-                            f"no answer to {write.purpose or 'the start write'} within "
-                            f"{self.settings.start_timeout_s:g} s",
-                        ) from None
-                    finally:
-                        self._reply = None
-        except StopIteration:
-            pass
-        await self._subscribe_battery(client)
+        await subscribe_battery(client, self._on_battery, self._who)
         self._set_state(LinkState.CONNECTING, "subscribed, waiting for data")
-
-    async def _subscribe_battery(self, client: BleakClientWithServiceCache) -> None:
-        if client.services.get_characteristic(BATTERY_LEVEL_UUID) is None:
-            return
-        try:
-            value = await client.read_gatt_char(BATTERY_LEVEL_UUID)
-            self._on_battery(None, value)
-            await client.start_notify(BATTERY_LEVEL_UUID, self._on_battery)
-        except Exception as exc:  # battery is optional: never lose the stream over it
-            _LOGGER.debug("%s - %s: battery level unavailable: %r", self._who.name, self._who.address, exc)
-
-    async def _teardown(self, client: BleakClientWithServiceCache) -> None:
-        """Pause the wearable if we chose to leave, then disconnect; tolerate every failure."""
-        try:
-            async with asyncio.timeout(self.settings.disconnect_timeout_s):
-                if self._stopping and client.is_connected:
-                    for write in self.profile.stop_writes():
-                        await client.write_gatt_char(write.char_uuid, write.data, response=write.response)
-                await client.disconnect()
-        except Exception as exc:  # a dead bluetoothd, a vanished device: the link is gone anyway
-            _LOGGER.debug("%s - %s: disconnect failed (ignored): %r", self._who.name, self._who.address, exc)
 
     def _enter_backoff(self, error: BaseException | None, delay: float) -> None:
         why = self._describe_error(error)
@@ -490,8 +432,8 @@ class WearableLink:
         raw, self._raw = self._raw, []
         clock, assembler = self._clock, self._assembler
         for now, data in raw:
-            if now >= clock.next_check:
-                self._check_clock(now)
+            if now >= clock.next_check:  # due: read the clocks now (not at `now`, maybe seconds ago)
+                self._check_clock()
             news = assembler.push(data, now, now + clock.mono_to_utc)
             if news:
                 self._on_news(news)
@@ -512,30 +454,21 @@ class WearableLink:
             assert floor is not None
             self._set_state(LinkState.HOLDING, f"data held back until the clock passes {utc_text(floor)}")
 
-    def _on_control(self, _char: BleakGATTCharacteristic, data: bytearray) -> None:
-        message = self.profile.control_message(bytes(data))  # reassembles and classifies
-        reply = self._reply
-        if message.kind is ControlKind.REPLY and reply is not None and not reply.done():
-            reply.set_result(message.data)
-        elif message.kind is ControlKind.STREAM_STOPPED:
-            who = self._who
-            _LOGGER.warning(
-                "%s - %s: %s; reconnecting to start it again", who.name, who.address, message.detail
-            )
-            self._end_stream("device_stopped")
-        else:
-            who = self._who
-            _LOGGER.debug(
-                "%s - %s: control point says %s (%s)", who.name, who.address, data.hex(" "), message.detail
-            )
+    def _on_device_stopped(self, detail: str) -> None:
+        """The device says it stopped the stream itself (`ControlPoint`): start it again."""
+        _LOGGER.warning(
+            "%s - %s: %s; reconnecting to start it again", self._who.name, self._who.address, detail
+        )
+        self._end_stream("device_stopped")
 
     def _on_battery(self, _char: BleakGATTCharacteristic | None, data: bytearray) -> None:
-        if len(data) != 1 or data[0] > 100:
+        level = battery_level(data)
+        if level is None:
             _LOGGER.debug(
                 "%s - %s: ignoring battery value %s", self._who.name, self._who.address, bytes(data).hex()
             )
             return
-        self._assembler.set_battery(data[0])
+        self._assembler.set_battery(level)
 
     def _on_disconnected(self, client: BleakClientWithServiceCache) -> None:
         if client is self._client:
@@ -564,21 +497,19 @@ class WearableLink:
 
     def _sync_clock(self) -> None:
         """At each connection: the arrival mapping, checked for a step since the last check."""
-        assert self._loop is not None
-        now = self._loop.time()
-        step = self._clock.sync(now)
+        step = self._clock.sync()
         if step is not None:
-            self._clock_stepped(step, now)
+            self._clock_stepped(step)
 
-    def _check_clock(self, now: float) -> None:
-        step = self._clock.check(now)
+    def _check_clock(self) -> None:
+        step = self._clock.check()
         if step is not None:
-            self._clock_stepped(step, now)
+            self._clock_stepped(step)
 
-    def _clock_stepped(self, step: float, now: float) -> None:
+    def _clock_stepped(self, step: float) -> None:
         # the cause is read from the host here, so the assembler stays free of it
         cause = step_cause(step, clock_synchronised())
-        self._assembler.clock_stepped(step, cause, now + self._clock.mono_to_utc)
+        self._assembler.clock_stepped(step, cause, self._clock.checked_utc)
 
     # ------------------------------------------------------------------ helpers
 

@@ -13,6 +13,7 @@ from bleak.backends.device import BLEDevice
 from bleak.exc import BleakDBusError, BleakGATTProtocolError, BleakGATTProtocolErrorCode
 
 from firmware_sim import bluez_defs as defs
+from firmware_sim import vendors
 from firmware_sim.bluez import BlueZEmulator
 from firmware_sim.source import ConstantSource, WaveSource
 from monitor.wearables import sitsense_format as fmt
@@ -274,6 +275,50 @@ def test_pairing_and_mtu_acquisition(bluez: BlueZEmulator, add_wearable: AddWear
 
     run(main())
     assert wearable.connects == 2
+
+
+def test_pair_as_bluetoothd_answers_it(bluez: BlueZEmulator, add_wearable: AddWearable) -> None:
+    """Device1.Pair on a connected device: Paired and Bonded go True and the device keeps the bond
+    (a later connection needs no pairing); Pair again is AlreadyExists; a device that refuses
+    pairing answers AuthenticationFailed and stays unpaired (src/device.c)."""
+    wearable = add_wearable("polar", model="H10", bonding_required=True)
+    refusing = add_wearable("polar", model="H10", bonding_required=True)
+    refusing.refuse_pairing()
+
+    async def main() -> None:
+        device = await find(wearable.name or "")
+        async with BleakClient(device) as client:
+            await client.pair()
+            props = await asyncio.to_thread(bluez.device_properties, wearable)
+            assert props["Paired"] and props["Bonded"] and props["Trusted"]
+            assert wearable.on_device(lambda fw: fw.bonded)
+            reply = await client._backend._pair()  # type: ignore[attr-defined]  # client.pair() skips it
+            assert reply.error_name == "org.bluez.Error.AlreadyExists"
+        async with BleakClient(device) as client:  # bonded: the control point answers at once
+            await client.write_gatt_char(vendors.PMD_CONTROL_UUID, bytes.fromhex("01 02"), response=True)
+        other = await find(refusing.name or "")
+        async with BleakClient(other) as client:
+            with pytest.raises(BleakDBusError) as refused:
+                await client.pair()
+            assert refused.value.dbus_error == "org.bluez.Error.AuthenticationFailed"
+            props = await asyncio.to_thread(bluez.device_properties, refusing)
+            assert not props["Paired"] and not props["Bonded"]
+            assert not refusing.on_device(lambda fw: fw.bonded)
+
+    run(main())
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        defs.ATT_INSUFFICIENT_AUTHENTICATION,
+        defs.ATT_INSUFFICIENT_ENCRYPTION_KEY_SIZE,
+        defs.ATT_INSUFFICIENT_ENCRYPTION,
+    ],
+)
+def test_att_errors_that_ask_for_encryption_are_not_paired(code: int) -> None:
+    """bluetoothd's create_gatt_dbus_error (src/gatt-client.c) loses the code for these three."""
+    assert defs.att_error(code) == ("org.bluez.Error.NotPermitted", "Not paired")
 
 
 def test_paired_device_survives_a_bluetoothd_restart(

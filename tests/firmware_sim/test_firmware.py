@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import numpy as np
 import pytest
@@ -25,7 +26,7 @@ class Collector:
         self.values.append((char.uuid, value))
 
 
-def firmware(speed: float = 1.0, **options: int) -> SitSenseFirmware:
+def firmware(speed: float = 1.0, **options: Any) -> SitSenseFirmware:
     clock = DeviceClock(speed)
     return SitSenseFirmware(
         "F0:5E:00:00:1A:2B",
@@ -84,6 +85,19 @@ def test_config_write_validates_and_restarts_nothing_when_idle() -> None:
             config.on_write(bad, True)
         assert refused.value.code == 0x13
     assert fmt.decode_config(config.read()) == (25, 2)
+
+
+def test_a_firmware_that_ignores_the_rate_keeps_its_own_and_says_so() -> None:
+    """`ignore_rate`: the range is taken, the rate is not; the config and every packet tell the
+    rate really used (what `sitbreak doctor` measures against the one it set)."""
+    fw = firmware(rate_hz=25, ignore_rate=True)
+    config = next(c for s in fw.services for c in s.characteristics if c.uuid == fmt.CONFIG_CHAR_UUID)
+    assert config.on_write is not None
+    config.on_write(fmt.encode_config(50, 8), True)
+    assert fmt.decode_config(config.read()) == (25, 8)
+    assert fw.rate_hz() == 25.0
+    packet = fmt.decode_packet(fw.frame(0, WaveSource().samples(25.0, 0, 3)))
+    assert packet.rate_hz == 25
 
 
 def test_stream_paces_packets_by_device_time_and_restarts_the_sequence() -> None:

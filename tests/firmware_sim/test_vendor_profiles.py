@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from bleak import BleakClient, BleakScanner
 from bleak.backends.device import BLEDevice
-from bleak.exc import BleakGATTProtocolError, BleakGATTProtocolErrorCode
+from bleak.exc import BleakDBusError, BleakGATTProtocolError, BleakGATTProtocolErrorCode
 
 from firmware_sim import vendors
 from firmware_sim.source import WaveSource
@@ -250,9 +250,13 @@ def test_polar_failure_modes(add_wearable: AddWearable) -> None:
 
     async def main() -> None:
         async with BleakClient(await find(bonded.name or "")) as client:
-            with pytest.raises(BleakGATTProtocolError) as refused:
+            # ATT 0x05 reaches the host as bluetoothd words it (src/gatt-client.c): NotPermitted "Not paired"
+            with pytest.raises(BleakDBusError) as refused:
                 await client.write_gatt_char(vendors.PMD_CONTROL_UUID, bytes.fromhex("01 02"), response=True)
-            assert refused.value.code is BleakGATTProtocolErrorCode.INSUFFICIENT_AUTHENTICATION
+            assert (refused.value.dbus_error, refused.value.dbus_error_details) == (
+                "org.bluez.Error.NotPermitted",
+                "Not paired",
+            )
             await client.pair()
             replies: asyncio.Queue[bytes] = asyncio.Queue()
             await client.start_notify(vendors.PMD_CONTROL_UUID, lambda _c, d: replies.put_nowait(bytes(d)))

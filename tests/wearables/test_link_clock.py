@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import random
 import time
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -211,3 +212,43 @@ def test_forward_step_without_a_device_clock_is_a_gap_too(add_wearable: AddWeara
     assert after[0].t[0] > event.t + step - 0.2
     assert abs(after[-1].t[-1] - clock()) < 1.0
     assert np.all(np.diff(got.t()) > 0)
+
+
+def test_the_clock_check_pairs_the_loop_and_wall_clocks_read_together(add_wearable: AddWearable) -> None:
+    """Review finding: notifications wait up to `block_max_s` to be decoded in a batch, and the
+    once-a-second host clock check ran in that drain with the notification's arrival loop time but
+    the wall clock read at the drain, so arrivals (and the device clock mapped from the first
+    packet) were timed up to `block_max_s` late. At 25 Hz a SitSense packet (39 samples) takes
+    1.56 s, so the first packet already finds a check due; with 4 s batches the data came out about
+    4 s in the future.
+
+    The check: each sample is timed within `tolerance_s` after the host time at which the device
+    took it (the mapping is anchored on an arrival, which is never before the sample was taken, so
+    it may only be late, by the first packet's delivery latency)."""
+    tolerance_s = 0.5  # the first packet's delivery latency, far below the 4 s the bug added
+    wearable = add_wearable(source=WaveSource(), speed=1, rate_hz=25)
+    clock = SteppableClock()
+    profile = make_profile("sitsense", StreamConfig(rate_hz=25, range_g=fmt.DEFAULT_RANGE_G))
+    link = WearableLink(
+        WearableTarget(address=wearable.address),
+        profile,
+        replace(FAST, block_max_s=4.0, silence_timeout_s=10.0),
+        wall_clock=clock,
+        clock_steps=True,
+        rng=random.Random(0),
+    )
+
+    async def main() -> tuple[LinkRun, float]:
+        async with LinkRun(link) as r:
+            await r.samples(1, timeout=15)
+            # host UTC minus device time, both read now: where the device's samples truly sit
+            device_to_utc = clock() - wearable.device_time_ms() / 1000.0
+        return r, device_to_utc
+
+    r, device_to_utc = run(main())
+    first = r.got.blocks()[0]
+    sent = wearable.sent()[0]
+    true_t = (sent.first_index + np.arange(len(first))) / 25.0 + device_to_utc
+    late = first.t - true_t
+    assert np.all(late > -0.05), late.min()  # never before the device took the sample
+    assert np.all(late < tolerance_s), late.max()

@@ -172,6 +172,7 @@ def test_bluetoothd_crash_is_caught_by_the_silence_watchdog(
     wearable = add_wearable(emulator=fresh_bluez, speed=5)
     link = sitsense_link(WearableTarget(address=wearable.address), silence_timeout_s=1.0)
     caplog.set_level(logging.DEBUG, logger="monitor.wearables.link")
+    caplog.set_level(logging.DEBUG, logger="monitor.wearables.streamstart")  # the teardown's
 
     async def main() -> LinkRun:
         async with LinkRun(link) as r:
@@ -403,6 +404,50 @@ def test_vendor_start_failures_are_named(
         return str(link.diagnostics()["last_error"])
 
     assert words in run(main()).lower()
+
+
+def test_polar_that_wants_a_bond_is_paired_once_and_streams(
+    bluez: Any, add_wearable: AddWearable, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The control point answers ATT 0x05 until the host has paired (bluetoothd: NotPermitted "Not
+    paired"): the link pairs through Bleak, repeats the write and streams; the bond is kept, so the
+    next connection starts without pairing."""
+    wearable = add_wearable("polar", speed=5, model="H10", bonding_required=True)
+    link = vendor_link(wearable.address, "polar")
+    caplog.set_level(logging.INFO, logger="monitor.wearables")
+
+    async def main() -> LinkRun:
+        async with LinkRun(link) as r:
+            await r.samples(50)
+            wearable.drop_link()
+            await r.until(lambda c: LinkEventKind.RECONNECTED in c.kinds(), timeout=10)
+        return r
+
+    run(main())
+    props = bluez.device_properties(wearable)
+    assert props["Paired"] and props["Bonded"]
+    assert caplog.text.count("refused until the link is encrypted") == 1  # paired once, not again
+    assert "paired (BlueZ keeps the bond)" in caplog.text
+    assert link.diagnostics()["connects"] == 2
+
+
+def test_polar_whose_pairing_fails_says_how_to_pair_by_hand(add_wearable: AddWearable) -> None:
+    wearable = add_wearable("polar", model="H10", bonding_required=True)
+    wearable.refuse_pairing()
+    link = vendor_link(wearable.address, "polar")
+
+    async def main() -> str:
+        async with LinkRun(link):
+            deadline = time.monotonic() + 10
+            while not link.diagnostics()["last_error"] and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+        return str(link.diagnostics()["last_error"])
+
+    error = run(main())
+    assert error.startswith("PairingError: polar: ")
+    assert "pairing failed: [org.bluez.Error.AuthenticationFailed] Authentication Failed" in error
+    assert f"bluetoothctl pair {wearable.address}" in error and '"Pairing once"' in error
+    assert not wearable.on_device(lambda fw: fw.streaming)
 
 
 def test_slow_consumer_loses_oldest_blocks_as_recorded_gaps_never_the_stream(
