@@ -220,9 +220,8 @@ class Daemon:
     def _status(self) -> str:
         parts = []
         for service in self.services:
-            diag = service.link.diagnostics()
             parts.append(
-                f"{service.id}: {diag['state']}, {service.counts['nudges']} nudges, "
+                f"{service.id}: {service.status_word()}, {service.counts['nudges']} nudges, "
                 f"mqtt {_mqtt_word(service)}"
             )
         return "; ".join(parts) or "starting"

@@ -28,7 +28,7 @@ from typing import cast
 
 from monitor.config import Config, WearableSettings
 from monitor.core.links import LinkEvent, LinkEventKind
-from monitor.core.timefmt import iso_time
+from monitor.core.timefmt import iso_time, utc_text
 from monitor.core.types import EpochBlock, SampleBlock
 from monitor.heap import release_free_memory
 from monitor.mqtt import EventPayload, MqttError, MqttLink
@@ -43,9 +43,12 @@ from monitor.pipeline.reference import ReferenceDict
 from monitor.reports.daily import CONTEXT_S
 from monitor.reports.days import day_bounds, local_date
 from monitor.service.daily_reporter import DailyReporter
+from monitor.service.guard import HoldBegan, StoredDataGuard
 from monitor.service.today_tally import TodayTally
 from monitor.store import Store
 from monitor.store.calibration import Calibration, SavedPolicy
+from monitor.wearables.clockwatch import CLOCK_STEP_TOLERANCE_S
+from monitor.wearables.hostclock import behind_cause, clock_synchronised
 from monitor.wearables.link import WearableLink
 from monitor.wearables.profiles import StreamConfig, make_profile
 from monitor.wearables.scanner import WearableTarget
@@ -115,6 +118,8 @@ class WearableService:
             wall_clock=self._clock,
         )
         self.rate_hz = profile.rate_hz
+        # Replaced at start, when the store says where its data ends.
+        self.guard = StoredDataGuard(None, jitter_s=CLOCK_STEP_TOLERANCE_S, period_s=profile.period_s)
         library = ExerciseLibrary.default(config.exercises)
         self.policy = NudgePolicy(config.policy_for(self.id), library, tz, wearable_id=self.id)
         self.bouts = BoutTracker()
@@ -162,10 +167,12 @@ class WearableService:
 
     async def start(self) -> None:
         # Data timed at or before what is stored (a restart with the host clock behind: no real-time
-        # clock, NTP not synced yet) would overwrite it: the link holds it back until the clock passes.
-        stored = self.store.stored_until(self.id)
-        if stored is not None:
-            self.link.hold_until(stored)
+        # clock, NTP not synced yet) would overwrite it: the guard holds it back until the clock passes.
+        self.guard = StoredDataGuard(
+            self.store.stored_until(self.id),
+            jitter_s=CLOCK_STEP_TOLERANCE_S,
+            period_s=self.link.profile.period_s,
+        )
         self._restore_policy()
         self.reports.start(self._clock())
         coros = [self.link.run(), self._consume(), self._report_timer()]
@@ -235,6 +242,7 @@ class WearableService:
     def diagnostics(self) -> dict[str, object]:
         return {
             "link": dict(self.link.diagnostics()),
+            "guard": self.guard.diagnostics(),
             "mqtt": self.mqtt.diagnostics() if self.mqtt is not None else {"enabled": False},
             "policy": self.policy.diagnostics(),
             "counts": dict(self.counts),
@@ -271,9 +279,20 @@ class WearableService:
             error,
         )
 
+    def status_word(self) -> str:
+        """What `systemctl status` shows for this wearable: the link's state, or `holding` while data
+        is held back because the host clock is behind the stored data."""
+        return "holding" if self.guard.holding else self.link.state.value
+
     def _on_block(self, block: SampleBlock) -> None:
-        if len(block) == 0:
+        admitted = self.guard.admit(block)
+        if admitted.began is not None:
+            self._hold_began(admitted.began)
+        if admitted.ended is not None:
+            self._hold_ended(admitted.ended)
+        if admitted.block is None or len(admitted.block) == 0:
             return
+        block = admitted.block
         if not self._resumed:
             self._resume(float(block.t[0]))
         assert self.stream is not None
@@ -315,7 +334,33 @@ class WearableService:
         labels = self.store.epochs.read(self.id, start - CONTEXT_S, math.floor(now_t))
         self.today.load(day, labels, self.store.nudges.history(self.id, start, end))
 
+    def _hold_began(self, began: HoldBegan) -> None:
+        if not began.noted:
+            _LOGGER.debug("%s: %.2f s of data overlap what is recorded; dropped", self.id, began.behind_s)
+            return
+        _LOGGER.warning(
+            "%s: the wearable's data is timed %s, %.0f s before data already recorded up to %s; dropping "
+            "it (counted, nothing recorded is overwritten) until the clock passes that. Likely cause: %s",
+            self.id,
+            utc_text(began.first_t),
+            began.behind_s,
+            utc_text(began.floor),
+            behind_cause(clock_synchronised()),
+        )
+
+    def _hold_ended(self, held: LinkEvent) -> None:
+        count = held.count or 0
+        _LOGGER.info(
+            "%s: data time has passed %s; %d samples (%.0f s) timed before it were dropped",
+            self.id,
+            utc_text(held.t),
+            count,
+            self.guard.seconds_of(count),
+        )
+        self._on_link_event(held)
+
     def _on_link_event(self, event: LinkEvent) -> None:
+        event = self.guard.event(event)
         self.counts[f"link_{event.kind}"] += 1
         if event.kind in (LinkEventKind.CONNECTED, LinkEventKind.RECONNECTED):
             self.live.link_up = True

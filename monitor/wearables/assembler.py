@@ -35,7 +35,6 @@ import numpy as np
 from monitor.core.links import GapReason, LinkEvent, LinkEventKind
 from monitor.core.timefmt import utc_text
 from monitor.core.types import Float32Array, FloatArray, SampleBlock
-from monitor.wearables.clockwatch import CLOCK_STEP_TOLERANCE_S
 from monitor.wearables.profiles.base import DecodedPacket, DecodeError, DeviceProfile
 from monitor.wearables.settings import LinkSettings
 from monitor.wearables.timeline import PacketTimeline, PlacedPacket, Verdict
@@ -50,7 +49,6 @@ class News(IntFlag):
     FIRST_DATA = 1  # the connection's first samples are in (CONNECTED / RECONNECTED emitted)
     HOLDING = 2  # samples were held back, more than clock jitter: the link is holding
     HOLD_ENDED = 4  # data time passed such a hold (HELD emitted)
-    BEHIND_STORED = 8  # a `hold_until` hold began (not a step's): the link says why, once
 
 
 @dataclass(slots=True)
@@ -91,14 +89,13 @@ class _Tally:
 
 
 class _Hold:
-    """The samples dropped by the current hold (see `PacketTimeline.hold_until`)."""
+    """The samples dropped by the current hold: after a backward clock step, until the corrected
+    time passes the data already handed on (see `PacketTimeline.shift_clock`)."""
 
     def __init__(self) -> None:
         self.first_t: float | None = None  # data time of the first sample held, None when not holding
         self.until = 0.0
         self.samples = 0
-        self.noted = False  # worth a state change and a HELD event (more than clock jitter)
-        self.after_step = False  # the step's own warning already said why
 
 
 class PacketAssembler:
@@ -152,11 +149,6 @@ class PacketAssembler:
     def hold_floor(self) -> float | None:
         """While samples are being held: the data time they must pass (else None)."""
         return self._timeline.hold_floor
-
-    @property
-    def held_from(self) -> float | None:
-        """While holding: the data time of the first sample held (else None)."""
-        return self._hold.first_t
 
     def malformed(self) -> dict[str, int]:
         """Undecodable notifications by kind (`DecodeErrorKind`), since the start."""
@@ -223,10 +215,6 @@ class PacketAssembler:
         if self._streaming:
             self._report_battery()
 
-    def hold_until(self, t: float) -> None:
-        """Hand on no data timed at or before `t` (UTC); see `WearableLink.hold_until`."""
-        self._timeline.hold_until(t)
-
     def clock_stepped(self, step: float, cause: str, utc: float) -> None:
         """The host clock stepped by `step` seconds (`cause`: its likely cause, in words) and reads
         `utc` now: data from here on is placed on the corrected clock (see `timeline`)."""
@@ -238,7 +226,6 @@ class PacketAssembler:
             self._step_gap = True
             then = "data continues at the corrected time; the time skipped is a gap"
         elif self._timeline.hold_floor is not None:
-            self._hold.after_step = True
             then = (
                 f"data time does not go back: samples are dropped until the clock passes {utc_text(at)}, "
                 "nothing recorded is overwritten"
@@ -266,6 +253,9 @@ class PacketAssembler:
             xyz = xyz[placed.skip :]
             self.counts.held_samples += placed.skip
             self._hold.samples += placed.skip
+            if self._hold.first_t is None:  # a hold that began and ended inside this one packet
+                self._hold.first_t = float(t[0]) - placed.skip * self.profile.period_s
+                self._hold.until = float(t[0])
         if self._hold.first_t is not None:
             news = self._end_hold()
         first_of_connection = not self._streaming
@@ -326,29 +316,13 @@ class PacketAssembler:
         floor = self._timeline.hold_floor
         assert floor is not None
         hold.until = floor
-        news = News.NONE
         if hold.first_t is None:
-            hold.first_t = float(placed.t[0])
-            behind = floor - hold.first_t
-            hold.noted = behind > CLOCK_STEP_TOLERANCE_S or hold.after_step
-            if hold.noted and not hold.after_step:
-                news = News.BEHIND_STORED
-            elif not hold.noted:
-                _LOGGER.debug(
-                    "%s - %s: %.2f s of data overlap what is recorded; dropped",
-                    self.who.name,
-                    self.who.address,
-                    behind,
-                )
-        if hold.noted:
-            news |= News.HOLDING
-        return news
+            hold.first_t = float(placed.t[0])  # the step's own warning has said why
+        return News.HOLDING
 
     def _end_hold(self) -> News:
         hold = self._hold
         self._hold = _Hold()
-        if not hold.noted:
-            return News.NONE
         _LOGGER.info(
             "%s - %s: data time has passed %s; %d samples (%.0f s) timed before it were dropped",
             self.who.name,

@@ -29,8 +29,8 @@ The notification callback is the hot path: it feeds the silence watchdog and sta
 Stashed notifications go to the assembler in batches (`RAW_BATCH_MAX` of them, or `block_max_s` of
 wall time after the first), because a process woken for one notification runs with cold caches.
 
-`hold_until` (the service's protection of stored data after a restart with the clock behind) is
-kept in one place here, see "stored-data hold" below.
+The link knows nothing of what is stored: keeping data off what the store already holds (a restart
+with the host clock behind) is the service's `StoredDataGuard`, at the service/store boundary.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ from monitor.core.timefmt import utc_text
 from monitor.wearables.assembler import News, PacketAssembler, Who
 from monitor.wearables.backoff import backoff_delay
 from monitor.wearables.clockwatch import ClockWatch
-from monitor.wearables.hostclock import behind_cause, clock_synchronised, step_cause
+from monitor.wearables.hostclock import clock_synchronised, step_cause
 from monitor.wearables.profiles import DeviceProfile
 from monitor.wearables.queue import DropOldestQueue, LinkItem
 from monitor.wearables.scanner import (
@@ -269,34 +269,6 @@ class WearableLink:
             self._assembler.end_session()
             self._set_state(LinkState.STOPPED, "stopped")
 
-    # ------------------------------------------------------------------ stored-data hold
-    # Protecting stored data belongs at the service/store boundary, not in the radio layer (issue 9);
-    # until it moves there it is this section, `PacketAssembler.hold_until` and the
-    # `News.BEHIND_STORED` that calls for the warning. (Holding samples back after a backward clock
-    # step is the timeline's own rule and stays.)
-
-    def hold_until(self, t: float) -> None:
-        """Hand on no data timed at or before `t` (UTC): the service passes the end of the data the
-        store already holds, so a restart with the host clock behind overwrites nothing. Samples
-        before it are dropped and counted; the first one after it ends the hold."""
-        self._assembler.hold_until(t)
-
-    def _warn_behind_stored(self) -> None:
-        """The first samples of a `hold_until` hold: say once why data is dropped."""
-        first, floor = self._assembler.held_from, self._assembler.hold_floor
-        assert first is not None and floor is not None
-        _LOGGER.warning(
-            "%s - %s: the wearable's data is timed %s, %.0f s before data already recorded up to "
-            "%s; dropping it (counted, nothing recorded is overwritten) until the clock passes "
-            "that. Likely cause: %s",
-            self._who.name,
-            self._who.address,
-            utc_text(first),
-            floor - first,
-            utc_text(floor),
-            behind_cause(clock_synchronised()),
-        )
-
     # ------------------------------------------------------------------ cycle
 
     async def _find(self) -> tuple[BLEDevice, int] | None:
@@ -447,8 +419,6 @@ class WearableLink:
         if news & News.FIRST_DATA:
             self._counts.connects += 1
             self._set_state(LinkState.STREAMING, f"{self.profile.describe()}, first data in")
-        if news & News.BEHIND_STORED:
-            self._warn_behind_stored()
         if news & News.HOLDING:
             floor = self._assembler.hold_floor
             assert floor is not None

@@ -21,7 +21,7 @@ import pytest
 from firmware_sim.motion import Activity, MotionConfig, Segment
 from firmware_sim.source import WaveSource, motion_source
 from monitor.config import Config, WearableSettings
-from monitor.core.links import LinkEventKind, LinkState
+from monitor.core.links import LinkEventKind
 from monitor.core.types import PostureCode
 from monitor.mqtt.settings import MqttSettings
 from monitor.nudges import ExerciseLibrary, NudgePolicy, PolicySettings
@@ -53,16 +53,17 @@ async def serve(
     clock: Callable[[], float] | None,
     done: Callable[[WearableService], bool],
     timeout: float = 25.0,
-) -> tuple[WearableService, set[LinkState]]:
-    """Run the service until `done`, then stop it the way SIGTERM does; the link states seen."""
+) -> tuple[WearableService, set[str]]:
+    """Run the service until `done`, then stop it the way SIGTERM does; the states `systemctl status`
+    would have shown."""
     service = WearableService(config.wearables[0], config, store, UTC, clock=clock)
-    states: set[LinkState] = set()
+    states: set[str] = set()
     await service.start()
     try:
         deadline = time.monotonic() + timeout
         while not done(service):
             assert time.monotonic() < deadline, f"not done in {timeout} s: {service.diagnostics()}"
-            states.add(service.link.state)
+            states.add(service.status_word())
             await asyncio.sleep(0.02)
     finally:
         await service.stop()
@@ -118,14 +119,15 @@ def test_restart_with_the_clock_behind_stored_data_overwrites_nothing(
         new_rows = store.epochs.rows("w1", stored_end, int(stored) + 3600)
         assert new_rows and new_rows[0][0] >= stored_end
         # The early data was dropped and counted, roughly the BEHIND_S the clock was behind.
-        diag = service.link.diagnostics()
+        diag = service.diagnostics()["guard"]
+        assert isinstance(diag, dict)
         assert (BEHIND_S - 10) * RATE_HZ < diag["held_samples"] <= (BEHIND_S + 1) * RATE_HZ
         assert diag["holding_until"] is None
         (held,) = [e for e in store.links.between("w1", first, stored + 3600) if e.kind is LinkEventKind.HELD]
         assert held.t == pytest.approx(stored) and held.count == diag["held_samples"]
-    # The link said so while holding (systemd STATUS shows the link state), and one warning names both
-    # times and the likely cause.
-    assert LinkState.HOLDING in states
+    # The service said so while holding (systemd STATUS shows it), and one warning names both times
+    # and the likely cause.
+    assert "holding" in states
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING and "already recorded" in r.message]
     assert len(warnings) == 1
     assert time.strftime("%H:%M:%S", time.gmtime(stored)) in warnings[0].message
@@ -148,8 +150,8 @@ def test_stop_while_holding_keeps_the_saved_state(tmp_path: Path, add_wearable: 
     with Store(settings) as store:
         store.epochs.write("w1", ahead - 600, np.full(600, PostureCode.SIT, dtype=np.uint8))
         store.snapshots.save("w1", saved)
-        service, _ = run(serve(config, store, None, lambda s: s.link.state is LinkState.HOLDING))
-        assert service.link.diagnostics()["held_samples"] > 0
+        service, _ = run(serve(config, store, None, lambda s: s.status_word() == "holding"))
+        assert service.guard.held_samples > 0
         kept = store.snapshots.load("w1")
         assert kept is not None and json.loads(kept.state) == json.loads(saved.state)
         assert store.epochs.count("w1") == 600 and store.epochs.last_end("w1") == ahead

@@ -311,54 +311,6 @@ def test_battery_is_reported_from_the_first_data_on_and_once_per_change() -> Non
 # ------------------------------------------------------------------ holds and clock steps
 
 
-def test_data_at_or_before_a_hold_is_dropped_until_data_time_passes_it(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    """`hold_until` (stored data up to there): frames timed before it are dropped and counted, the
-    link is told once why and that it is holding; the first frame past it ends the hold."""
-    caplog.set_level(logging.INFO, logger="monitor.wearables.assembler")
-    r = rig()
-    # Frame 0's last sample is timed at its arrival, T0; frame k's samples 0.1 k s later. Frames 0..39
-    # end by T0 + 3.9 s, frame 40 starts at T0 + 3.92 s: this floor holds 40 frames (4 s) back.
-    floor = T0 + 3.91
-    r.assembler.hold_until(floor)
-    news = r.send(range(40))
-    assert news[0] == News.BEHIND_STORED | News.HOLDING
-    assert set(news[1:]) == {News.HOLDING}
-    holding_until = r.assembler.hold_floor
-    assert r.out == [] and holding_until == floor
-    assert r.assembler.held_from == pytest.approx(T0 - (N - 1) * P)
-    assert r.assembler.counts.held_samples == 40 * N
-    ended = r.send(range(40, 42), start=40 * r.period_s)
-    r.assembler.flush()
-    assert ended == [News.HOLD_ENDED | News.FIRST_DATA, News.NONE]
-    assert r.kinds() == ["held", "connected", "block"]
-    (held,) = r.events(LinkEventKind.HELD)
-    assert held.t == floor and held.count == 40 * N
-    assert r.seqs() == [40, 41]
-    assert r.assembler.hold_floor is None and r.assembler.held_from is None
-    assert "200 samples (4 s) timed before it were dropped" in caplog.text
-
-
-def test_data_overlapping_a_hold_by_mere_jitter_is_dropped_quietly() -> None:
-    """Samples a few periods before the floor: dropped and counted, but no state, no event."""
-    r = rig()
-    r.assembler.hold_until(T0)  # frame 0 ends at T0, 0.08 s after it starts: overlap, not a clock behind
-    news = r.send([0, 1])
-    assert news == [News.NONE, News.FIRST_DATA]
-    assert not r.events(LinkEventKind.HELD)
-    assert r.assembler.counts.held_samples == N
-
-
-def test_a_hold_already_passed_holds_nothing() -> None:
-    r = rig()
-    r.send(range(3))
-    r.assembler.hold_until(T0)  # before the last sample handed on
-    assert r.assembler.hold_floor is None
-    r.send([3], start=3 * r.period_s)
-    assert r.assembler.counts.held_samples == 0
-
-
 def test_a_forward_step_flushes_and_the_skipped_time_is_a_gap(caplog: pytest.LogCaptureFixture) -> None:
     r = rig()
     r.send(range(3))
@@ -393,7 +345,7 @@ def test_a_backward_step_never_takes_data_time_back() -> None:
     r.assembler.clock_stepped(-1.0 - 0.5 * P, "set back by hand", T0)
     news = r.send(range(5, 20), start=5 * r.period_s)
     r.assembler.flush()
-    assert news[0] == News.HOLDING  # no BEHIND_STORED: the step's own warning said why
+    assert news[0] == News.HOLDING  # the step's own warning said why
     assert news[10] == News.HOLD_ENDED  # frame 15 starts after the last sample handed on
     (held,) = r.events(LinkEventKind.HELD)
     assert held.t == last and held.count == r.assembler.counts.held_samples

@@ -14,9 +14,11 @@ import numpy as np
 import pytest
 
 from firmware_sim.source import WaveSource
-from monitor.core.links import GapReason, LinkEventKind
+from monitor.core.links import GapReason, LinkEvent, LinkEventKind
 from monitor.core.types import SampleBlock
+from monitor.service.guard import StoredDataGuard
 from monitor.wearables import sitsense_format as fmt
+from monitor.wearables.clockwatch import CLOCK_STEP_TOLERANCE_S
 from monitor.wearables.link import WearableLink
 from monitor.wearables.profiles import StreamConfig, make_profile
 from monitor.wearables.scanner import WearableTarget
@@ -154,37 +156,56 @@ def test_backward_step_neither_goes_back_nor_overlaps(
 def test_ntp_sync_ends_a_restart_hold_at_once(
     add_wearable: AddWearable, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """The service restarts on a clock an hour behind the data it stored (the link is told to hold
-    data up to there); NTP then steps the clock forward past it: data flows at once, on the
-    corrected clock, and nothing was handed on before the stored data's end."""
+    """The service restarts on a clock an hour behind the data it stored, so its stored-data guard
+    holds data up to there; NTP then steps the clock forward past it: data flows at once, on the
+    corrected clock, and nothing reached the pipeline before the stored data's end. (The link itself
+    knows nothing of the store: it hands on what it receives, and the guard sits behind it.)"""
     wearable = add_wearable(source=WaveSource(), speed=1)
     clock = SteppableClock()
     link = link_with(clock, wearable.address)
     stored_until = clock() + 3600.0
-    link.hold_until(stored_until)
-    caplog.set_level(logging.INFO, logger="monitor.wearables.link")
+    guard = StoredDataGuard(stored_until, jitter_s=CLOCK_STEP_TOLERANCE_S, period_s=link.profile.period_s)
+    caplog.set_level(logging.INFO, logger="monitor.wearables")
 
     async def main() -> LinkRun:
         async with LinkRun(link) as r:
-            await r.until(lambda _c: link.diagnostics()["held_samples"] >= 50, timeout=10)
-            assert link.diagnostics()["holding_until"] == stored_until
-            assert not r.got.blocks()  # nothing handed on while holding
+            await r.samples(50)  # timed an hour before the stored data's end
             clock.offset += 3700.0  # NTP answers: the true time is 100 s past the stored data
-            await r.until(lambda c: c.samples() >= 50, timeout=5)
+            await r.until(lambda c: LinkEventKind.CLOCK_STEP in c.kinds(), timeout=5)
+            n = r.got.samples()
+            await r.until(lambda c: c.samples() >= n + 50, timeout=5)
         return r
 
     got = run(main()).got
-    assert got.kinds()[:3] == [LinkEventKind.CLOCK_STEP, LinkEventKind.HELD, LinkEventKind.CONNECTED]
-    (held,) = got.events(LinkEventKind.HELD)
-    assert held.t == stored_until and held.count == link.diagnostics()["held_samples"]
-    t = got.t()
+    admitted: list[SampleBlock] = []
+    events: list[LinkEvent] = []
+    for item in got.items:
+        if isinstance(item, SampleBlock):
+            result = guard.admit(item)
+            if result.began is not None:
+                assert result.began.noted and result.began.behind_s > 3500.0
+            if result.ended is not None:
+                events.append(result.ended)
+            if result.block is not None:
+                admitted.append(result.block)
+        else:
+            events.append(guard.event(item))
+    kinds = [e.kind for e in events if e.kind is not LinkEventKind.BATTERY]
+    assert kinds[:4] == [
+        LinkEventKind.CONNECTED,
+        LinkEventKind.CLOCK_STEP,
+        LinkEventKind.GAP,
+        LinkEventKind.HELD,
+    ]
+    assert all(e.t >= stored_until for e in events)  # the store gets nothing timed inside its data
+    (held,) = [e for e in events if e.kind is LinkEventKind.HELD]
+    assert held.t == stored_until and held.count == guard.held_samples >= 50
+    t = np.concatenate([b.t for b in admitted])
     assert t[0] > stored_until + 90.0
     assert abs(t[-1] - clock()) < 1.5
     assert np.all(np.diff(t) > 0)
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
-    assert len(warnings) == 2  # the hold (with both times), then the step
-    assert time.strftime("%H:%M:%S", time.gmtime(stored_until)) in warnings[0].message
-    assert "system clock stepped by +3700 s" in warnings[1].message
+    assert len(warnings) == 1 and "system clock stepped by +3700 s" in warnings[0].message
 
 
 def test_forward_step_without_a_device_clock_is_a_gap_too(add_wearable: AddWearable) -> None:
