@@ -17,6 +17,7 @@ import ctypes
 import functools
 import logging
 from collections.abc import Callable
+from typing import Any
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -24,18 +25,24 @@ _LOGGER = logging.getLogger(__name__)
 _M_ARENA_MAX = -8
 
 
-@functools.cache
-def _malloc_trim() -> Callable[[int], int] | None:
+def _libc(name: str, argtypes: list[type[ctypes.c_int] | type[ctypes.c_size_t]]) -> Any:
+    """A function of the C library by name, typed (argtypes, int result); None where there is none."""
     try:
         libc = ctypes.CDLL(None)
     except OSError:
         return None
-    trim = getattr(libc, "malloc_trim", None)
-    if trim is None:
+    function = getattr(libc, name, None)
+    if function is None:
         return None
-    trim.argtypes = [ctypes.c_size_t]
-    trim.restype = ctypes.c_int
-    return trim  # type: ignore[no-any-return]
+    function.argtypes = argtypes
+    function.restype = ctypes.c_int
+    return function
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    trim: Callable[[int], int] | None = _libc("malloc_trim", [ctypes.c_size_t])
+    return trim
 
 
 def release_free_memory() -> bool:
@@ -54,13 +61,7 @@ def one_malloc_arena() -> bool:
     Call before starting threads: an arena a thread already has stays its own. The service's threads
     (the report worker, paho's network thread) allocate little through malloc (Python's own allocator
     serves small objects), so sharing the arena's lock costs nothing measurable."""
-    try:
-        libc = ctypes.CDLL(None)
-    except OSError:
-        return False
-    mallopt = getattr(libc, "mallopt", None)
+    mallopt: Callable[[int, int], int] | None = _libc("mallopt", [ctypes.c_int, ctypes.c_int])
     if mallopt is None:
         return False
-    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
-    mallopt.restype = ctypes.c_int
     return bool(mallopt(_M_ARENA_MAX, 1))
