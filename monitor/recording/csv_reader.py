@@ -28,9 +28,7 @@ import re
 import typing
 import zlib
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
-from enum import StrEnum
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -38,19 +36,35 @@ import numpy as np
 
 from monitor.core.errors import UserError
 from monitor.core.types import FloatArray, SampleBlock
+from monitor.recording.format import (
+    G_MS2,
+    TIME_NAMES,
+    TIME_SCALE,
+    X_NAMES,
+    Y_NAMES,
+    Z_NAMES,
+    CsvFormat,
+    TimeUnit,
+    Units,
+    check_delimiter,
+    check_rate,
+)
+from monitor.recording.messages import MAX_SHOWN_CHARS, printable, shown, shown_path
+from monitor.recording.times import (
+    TIME_MAX_S,
+    TIME_MIN_S,
+    TIME_RANGE_TEXT,
+    UNIX_TIME_MIN_S,
+    TimeKind,
+    show_time,
+    unix_time,
+)
 
-# Standard gravity: m/s^2 per g.
-G_MS2 = 9.80665
 # Text parsed per chunk: ~2 MiB is ~1 min of 50 Hz samples; keeps memory flat for week-long files.
 CHUNK_BYTES = 2 << 20
 # A CSV row of accelerometer data is well under 1 kB; a longer line is not a recording (and would
 # otherwise be read whole into memory).
 MAX_LINE_BYTES = 1 << 20
-# Column names tried, in order, when the user names none.
-X_NAMES = ("x", "acc_x", "ax", "accel_x", "accx", "x_g")
-Y_NAMES = ("y", "acc_y", "ay", "accel_y", "accy", "y_g")
-Z_NAMES = ("z", "acc_z", "az", "accel_z", "accz", "z_g")
-TIME_NAMES = ("t", "time", "timestamp", "time_s", "datetime", "ts")
 # A body-worn accelerometer's magnitude hovers around 1 g (9.8 m/s^2). A median this far off in the
 # first chunk means the units are wrong, and we say so rather than classify nonsense.
 _UNIT_CHECK_LOW_G = 0.3
@@ -58,123 +72,8 @@ _UNIT_CHECK_HIGH_G = 3.0
 # No worn accelerometer reads more (impact sensors stop at a few hundred g): a larger value is a corrupt
 # row, and refusing it keeps every later computation finite in float32.
 MAX_ABS_G = 1000.0
-# Sample rates analyze accepts, given or read from the times: the 2 s windows need samples, and beyond
-# 10 kHz a time column in the wrong unit is far more likely than a real device.
-MIN_RATE_HZ = 1.0
-MAX_RATE_HZ = 10_000.0
-# Numeric times from here on are Unix times (1973-03-03 on), not seconds since the recording began: no
-# recording is three years long, and no Unix time in a real recording is earlier.
-UNIX_TIME_MIN_S = 1e8
-# Sample times analyze handles: dates that print as ordinary ISO text, with float64 times still exact to
-# a few microseconds.
-TIME_MIN_S = datetime(1900, 1, 1, tzinfo=UTC).timestamp()
-TIME_MAX_S = datetime(9999, 1, 1, tzinfo=UTC).timestamp()
-TIME_RANGE_TEXT = "1900-01-01 to 9999-01-01"
-# Values quoted in error lines are cut to this many characters.
-MAX_SHOWN_CHARS = 60
-# Characters that are part of numbers or of the format itself cannot separate fields.
-_BAD_DELIMITERS = frozenset('0123456789.+-eE"#\r\n')
 # The numbers a field may hold, as NumPy's fast reader accepts them (ASCII digits, no underscores).
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?|inf|infinity|nan)", re.I)
-
-
-class Units(StrEnum):
-    G = "g"
-    MS2 = "m/s2"
-
-
-class TimeUnit(StrEnum):
-    S = "s"
-    MS = "ms"
-    US = "us"
-
-
-_TIME_SCALE = {TimeUnit.S: 1.0, TimeUnit.MS: 1e-3, TimeUnit.US: 1e-6}
-
-
-class TimeKind(StrEnum):
-    """Where the samples' times come from."""
-
-    UNIX = "unix"  # numeric time column of Unix times
-    RELATIVE = "relative"  # numeric time column counting from the recording's start
-    ISO = "iso"  # ISO-8601 text
-    RATE = "rate"  # no time column: start + index / rate
-
-
-def shown(text: str, limit: int = MAX_SHOWN_CHARS) -> str:
-    """A user's value for an error line: quoted, control characters escaped, cut to `limit` characters."""
-    clean = _printable(text)
-    if len(clean) <= limit:
-        return '"' + clean.replace('"', '\\"') + '"'
-    return '"' + clean[:limit].replace('"', '\\"') + f'…" ({len(text)} characters)'
-
-
-def shown_path(path: str | Path, limit: int = 200) -> str:
-    """A file name for a message: control characters and undecodable bytes escaped, long ones cut from
-    the front (the end names the file)."""
-    clean = _printable(str(path))
-    return clean if len(clean) <= limit else "…" + clean[-limit:]
-
-
-def _printable(text: str) -> str:
-    if text.isprintable():
-        return text
-    return "".join(
-        c if c.isprintable() else c.encode("unicode_escape", "backslashreplace").decode() for c in text
-    )
-
-
-def delimiter_from_option(text: str) -> str:
-    """The field separator from --delimiter: one character; `\\t` or `tab` for a tab."""
-    delimiter = "\t" if text in ("\\t", "tab", "TAB") else text
-    check_delimiter(delimiter)
-    return delimiter
-
-
-def check_delimiter(text: str) -> None:
-    if len(text) != 1:
-        raise UserError(f"--delimiter {shown(text)}: give one character, e.g. , or ; (\\t or tab for a tab)")
-    if text in _BAD_DELIMITERS:
-        raise UserError(
-            f"--delimiter {shown(text)}: cannot separate fields, it is part of numbers or of the CSV format"
-        )
-
-
-def check_rate(rate_hz: float, option: str = "--rate") -> None:
-    if rate_hz <= 0:
-        raise UserError(f"{option} must be above 0 Hz, got {rate_hz:g}")
-    if not MIN_RATE_HZ <= rate_hz <= MAX_RATE_HZ:  # also NaN
-        raise UserError(f"{option} must be between {MIN_RATE_HZ:g} and {MAX_RATE_HZ:g} Hz, got {rate_hz:g}")
-
-
-def unix_time(when: datetime) -> float | None:
-    """Seconds since the epoch, or None outside the range analyze handles."""
-    try:
-        t = when.timestamp()
-    except (OverflowError, ValueError, OSError):
-        return None
-    return t if TIME_MIN_S <= t < TIME_MAX_S else None
-
-
-@dataclass(frozen=True)
-class CsvFormat:
-    """How to read a CSV recording. Column names of None are looked up among the usual names.
-
-    `time_unit` and `tz` of None mean "not given" (seconds, UTC): given, they must apply to the file.
-    """
-
-    x: str | None = None
-    y: str | None = None
-    z: str | None = None
-    time: str | None = None
-    time_unit: TimeUnit | None = None
-    units: Units = Units.G
-    scale: float = 1.0  # raw value * scale is in `units` (e.g. 1/16384 for int16 counts at +-2 g)
-    rate_hz: float | None = None
-    start: datetime | None = None  # first sample (rate-only files) or time zero of a relative time column
-    tz: tzinfo | None = None  # for ISO times without an offset, and a naive `start`
-    delimiter: str = ","
-    use_time_column: bool = True  # False: ignore any time column, use rate_hz and start
 
 
 def _open(path: Path, name: str) -> tuple[BinaryIO, BinaryIO]:
@@ -361,7 +260,7 @@ class CsvRecording:
                     return [c.strip('"').strip() for c in self._fields(stripped, self.header_line)]
 
     def _present(self) -> str:
-        text = _printable(", ".join(self.columns))
+        text = printable(", ".join(self.columns))
         return text if len(text) <= 150 else f"{text[:150]}… ({len(self.columns)} columns)"
 
     def _column(self, wanted: str | None, names: Sequence[str], axis: str, option: str) -> int:
@@ -426,8 +325,8 @@ class CsvRecording:
                 i = int(back[0])
                 before = last_t if i == 0 else t[i - 1]
                 raise UserError(
-                    f"{self.name}:{numbers[i]}: time goes backwards ({_show_t(t[i])} after "
-                    f"{_show_t(before)}); sort the file by time"
+                    f"{self.name}:{numbers[i]}: time goes backwards ({show_time(t[i])} after "
+                    f"{show_time(before)}); sort the file by time"
                 )
             last_t = float(t[-1])
             with np.errstate(over="ignore", invalid="ignore"):  # overflow is caught just below
@@ -479,8 +378,8 @@ class CsvRecording:
             kind = "Unix times" if self.time_kind is TimeKind.UNIX else "ISO-8601 times"
             raise UserError(
                 f'{self.name}: --start cannot apply: the time column "{name}" holds {kind} (line {line}: '
-                f"{_show_t(float(tcol[0]))}), which are absolute. --start sets time zero of a relative time "
-                "column or the first sample of a file without one: leave it out, or time the samples by "
+                f"{show_time(float(tcol[0]))}), which are absolute. --start sets time zero of a relative "
+                "time column or the first sample of a file without one: leave it out, or time the samples by "
                 "--rate and --start with --ignore-time-column"
             )
         if self.fmt.tz is not None and not self._uses_tz:
@@ -529,7 +428,7 @@ class CsvRecording:
             )
         xyz = values[:, :3]
         if numeric_time:
-            tcol = values[:, 3] * _TIME_SCALE[self.fmt.time_unit or TimeUnit.S]
+            tcol = values[:, 3] * TIME_SCALE[self.fmt.time_unit or TimeUnit.S]
         elif self.time_col is not None:
             tcol = self._parse_iso(lines, numbers)
         else:
@@ -537,7 +436,7 @@ class CsvRecording:
         return np.ascontiguousarray(xyz), tcol
 
     def _col_name(self, col: int) -> str:
-        return _printable(self.columns[col])[:MAX_SHOWN_CHARS]
+        return printable(self.columns[col])[:MAX_SHOWN_CHARS]
 
     def _field(self, line: str, line_no: int, col: int) -> str:
         fields = self._fields(line, line_no)
@@ -642,21 +541,3 @@ class CsvRecording:
             f"{self.name}: the acceleration magnitude is around {median:.3g} g at the start, where a worn "
             f"accelerometer reads about 1 g; {hint}"
         )
-
-
-def _show_t(t: float) -> str:
-    if abs(t) >= UNIX_TIME_MIN_S and TIME_MIN_S <= t < TIME_MAX_S:  # a Unix time: show it as one
-        return datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds")
-    return f"{t:.3f} s"
-
-
-def estimate_rate(t: FloatArray) -> float | None:
-    """Sample rate from time stamps: the median spacing, robust to gaps and jitter."""
-    if t.shape[0] < 2:
-        return None
-    d = np.diff(t)
-    d = d[d > 0]
-    if d.size == 0:
-        return None
-    with np.errstate(over="ignore"):  # a spacing of a denormal: inf, refused by the caller's range
-        return float(1.0 / np.median(d))
