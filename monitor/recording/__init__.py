@@ -6,6 +6,8 @@
                    checks on those options
     times.py       where the samples' times come from (`TimeKind`), the range analyze handles, and
                    which time options apply to a file
+    lines.py       `LineReader`: the file as numbered lines in bounded chunks (.gz, UTF-8, no line
+                   read whole)
     messages.py    a user's values and file names as error lines show them
 
 There is no face here: `sitbreak analyze` and the tests import from the modules themselves.

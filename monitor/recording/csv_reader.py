@@ -22,15 +22,11 @@ line. Memory is bounded by the chunk size: lines longer than `MAX_LINE_BYTES` ar
 from __future__ import annotations
 
 import csv
-import gzip
 import math
 import re
-import typing
-import zlib
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 
@@ -49,6 +45,7 @@ from monitor.recording.format import (
     check_delimiter,
     check_rate,
 )
+from monitor.recording.lines import LineReader
 from monitor.recording.messages import MAX_SHOWN_CHARS, printable, shown, shown_path
 from monitor.recording.times import (
     TIME_MAX_S,
@@ -62,9 +59,6 @@ from monitor.recording.times import (
 
 # Text parsed per chunk: ~2 MiB is ~1 min of 50 Hz samples; keeps memory flat for week-long files.
 CHUNK_BYTES = 2 << 20
-# A CSV row of accelerometer data is well under 1 kB; a longer line is not a recording (and would
-# otherwise be read whole into memory).
-MAX_LINE_BYTES = 1 << 20
 # A body-worn accelerometer's magnitude hovers around 1 g (9.8 m/s^2). A median this far off in the
 # first chunk means the units are wrong, and we say so rather than classify nonsense.
 _UNIT_CHECK_LOW_G = 0.3
@@ -74,25 +68,6 @@ _UNIT_CHECK_HIGH_G = 3.0
 MAX_ABS_G = 1000.0
 # The numbers a field may hold, as NumPy's fast reader accepts them (ASCII digits, no underscores).
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?|inf|infinity|nan)", re.I)
-
-
-def _open(path: Path, name: str) -> tuple[BinaryIO, BinaryIO]:
-    """The file and the byte stream to read lines from (decompressed for .gz)."""
-    try:
-        raw: BinaryIO = path.open("rb")
-    except FileNotFoundError:
-        raise UserError(f"{name}: no such file") from None
-    except IsADirectoryError:
-        raise UserError(f"{name}: is a directory, not a CSV file") from None
-    except PermissionError:
-        raise UserError(f"{name}: permission denied") from None
-    except OSError as exc:
-        raise UserError(f"{name}: cannot read: {exc.strerror}") from None
-    except ValueError:  # a NUL byte in the name
-        raise UserError(f"{name}: not a usable file name") from None
-    if path.suffix == ".gz":
-        return raw, typing.cast(BinaryIO, gzip.GzipFile(fileobj=raw, mode="rb"))
-    return raw, raw
 
 
 class CsvRecording:
@@ -110,11 +85,8 @@ class CsvRecording:
             raise UserError(f"--scale must be a finite number above 0, got {self.fmt.scale:g}")
         check_delimiter(self.fmt.delimiter)
         self._start = self._start_time()
-        self._raw, self._bytes = _open(self.path, self.name)
-        self.size = self._stat_size()
-        self._line_no = 0  # lines handed out so far
-        self._carry = b""  # the start of a line whose end has not been read yet
-        self._eof = False
+        self._lines = LineReader(self.path, self.name)
+        self.size = self._lines.size
         self._pending: list[str] = []  # lines read with the header, not yet parsed
         self._pending_first = 0
         self.iso_time = False  # the time column holds ISO-8601 text (known from the first row)
@@ -145,18 +117,9 @@ class CsvRecording:
             )
         return t
 
-    def _stat_size(self) -> int:
-        try:
-            return self.path.stat().st_size
-        except OSError:
-            return 0
-
     @property
     def bytes_read(self) -> int:
-        try:
-            return self._raw.tell()
-        except (OSError, ValueError):
-            return self.size
+        return self._lines.bytes_read
 
     @property
     def time_column(self) -> str | None:
@@ -164,8 +127,7 @@ class CsvRecording:
         return None if self.time_col is None else self._col_name(self.time_col)
 
     def close(self) -> None:
-        self._bytes.close()
-        self._raw.close()
+        self._lines.close()
 
     def __enter__(self) -> CsvRecording:
         return self
@@ -173,69 +135,7 @@ class CsvRecording:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- lines --------------------------------------------------------------------------------------------
-
-    def _read_lines(self, chunk_bytes: int) -> tuple[int, list[str]]:
-        """The next complete lines (about `chunk_bytes` of them) and the number of the first; [] at the end.
-
-        Reads fixed-size blocks rather than lines, so that no line, however long, is read whole.
-        """
-        while True:
-            if self._eof:
-                return self._line_no + 1, []
-            try:
-                data = self._bytes.read(max(chunk_bytes, 1))
-            except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
-                raise UserError(f"{self.name}: cannot read: {exc}") from None
-            if not data:
-                self._eof = True
-                text, self._carry = self._carry, b""
-                if not text:
-                    return self._line_no + 1, []
-                batch = text.removesuffix(b"\n").split(b"\n")
-            else:
-                text = self._carry + data
-                cut = text.rfind(b"\n")
-                if cut < 0:
-                    self._carry = text
-                    self._check_length(len(text))
-                    continue
-                self._carry = text[cut + 1 :]
-                self._check_length(len(self._carry))
-                batch = text[:cut].split(b"\n")
-            self._check_length(max(map(len, batch)), batch)
-            first = self._line_no + 1
-            lines = self._decode(batch, first)
-            self._line_no += len(batch)
-            return first, lines
-
-    def _check_length(self, n: int, batch: list[bytes] | None = None) -> None:
-        if n <= MAX_LINE_BYTES:
-            return
-        line = self._line_no + 1
-        if batch is not None:
-            line += next(i for i, b in enumerate(batch) if len(b) == n)
-        raise UserError(
-            f"{self.name}:{line}: a line longer than {MAX_LINE_BYTES >> 20} MiB: not a CSV recording "
-            "(one sample per line)"
-        )
-
-    def _decode(self, batch: list[bytes], first_line: int) -> list[str]:
-        try:
-            # One decode for the whole batch; splitting on "\n" gives back exactly the batch's lines.
-            lines = b"\n".join(batch).decode("utf-8").split("\n")
-        except UnicodeDecodeError:
-            for i, b in enumerate(batch):
-                try:
-                    b.decode("utf-8")
-                except UnicodeDecodeError as exc:
-                    raise UserError(
-                        f"{self.name}:{first_line + i}: not UTF-8 text (byte {exc.start + 1} of the line)"
-                    ) from None
-            raise  # pragma: no cover - the loop finds the line that failed as a whole
-        if first_line == 1 and lines:
-            lines[0] = lines[0].removeprefix("\ufeff")  # spreadsheet exports often start with a BOM
-        return lines
+    # -- rows ---------------------------------------------------------------------------------------------
 
     def _fields(self, line: str, line_no: int) -> list[str]:
         """One row split into fields, quotes honoured, each field stripped of spaces."""
@@ -248,7 +148,7 @@ class CsvRecording:
 
     def _read_header(self) -> list[str]:
         while True:
-            first, lines = self._read_lines(64 << 10)
+            first, lines = self._lines.read_lines(64 << 10)
             if not lines:
                 raise UserError(f"{self.name}: empty file: no header row and no samples")
             for i, line in enumerate(lines):
@@ -346,10 +246,10 @@ class CsvRecording:
             if self._pending:
                 # The lines read with the header, and a whole chunk after them: the first block is what
                 # the rate and the units are judged on, so it should be a full one.
-                base, batch = self._pending_first, self._pending + self._read_lines(chunk_bytes)[1]
+                base, batch = self._pending_first, self._pending + self._lines.read_lines(chunk_bytes)[1]
                 self._pending = []
             else:
-                base, batch = self._read_lines(chunk_bytes)
+                base, batch = self._lines.read_lines(chunk_bytes)
                 if not batch:
                     break
             stripped = [line.strip() for line in batch]
