@@ -4,15 +4,7 @@ A file has one header row naming its columns, then one sample per row; lines sta
 blank lines are skipped, `.gz` files are decompressed on the fly. Time comes from a time column (seconds,
 milliseconds or ISO-8601) or from a sample rate and a start time. Acceleration is converted to g.
 
-Time options, and why some combinations are refused rather than guessed at:
-
-- A time column of Unix times (numbers from 1e8 s, i.e. 1973, on) or of ISO-8601 text is absolute:
-  `start` would shift real times by decades, so it is refused.
-- A numeric time column below that is relative (seconds since the recording began): `start` gives its
-  time zero (default 1970-01-01T00:00Z).
-- Without a time column (or with `use_time_column` False) the samples are 1/rate_hz apart from `start`.
-- `time_unit` applies only to a numeric time column and `tz` only to times written without an offset;
-  given where they cannot apply, they are refused instead of silently ignored.
+Which time options apply to a file, and why the others are refused: `monitor.recording.times`.
 
 Every problem is a `UserError` that names the file, the line and the value where there is one (long values
 shortened, control characters escaped), so that a week-long file with one bad row says which row, in one
@@ -51,9 +43,11 @@ from monitor.recording.times import (
     TIME_MAX_S,
     TIME_MIN_S,
     TIME_RANGE_TEXT,
-    UNIX_TIME_MIN_S,
     TimeKind,
+    check_time_options,
+    kind_of_times,
     show_time,
+    start_time,
     unix_time,
 )
 
@@ -84,7 +78,7 @@ class CsvRecording:
         if not (math.isfinite(self.fmt.scale) and self.fmt.scale > 0):
             raise UserError(f"--scale must be a finite number above 0, got {self.fmt.scale:g}")
         check_delimiter(self.fmt.delimiter)
-        self._start = self._start_time()
+        self._start = start_time(self.fmt)
         self._lines = LineReader(self.path, self.name)
         self.size = self._lines.size
         self._pending: list[str] = []  # lines read with the header, not yet parsed
@@ -103,19 +97,6 @@ class CsvRecording:
         except BaseException:
             self.close()
             raise
-
-    def _start_time(self) -> float | None:
-        start = self.fmt.start
-        if start is None:
-            return None
-        if start.tzinfo is None:
-            start = start.replace(tzinfo=self.fmt.tz or UTC)
-        t = unix_time(start)
-        if t is None:
-            raise UserError(
-                f"--start {start.isoformat()}: outside {TIME_RANGE_TEXT}, the times analyze handles"
-            )
-        return t
 
     @property
     def bytes_read(self) -> int:
@@ -259,41 +240,16 @@ class CsvRecording:
 
     def _settle_time_kind(self, tcol: FloatArray, line: int) -> None:
         """Decide, from the first row, what the times are, and refuse time options that cannot apply."""
-        if self.time_col is None:
-            self.time_kind = TimeKind.RATE
-        elif self.iso_time:
-            self.time_kind = TimeKind.ISO
-        else:
-            self.time_kind = TimeKind.UNIX if abs(float(tcol[0])) >= UNIX_TIME_MIN_S else TimeKind.RELATIVE
-        name = self.time_column
-        if self.fmt.time_unit is not None and self.time_kind in (TimeKind.ISO, TimeKind.RATE):
-            if name is not None:
-                what = f'the time column "{name}" holds ISO-8601 text'
-            elif not self.fmt.use_time_column:
-                what = "--ignore-time-column sets the time column aside"
-            else:
-                what = "the file has no time column"
-            raise UserError(f"--time-unit applies only to a numeric time column: {what}; leave it out")
-        if self.fmt.start is not None and self.time_kind in (TimeKind.UNIX, TimeKind.ISO):
-            kind = "Unix times" if self.time_kind is TimeKind.UNIX else "ISO-8601 times"
-            raise UserError(
-                f'{self.name}: --start cannot apply: the time column "{name}" holds {kind} (line {line}: '
-                f"{show_time(float(tcol[0]))}), which are absolute. --start sets time zero of a relative "
-                "time column or the first sample of a file without one: leave it out, or time the samples by "
-                "--rate and --start with --ignore-time-column"
-            )
-        if self.fmt.tz is not None and not self._uses_tz:
-            raise UserError(
-                "--timezone applies only to times written without an offset (ISO-8601 times in the time "
-                "column or --start) and there are none here; the outputs are in UTC whatever it says: "
-                "leave it out"
-            )
-
-    @property
-    def _uses_tz(self) -> bool:
-        if self.fmt.start is not None and self.fmt.start.tzinfo is None:
-            return True
-        return self.time_kind is TimeKind.ISO and self._naive_iso_seen
+        self.time_kind = kind_of_times(self.time_col is not None, self.iso_time, tcol)
+        check_time_options(
+            self.fmt,
+            self.time_kind,
+            file=self.name,
+            column=self.time_column,
+            line=line,
+            tcol=tcol,
+            naive_iso_seen=self._naive_iso_seen,
+        )
 
     def _parse(self, lines: list[str], numbers: list[int]) -> tuple[FloatArray, FloatArray]:
         cols = [self.x_col, self.y_col, self.z_col]
