@@ -18,7 +18,8 @@ from monitor.cli import main
 from monitor.core.types import Placement, Posture
 from monitor.pipeline import classify_recording
 from monitor.progress import Progress
-from monitor.recording import CsvFormat, CsvRecording, TimeUnit, Units
+from monitor.recording.csv_reader import CsvRecording
+from monitor.recording.format import CsvFormat, TimeUnit, Units
 
 START = datetime(2024, 3, 4, 8, 0, tzinfo=UTC)
 # A short day with known structure: the walk teaches the upright reference, a 35 min sit is the one

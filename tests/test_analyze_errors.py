@@ -22,15 +22,9 @@ from monitor.cli import main
 from monitor.commands.analyze import analyze_file
 from monitor.core.errors import UserError
 from monitor.core.types import Placement
-from monitor.recording import (
-    MAX_ABS_G,
-    TIME_MAX_S,
-    TIME_MIN_S,
-    CsvFormat,
-    CsvRecording,
-    TimeUnit,
-    Units,
-)
+from monitor.recording.csv_reader import MAX_ABS_G, CsvRecording
+from monitor.recording.format import CsvFormat, TimeUnit, Units
+from monitor.recording.times import TIME_MAX_S, TIME_MIN_S
 from tests.conftest import examples
 from tests.plain_user import as_plain_user
 

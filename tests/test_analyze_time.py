@@ -21,7 +21,7 @@ import pytest
 from firmware_sim import motion
 from firmware_sim.motion import Activity, MotionConfig, MotionModel, Segment, write_csv
 from monitor.cli import main
-from monitor.recording import G_MS2
+from monitor.recording.format import G_MS2
 
 REPO = Path(__file__).resolve().parent.parent
 START = datetime(2024, 3, 4, 8, 0, tzinfo=UTC)

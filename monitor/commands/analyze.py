@@ -29,22 +29,18 @@ from monitor.core.errors import UserError
 from monitor.core.types import EpochBlock, Placement, Posture, PostureCode, SampleBlock
 from monitor.pipeline import EpochGap, PipelineSettings, PostureStream
 from monitor.progress import Progress
-from monitor.recording import (
+from monitor.recording.csv_reader import CsvRecording
+from monitor.recording.format import (
     MAX_RATE_HZ,
     MIN_RATE_HZ,
-    TIME_RANGE_TEXT,
     CsvFormat,
-    CsvRecording,
-    TimeKind,
     TimeUnit,
     Units,
     check_rate,
     delimiter_from_option,
-    estimate_rate,
-    shown,
-    shown_path,
-    unix_time,
 )
+from monitor.recording.messages import shown, shown_path
+from monitor.recording.times import TIME_RANGE_TEXT, TimeKind, estimate_rate, unix_time
 from monitor.reports.daily import Run
 from monitor.reports.settings import DEFAULT_MIN_BREAK_S
 

@@ -18,6 +18,8 @@ from monitor.reports import html, payload, text
 from monitor.reports.build import day_report
 from monitor.reports.daily import DayInput, NudgeCounts, compute_day
 from monitor.reports.days import day_bounds
+from monitor.reports.html import charts, theme
+from monitor.reports.html.page import duration_html
 from monitor.reports.trend import DayReport
 from monitor.reports.wording import (
     clock_time,
@@ -196,7 +198,7 @@ def test_a_bout_has_the_same_times_in_text_tooltip_and_timeline() -> None:
 
 def test_big_figures_say_the_same_words_as_the_duration() -> None:
     for seconds in (0, 59, 60 * 45, 3600, 6 * 3600 + 19 * 60 + 20, 12 * 3600 + 59 * 60 + 40):
-        assert visible(html.duration_html(seconds)) == duration(seconds)
+        assert visible(duration_html(seconds)) == duration(seconds)
 
 
 # -- the trend window ------------------------------------------------------------------------------
@@ -291,11 +293,11 @@ def _local(day: date, hour: int) -> int:
 
 def test_timeline_spans_the_worn_hours_of_a_short_day() -> None:
     stats = compute_day(_worn(9 * H + 40 * 60, 12 * H + 50 * 60))  # 09:40 to 12:50
-    assert html.worn_window(stats) == (_local(TODAY, 9), _local(TODAY, 14))
-    svg = html.timeline_svg(stats)
+    assert charts.worn_window(stats) == (_local(TODAY, 9), _local(TODAY, 14))
+    svg = charts.timeline_svg(stats)
     labels = re.findall(r"<text[^>]*>(\d\d)</text>", svg)
     assert labels == ["09", "10", "11", "12", "13", "14"]
-    bars = re.findall(r'<rect [^>]*class="k-sit"', html.hourly_svg(stats))
+    bars = re.findall(r'<rect [^>]*class="k-sit"', charts.hourly_svg(stats))
     assert len(bars) == 5  # 09 to 13
     # the worn stretch fills most of the width: 3 h 10 of the 5 h drawn
     worn = re.findall(r'<rect x="[\d.]+" y="\d+" width="([\d.]+)" height="\d+" class="k-(?:sit|move)"', svg)
@@ -313,14 +315,14 @@ def test_timeline_spans_the_worn_hours_of_a_short_day() -> None:
 )
 def test_worn_window_margins_and_minimum(worn: tuple[int, int], window: tuple[int, int]) -> None:
     stats = compute_day(_worn(*worn))
-    assert html.worn_window(stats) == (_local(TODAY, window[0]), _local(TODAY, window[1]))
+    assert charts.worn_window(stats) == (_local(TODAY, window[0]), _local(TODAY, window[1]))
 
 
 def test_an_unworn_day_shows_the_whole_day() -> None:
     start, end = day_bounds(TODAY, CPH)
     inp = DayInput("w", Placement.THIGH, TODAY, CPH, span(start, total=end - start))
-    assert html.worn_window(compute_day(inp)) == (start, end)
-    labels = re.findall(r"<text[^>]*>(\d\d)</text>", html.timeline_svg(compute_day(inp)))
+    assert charts.worn_window(compute_day(inp)) == (start, end)
+    labels = re.findall(r"<text[^>]*>(\d\d)</text>", charts.timeline_svg(compute_day(inp)))
     assert labels[0] == "00" and labels[-1] == "24"
     page = html.render_day(day_report(inp, [], end))
     assert "nothing to report" in page and "<script" not in page
@@ -329,9 +331,9 @@ def test_an_unworn_day_shows_the_whole_day() -> None:
 def test_a_dst_day_window_uses_its_own_hours() -> None:
     day = date(2026, 10, 25)  # 25 hours: 02:00-03:00 twice
     stats = compute_day(_worn(H + 30 * 60, 5 * H, day))  # 01:30 to 04:00 local, winter time
-    w0, w1 = html.worn_window(stats)
+    w0, w1 = charts.worn_window(stats)
     assert w1 - w0 == 5 * H  # 01 to 05 local is five real hours that day
-    labels = re.findall(r"<text[^>]*>(\d\d)</text>", html.timeline_svg(stats))
+    labels = re.findall(r"<text[^>]*>(\d\d)</text>", charts.timeline_svg(stats))
     assert labels == ["01", "02", "03", "04", "05"]  # 02 once
 
 
@@ -344,19 +346,19 @@ def test_every_tooltip_is_also_on_the_page_for_a_finger() -> None:
     page = html.render_day(report)
     assert_self_contained_html(page)
     rows = set(cells(page))
-    window = html.worn_window(stats)
-    runs = html.drawn_runs(stats, window)
+    window = charts.worn_window(stats)
+    runs = charts.drawn_runs(stats, window)
     assert len(runs) > 20
     for run in runs:
         name = posture_name(run.label, stats.placement).capitalize()
-        assert f"<title>{html.run_words(run, stats)}</title>" in page
+        assert f"<title>{charts.run_words(run, stats)}</title>" in page
         assert f"{name} | {time_span(run.start, run.end, stats.tz)} | {duration(run.duration)}" in rows
     seen = visible(page)
     for bout in stats.prolonged:
-        assert html.bout_words(bout.start, bout.end, stats) in seen  # written out, no tap needed
+        assert charts.bout_words(bout.start, bout.end, stats) in seen  # written out, no tap needed
     for h in stats.hours:
         if window[0] <= h.hour.start < window[1]:
-            assert f"<title>{html.hour_words(h, stats)}</title>" in page
+            assert f"<title>{charts.hour_words(h, stats)}</title>" in page
             assert f"{time_span(h.hour.start, h.hour.end, stats.tz)} | {duration(h.sit_s)} |" in " ".join(
                 rows
             )
@@ -389,15 +391,15 @@ def test_dark_mode_is_in_the_page() -> None:
     dark = re.search(r"@media \(prefers-color-scheme:dark\)\{:root\{([^}]*)\}", page)
     assert dark is not None
     declared = dict(d.split(":", 1) for d in dark[1].split(";"))
-    assert declared["--card"] == html.DARK["card"] and declared["--ink"] == html.DARK["ink"]
-    assert declared["--p-non_wear"] == html.DARK_COLOURS[Posture.NON_WEAR]
+    assert declared["--card"] == theme.DARK["card"] and declared["--ink"] == theme.DARK["ink"]
+    assert declared["--p-non_wear"] == theme.DARK_COLOURS[Posture.NON_WEAR]
     # chart text and lines follow the scheme through classes, not fixed fills
     assert 'class="ts tx"' in page and 'class="ln"' in page
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_text_has_enough_contrast(scheme: str) -> None:
-    c = html.LIGHT if scheme == "light" else html.DARK
+    c = theme.LIGHT if scheme == "light" else theme.DARK
     for ground in (c["card"], c["bg"]):
         assert contrast(c["ink"], ground) >= 7
         assert contrast(c["muted"], ground) >= 4.5
@@ -405,11 +407,11 @@ def test_text_has_enough_contrast(scheme: str) -> None:
 
 
 def test_dark_chart_colours_stand_out_from_the_card() -> None:
-    card = html.DARK["card"]
-    for posture, colour in html.DARK_COLOURS.items():
+    card = theme.DARK["card"]
+    for posture, colour in theme.DARK_COLOURS.items():
         if posture is not Posture.UNKNOWN:  # "no data" is meant to recede
             assert contrast(colour, card) >= 3, posture
-    assert contrast(html.SIT_LIGHT_DARK, card) >= 3
+    assert contrast(theme.SIT_LIGHT_DARK, card) >= 3
 
 
 def test_nudge_outcomes_on_the_wrist_say_inactive() -> None:

@@ -18,6 +18,7 @@ from monitor.reports import html, payload, text
 from monitor.reports.build import day_report, week_report
 from monitor.reports.daily import DayInput
 from monitor.reports.days import day_bounds
+from monitor.reports.html import charts, theme
 from monitor.reports.trend import DayReport, WeekReport
 from tests.reports.synth import office_day, span
 
@@ -180,7 +181,7 @@ def test_day_html_is_one_self_contained_well_formed_file() -> None:
     assert "<title>Sitting report · thigh-1 · Tuesday 24 November 2026</title>" in page
     assert f'<span class="num">{len(report.stats.prolonged)}</span>' in page
     assert 'aria-label="Day timeline for Tuesday 24 November 2026, 07:00–20:00, coloured by posture"' in page
-    for colour in html.COLOURS.values():
+    for colour in theme.COLOURS.values():
         assert colour in page
 
 
@@ -200,11 +201,11 @@ def test_week_and_empty_html() -> None:
 
 def test_timeline_marks_every_prolonged_bout() -> None:
     report = make_report()
-    svg = html.timeline_svg(report.stats)
+    svg = charts.timeline_svg(report.stats)
     assert svg.count("<title>Prolonged sitting") == len(report.stats.prolonged)
     root = ET.fromstring(svg)
     colours = {r.get("fill") for r in root.iter("rect")}
-    assert html.COLOURS[Posture.SIT] in colours and html.COLOURS[Posture.MOVE] in colours
+    assert theme.COLOURS[Posture.SIT] in colours and theme.COLOURS[Posture.MOVE] in colours
     # ... and a class, through which the dark colour scheme recolours it
     classes = {r.get("class") for r in root.iter("rect")}
     assert {"k-sit", "k-move"} <= classes

@@ -4,15 +4,7 @@ A file has one header row naming its columns, then one sample per row; lines sta
 blank lines are skipped, `.gz` files are decompressed on the fly. Time comes from a time column (seconds,
 milliseconds or ISO-8601) or from a sample rate and a start time. Acceleration is converted to g.
 
-Time options, and why some combinations are refused rather than guessed at:
-
-- A time column of Unix times (numbers from 1e8 s, i.e. 1973, on) or of ISO-8601 text is absolute:
-  `start` would shift real times by decades, so it is refused.
-- A numeric time column below that is relative (seconds since the recording began): `start` gives its
-  time zero (default 1970-01-01T00:00Z).
-- Without a time column (or with `use_time_column` False) the samples are 1/rate_hz apart from `start`.
-- `time_unit` applies only to a numeric time column and `tz` only to times written without an offset;
-  given where they cannot apply, they are refused instead of silently ignored.
+Which time options apply to a file, and why the others are refused: `monitor.recording.times`.
 
 Every problem is a `UserError` that names the file, the line and the value where there is one (long values
 shortened, control characters escaped), so that a week-long file with one bad row says which row, in one
@@ -22,35 +14,45 @@ line. Memory is bounded by the chunk size: lines longer than `MAX_LINE_BYTES` ar
 from __future__ import annotations
 
 import csv
-import gzip
 import math
 import re
-import typing
-import zlib
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
-from enum import StrEnum
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 
 from monitor.core.errors import UserError
 from monitor.core.types import FloatArray, SampleBlock
+from monitor.recording.format import (
+    G_MS2,
+    TIME_NAMES,
+    TIME_SCALE,
+    X_NAMES,
+    Y_NAMES,
+    Z_NAMES,
+    CsvFormat,
+    TimeUnit,
+    Units,
+    check_delimiter,
+    check_rate,
+)
+from monitor.recording.lines import LineReader
+from monitor.recording.messages import MAX_SHOWN_CHARS, printable, shown, shown_path
+from monitor.recording.times import (
+    TIME_MAX_S,
+    TIME_MIN_S,
+    TIME_RANGE_TEXT,
+    TimeKind,
+    check_time_options,
+    kind_of_times,
+    show_time,
+    start_time,
+    unix_time,
+)
 
-# Standard gravity: m/s^2 per g.
-G_MS2 = 9.80665
 # Text parsed per chunk: ~2 MiB is ~1 min of 50 Hz samples; keeps memory flat for week-long files.
 CHUNK_BYTES = 2 << 20
-# A CSV row of accelerometer data is well under 1 kB; a longer line is not a recording (and would
-# otherwise be read whole into memory).
-MAX_LINE_BYTES = 1 << 20
-# Column names tried, in order, when the user names none.
-X_NAMES = ("x", "acc_x", "ax", "accel_x", "accx", "x_g")
-Y_NAMES = ("y", "acc_y", "ay", "accel_y", "accy", "y_g")
-Z_NAMES = ("z", "acc_z", "az", "accel_z", "accz", "z_g")
-TIME_NAMES = ("t", "time", "timestamp", "time_s", "datetime", "ts")
 # A body-worn accelerometer's magnitude hovers around 1 g (9.8 m/s^2). A median this far off in the
 # first chunk means the units are wrong, and we say so rather than classify nonsense.
 _UNIT_CHECK_LOW_G = 0.3
@@ -58,142 +60,8 @@ _UNIT_CHECK_HIGH_G = 3.0
 # No worn accelerometer reads more (impact sensors stop at a few hundred g): a larger value is a corrupt
 # row, and refusing it keeps every later computation finite in float32.
 MAX_ABS_G = 1000.0
-# Sample rates analyze accepts, given or read from the times: the 2 s windows need samples, and beyond
-# 10 kHz a time column in the wrong unit is far more likely than a real device.
-MIN_RATE_HZ = 1.0
-MAX_RATE_HZ = 10_000.0
-# Numeric times from here on are Unix times (1973-03-03 on), not seconds since the recording began: no
-# recording is three years long, and no Unix time in a real recording is earlier.
-UNIX_TIME_MIN_S = 1e8
-# Sample times analyze handles: dates that print as ordinary ISO text, with float64 times still exact to
-# a few microseconds.
-TIME_MIN_S = datetime(1900, 1, 1, tzinfo=UTC).timestamp()
-TIME_MAX_S = datetime(9999, 1, 1, tzinfo=UTC).timestamp()
-TIME_RANGE_TEXT = "1900-01-01 to 9999-01-01"
-# Values quoted in error lines are cut to this many characters.
-MAX_SHOWN_CHARS = 60
-# Characters that are part of numbers or of the format itself cannot separate fields.
-_BAD_DELIMITERS = frozenset('0123456789.+-eE"#\r\n')
 # The numbers a field may hold, as NumPy's fast reader accepts them (ASCII digits, no underscores).
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?|inf|infinity|nan)", re.I)
-
-
-class Units(StrEnum):
-    G = "g"
-    MS2 = "m/s2"
-
-
-class TimeUnit(StrEnum):
-    S = "s"
-    MS = "ms"
-    US = "us"
-
-
-_TIME_SCALE = {TimeUnit.S: 1.0, TimeUnit.MS: 1e-3, TimeUnit.US: 1e-6}
-
-
-class TimeKind(StrEnum):
-    """Where the samples' times come from."""
-
-    UNIX = "unix"  # numeric time column of Unix times
-    RELATIVE = "relative"  # numeric time column counting from the recording's start
-    ISO = "iso"  # ISO-8601 text
-    RATE = "rate"  # no time column: start + index / rate
-
-
-def shown(text: str, limit: int = MAX_SHOWN_CHARS) -> str:
-    """A user's value for an error line: quoted, control characters escaped, cut to `limit` characters."""
-    clean = _printable(text)
-    if len(clean) <= limit:
-        return '"' + clean.replace('"', '\\"') + '"'
-    return '"' + clean[:limit].replace('"', '\\"') + f'…" ({len(text)} characters)'
-
-
-def shown_path(path: str | Path, limit: int = 200) -> str:
-    """A file name for a message: control characters and undecodable bytes escaped, long ones cut from
-    the front (the end names the file)."""
-    clean = _printable(str(path))
-    return clean if len(clean) <= limit else "…" + clean[-limit:]
-
-
-def _printable(text: str) -> str:
-    if text.isprintable():
-        return text
-    return "".join(
-        c if c.isprintable() else c.encode("unicode_escape", "backslashreplace").decode() for c in text
-    )
-
-
-def delimiter_from_option(text: str) -> str:
-    """The field separator from --delimiter: one character; `\\t` or `tab` for a tab."""
-    delimiter = "\t" if text in ("\\t", "tab", "TAB") else text
-    check_delimiter(delimiter)
-    return delimiter
-
-
-def check_delimiter(text: str) -> None:
-    if len(text) != 1:
-        raise UserError(f"--delimiter {shown(text)}: give one character, e.g. , or ; (\\t or tab for a tab)")
-    if text in _BAD_DELIMITERS:
-        raise UserError(
-            f"--delimiter {shown(text)}: cannot separate fields, it is part of numbers or of the CSV format"
-        )
-
-
-def check_rate(rate_hz: float, option: str = "--rate") -> None:
-    if rate_hz <= 0:
-        raise UserError(f"{option} must be above 0 Hz, got {rate_hz:g}")
-    if not MIN_RATE_HZ <= rate_hz <= MAX_RATE_HZ:  # also NaN
-        raise UserError(f"{option} must be between {MIN_RATE_HZ:g} and {MAX_RATE_HZ:g} Hz, got {rate_hz:g}")
-
-
-def unix_time(when: datetime) -> float | None:
-    """Seconds since the epoch, or None outside the range analyze handles."""
-    try:
-        t = when.timestamp()
-    except (OverflowError, ValueError, OSError):
-        return None
-    return t if TIME_MIN_S <= t < TIME_MAX_S else None
-
-
-@dataclass(frozen=True)
-class CsvFormat:
-    """How to read a CSV recording. Column names of None are looked up among the usual names.
-
-    `time_unit` and `tz` of None mean "not given" (seconds, UTC): given, they must apply to the file.
-    """
-
-    x: str | None = None
-    y: str | None = None
-    z: str | None = None
-    time: str | None = None
-    time_unit: TimeUnit | None = None
-    units: Units = Units.G
-    scale: float = 1.0  # raw value * scale is in `units` (e.g. 1/16384 for int16 counts at +-2 g)
-    rate_hz: float | None = None
-    start: datetime | None = None  # first sample (rate-only files) or time zero of a relative time column
-    tz: tzinfo | None = None  # for ISO times without an offset, and a naive `start`
-    delimiter: str = ","
-    use_time_column: bool = True  # False: ignore any time column, use rate_hz and start
-
-
-def _open(path: Path, name: str) -> tuple[BinaryIO, BinaryIO]:
-    """The file and the byte stream to read lines from (decompressed for .gz)."""
-    try:
-        raw: BinaryIO = path.open("rb")
-    except FileNotFoundError:
-        raise UserError(f"{name}: no such file") from None
-    except IsADirectoryError:
-        raise UserError(f"{name}: is a directory, not a CSV file") from None
-    except PermissionError:
-        raise UserError(f"{name}: permission denied") from None
-    except OSError as exc:
-        raise UserError(f"{name}: cannot read: {exc.strerror}") from None
-    except ValueError:  # a NUL byte in the name
-        raise UserError(f"{name}: not a usable file name") from None
-    if path.suffix == ".gz":
-        return raw, typing.cast(BinaryIO, gzip.GzipFile(fileobj=raw, mode="rb"))
-    return raw, raw
 
 
 class CsvRecording:
@@ -210,12 +78,9 @@ class CsvRecording:
         if not (math.isfinite(self.fmt.scale) and self.fmt.scale > 0):
             raise UserError(f"--scale must be a finite number above 0, got {self.fmt.scale:g}")
         check_delimiter(self.fmt.delimiter)
-        self._start = self._start_time()
-        self._raw, self._bytes = _open(self.path, self.name)
-        self.size = self._stat_size()
-        self._line_no = 0  # lines handed out so far
-        self._carry = b""  # the start of a line whose end has not been read yet
-        self._eof = False
+        self._start = start_time(self.fmt)
+        self._lines = LineReader(self.path, self.name)
+        self.size = self._lines.size
         self._pending: list[str] = []  # lines read with the header, not yet parsed
         self._pending_first = 0
         self.iso_time = False  # the time column holds ISO-8601 text (known from the first row)
@@ -233,31 +98,9 @@ class CsvRecording:
             self.close()
             raise
 
-    def _start_time(self) -> float | None:
-        start = self.fmt.start
-        if start is None:
-            return None
-        if start.tzinfo is None:
-            start = start.replace(tzinfo=self.fmt.tz or UTC)
-        t = unix_time(start)
-        if t is None:
-            raise UserError(
-                f"--start {start.isoformat()}: outside {TIME_RANGE_TEXT}, the times analyze handles"
-            )
-        return t
-
-    def _stat_size(self) -> int:
-        try:
-            return self.path.stat().st_size
-        except OSError:
-            return 0
-
     @property
     def bytes_read(self) -> int:
-        try:
-            return self._raw.tell()
-        except (OSError, ValueError):
-            return self.size
+        return self._lines.bytes_read
 
     @property
     def time_column(self) -> str | None:
@@ -265,8 +108,7 @@ class CsvRecording:
         return None if self.time_col is None else self._col_name(self.time_col)
 
     def close(self) -> None:
-        self._bytes.close()
-        self._raw.close()
+        self._lines.close()
 
     def __enter__(self) -> CsvRecording:
         return self
@@ -274,69 +116,7 @@ class CsvRecording:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- lines --------------------------------------------------------------------------------------------
-
-    def _read_lines(self, chunk_bytes: int) -> tuple[int, list[str]]:
-        """The next complete lines (about `chunk_bytes` of them) and the number of the first; [] at the end.
-
-        Reads fixed-size blocks rather than lines, so that no line, however long, is read whole.
-        """
-        while True:
-            if self._eof:
-                return self._line_no + 1, []
-            try:
-                data = self._bytes.read(max(chunk_bytes, 1))
-            except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
-                raise UserError(f"{self.name}: cannot read: {exc}") from None
-            if not data:
-                self._eof = True
-                text, self._carry = self._carry, b""
-                if not text:
-                    return self._line_no + 1, []
-                batch = text.removesuffix(b"\n").split(b"\n")
-            else:
-                text = self._carry + data
-                cut = text.rfind(b"\n")
-                if cut < 0:
-                    self._carry = text
-                    self._check_length(len(text))
-                    continue
-                self._carry = text[cut + 1 :]
-                self._check_length(len(self._carry))
-                batch = text[:cut].split(b"\n")
-            self._check_length(max(map(len, batch)), batch)
-            first = self._line_no + 1
-            lines = self._decode(batch, first)
-            self._line_no += len(batch)
-            return first, lines
-
-    def _check_length(self, n: int, batch: list[bytes] | None = None) -> None:
-        if n <= MAX_LINE_BYTES:
-            return
-        line = self._line_no + 1
-        if batch is not None:
-            line += next(i for i, b in enumerate(batch) if len(b) == n)
-        raise UserError(
-            f"{self.name}:{line}: a line longer than {MAX_LINE_BYTES >> 20} MiB: not a CSV recording "
-            "(one sample per line)"
-        )
-
-    def _decode(self, batch: list[bytes], first_line: int) -> list[str]:
-        try:
-            # One decode for the whole batch; splitting on "\n" gives back exactly the batch's lines.
-            lines = b"\n".join(batch).decode("utf-8").split("\n")
-        except UnicodeDecodeError:
-            for i, b in enumerate(batch):
-                try:
-                    b.decode("utf-8")
-                except UnicodeDecodeError as exc:
-                    raise UserError(
-                        f"{self.name}:{first_line + i}: not UTF-8 text (byte {exc.start + 1} of the line)"
-                    ) from None
-            raise  # pragma: no cover - the loop finds the line that failed as a whole
-        if first_line == 1 and lines:
-            lines[0] = lines[0].removeprefix("\ufeff")  # spreadsheet exports often start with a BOM
-        return lines
+    # -- rows ---------------------------------------------------------------------------------------------
 
     def _fields(self, line: str, line_no: int) -> list[str]:
         """One row split into fields, quotes honoured, each field stripped of spaces."""
@@ -349,7 +129,7 @@ class CsvRecording:
 
     def _read_header(self) -> list[str]:
         while True:
-            first, lines = self._read_lines(64 << 10)
+            first, lines = self._lines.read_lines(64 << 10)
             if not lines:
                 raise UserError(f"{self.name}: empty file: no header row and no samples")
             for i, line in enumerate(lines):
@@ -361,7 +141,7 @@ class CsvRecording:
                     return [c.strip('"').strip() for c in self._fields(stripped, self.header_line)]
 
     def _present(self) -> str:
-        text = _printable(", ".join(self.columns))
+        text = printable(", ".join(self.columns))
         return text if len(text) <= 150 else f"{text[:150]}… ({len(self.columns)} columns)"
 
     def _column(self, wanted: str | None, names: Sequence[str], axis: str, option: str) -> int:
@@ -426,8 +206,8 @@ class CsvRecording:
                 i = int(back[0])
                 before = last_t if i == 0 else t[i - 1]
                 raise UserError(
-                    f"{self.name}:{numbers[i]}: time goes backwards ({_show_t(t[i])} after "
-                    f"{_show_t(before)}); sort the file by time"
+                    f"{self.name}:{numbers[i]}: time goes backwards ({show_time(t[i])} after "
+                    f"{show_time(before)}); sort the file by time"
                 )
             last_t = float(t[-1])
             with np.errstate(over="ignore", invalid="ignore"):  # overflow is caught just below
@@ -447,10 +227,10 @@ class CsvRecording:
             if self._pending:
                 # The lines read with the header, and a whole chunk after them: the first block is what
                 # the rate and the units are judged on, so it should be a full one.
-                base, batch = self._pending_first, self._pending + self._read_lines(chunk_bytes)[1]
+                base, batch = self._pending_first, self._pending + self._lines.read_lines(chunk_bytes)[1]
                 self._pending = []
             else:
-                base, batch = self._read_lines(chunk_bytes)
+                base, batch = self._lines.read_lines(chunk_bytes)
                 if not batch:
                     break
             stripped = [line.strip() for line in batch]
@@ -460,41 +240,16 @@ class CsvRecording:
 
     def _settle_time_kind(self, tcol: FloatArray, line: int) -> None:
         """Decide, from the first row, what the times are, and refuse time options that cannot apply."""
-        if self.time_col is None:
-            self.time_kind = TimeKind.RATE
-        elif self.iso_time:
-            self.time_kind = TimeKind.ISO
-        else:
-            self.time_kind = TimeKind.UNIX if abs(float(tcol[0])) >= UNIX_TIME_MIN_S else TimeKind.RELATIVE
-        name = self.time_column
-        if self.fmt.time_unit is not None and self.time_kind in (TimeKind.ISO, TimeKind.RATE):
-            if name is not None:
-                what = f'the time column "{name}" holds ISO-8601 text'
-            elif not self.fmt.use_time_column:
-                what = "--ignore-time-column sets the time column aside"
-            else:
-                what = "the file has no time column"
-            raise UserError(f"--time-unit applies only to a numeric time column: {what}; leave it out")
-        if self.fmt.start is not None and self.time_kind in (TimeKind.UNIX, TimeKind.ISO):
-            kind = "Unix times" if self.time_kind is TimeKind.UNIX else "ISO-8601 times"
-            raise UserError(
-                f'{self.name}: --start cannot apply: the time column "{name}" holds {kind} (line {line}: '
-                f"{_show_t(float(tcol[0]))}), which are absolute. --start sets time zero of a relative time "
-                "column or the first sample of a file without one: leave it out, or time the samples by "
-                "--rate and --start with --ignore-time-column"
-            )
-        if self.fmt.tz is not None and not self._uses_tz:
-            raise UserError(
-                "--timezone applies only to times written without an offset (ISO-8601 times in the time "
-                "column or --start) and there are none here; the outputs are in UTC whatever it says: "
-                "leave it out"
-            )
-
-    @property
-    def _uses_tz(self) -> bool:
-        if self.fmt.start is not None and self.fmt.start.tzinfo is None:
-            return True
-        return self.time_kind is TimeKind.ISO and self._naive_iso_seen
+        self.time_kind = kind_of_times(self.time_col is not None, self.iso_time, tcol)
+        check_time_options(
+            self.fmt,
+            self.time_kind,
+            file=self.name,
+            column=self.time_column,
+            line=line,
+            tcol=tcol,
+            naive_iso_seen=self._naive_iso_seen,
+        )
 
     def _parse(self, lines: list[str], numbers: list[int]) -> tuple[FloatArray, FloatArray]:
         cols = [self.x_col, self.y_col, self.z_col]
@@ -529,7 +284,7 @@ class CsvRecording:
             )
         xyz = values[:, :3]
         if numeric_time:
-            tcol = values[:, 3] * _TIME_SCALE[self.fmt.time_unit or TimeUnit.S]
+            tcol = values[:, 3] * TIME_SCALE[self.fmt.time_unit or TimeUnit.S]
         elif self.time_col is not None:
             tcol = self._parse_iso(lines, numbers)
         else:
@@ -537,7 +292,7 @@ class CsvRecording:
         return np.ascontiguousarray(xyz), tcol
 
     def _col_name(self, col: int) -> str:
-        return _printable(self.columns[col])[:MAX_SHOWN_CHARS]
+        return printable(self.columns[col])[:MAX_SHOWN_CHARS]
 
     def _field(self, line: str, line_no: int, col: int) -> str:
         fields = self._fields(line, line_no)
@@ -642,21 +397,3 @@ class CsvRecording:
             f"{self.name}: the acceleration magnitude is around {median:.3g} g at the start, where a worn "
             f"accelerometer reads about 1 g; {hint}"
         )
-
-
-def _show_t(t: float) -> str:
-    if abs(t) >= UNIX_TIME_MIN_S and TIME_MIN_S <= t < TIME_MAX_S:  # a Unix time: show it as one
-        return datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds")
-    return f"{t:.3f} s"
-
-
-def estimate_rate(t: FloatArray) -> float | None:
-    """Sample rate from time stamps: the median spacing, robust to gaps and jitter."""
-    if t.shape[0] < 2:
-        return None
-    d = np.diff(t)
-    d = d[d > 0]
-    if d.size == 0:
-        return None
-    with np.errstate(over="ignore"):  # a spacing of a denormal: inf, refused by the caller's range
-        return float(1.0 / np.median(d))
