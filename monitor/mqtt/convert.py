@@ -12,7 +12,15 @@ from datetime import tzinfo
 
 from monitor.core.timefmt import iso_time
 from monitor.core.types import Posture
-from monitor.mqtt.payloads import ActionButton, EventPayload, NudgePayload, StatePayload, TodayTotals, encode
+from monitor.mqtt.payloads import (
+    ActionButton,
+    EventPayload,
+    NudgePayload,
+    StatePayload,
+    TodayTotals,
+    encode,
+    posture_word,
+)
 from monitor.nudges.commands import Action
 from monitor.nudges.events import TIME_FIELDS, PolicyEvent
 from monitor.nudges.messages import NudgeAction
@@ -110,7 +118,9 @@ def _minutes(seconds: int) -> float:
 
 def state_payload(state: LiveState, now: float, wearable: str, tz: tzinfo | None = None) -> StatePayload:
     """The `state` message at data time `now`. Without the link the posture is not known (it may
-    have changed since), except non-wear: a device lying on a desk out of range is still off-body."""
+    have changed since), except non-wear: a device lying on a desk out of range is still off-body.
+    An unknown posture is published as `no_data` (`posture_word`: `unknown` is Home Assistant's own
+    "no value")."""
     since = state.posture_since if state.posture_since is not None else now
     shown = state.posture
     if not state.link_up and shown is not Posture.NON_WEAR:
@@ -119,7 +129,7 @@ def state_payload(state: LiveState, now: float, wearable: str, tz: tzinfo | None
     return StatePayload(
         ts=iso_time(now, tz),
         wearable=wearable,
-        posture=str(shown),
+        posture=posture_word(shown),
         since=iso_time(since, tz),
         current_bout_min=round(max(0.0, now - since) / 60.0, 1),
         sitting_timer_s=float(state.sitting_timer_s),

@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from typing import NotRequired, TypedDict
 
 from monitor import __version__
-from monitor.core.types import Posture
-from monitor.mqtt.payloads import STATUS_OFFLINE, STATUS_ONLINE, encode
+from monitor.mqtt.payloads import STATE_POSTURES, STATUS_OFFLINE, STATUS_ONLINE, encode
 from monitor.mqtt.topics import Topics, slug
 
 MANUFACTURER = "sitbreak"
@@ -150,7 +149,8 @@ def discovery_messages(topics: Topics, device: DeviceDescription | None = None) 
         state_topic=topics.state,
         value_template="{{ value_json.posture }}",
         device_class="enum",
-        options=[p.value for p in Posture],
+        # `no_data`, not `unknown` (Home Assistant's reserved "no value"): see payloads.POSTURE_NO_DATA.
+        options=list(STATE_POSTURES),
         icon="mdi:human-handsdown",
     )
     add("sensor", "posture", cfg)
@@ -168,8 +168,10 @@ def discovery_messages(topics: Topics, device: DeviceDescription | None = None) 
     cfg = EntityConfig(
         **base("sensor", "battery", "Battery"),
         state_topic=topics.state,
-        # An unknown battery must read as unknown, not as 0 % (which would fire low-battery alerts).
-        value_template="{{ value_json.battery if value_json.battery is not none else 'unknown' }}",
+        # A battery not reported yet is Home Assistant's "no value", which a template says as `None`
+        # (not `unknown`: HA logs an error for a non-numeric value and keeps the old one; not 0 %,
+        # which would fire low-battery alerts).
+        value_template="{{ value_json.battery if value_json.battery is not none else None }}",
         device_class="battery",
         unit_of_measurement="%",
         state_class="measurement",

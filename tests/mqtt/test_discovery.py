@@ -94,7 +94,10 @@ def test_entity_details_match_home_assistant_rules() -> None:
     assert cfgs["current_bout"]["device_class"] == "duration"
     posture = cfgs["posture"]
     # An enum sensor must have options and must not have a unit or state class.
-    assert posture["device_class"] == "enum" and posture["options"] == [p.value for p in Posture]
+    assert posture["device_class"] == "enum"
+    # Our own word for an unknown posture: `unknown` is Home Assistant's "no value".
+    assert posture["options"] == ["sit", "lie", "stand", "move", "cycle", "non_wear", "no_data"]
+    assert len(posture["options"]) == len(Posture)
     assert "unit_of_measurement" not in posture and "state_class" not in posture
     assert (cfgs["battery"]["device_class"], cfgs["battery"]["unit_of_measurement"]) == ("battery", "%")
     assert cfgs["nudge"]["event_types"] == ["nudge", "escalation"]

@@ -49,9 +49,10 @@ def test_a_connected_wearer_sitting_with_the_day_so_far() -> None:
 
 
 def test_without_the_link_the_posture_is_unknown_unless_the_device_was_off_body() -> None:
+    # An unknown posture is `no_data` on MQTT: `unknown` is Home Assistant's reserved "no value".
     sitting = LiveState(posture=Posture.SIT, posture_since=NOW - 60.0, link_up=False)
     payload = state_payload(sitting, NOW, "w1")
-    assert (payload["posture"], payload["worn"], payload["link"]) == ("unknown", False, "lost")
+    assert (payload["posture"], payload["worn"], payload["link"]) == ("no_data", False, "lost")
     off_body = LiveState(posture=Posture.NON_WEAR, posture_since=NOW - 60.0, link_up=False)
     payload = state_payload(off_body, NOW, "w1")
     assert (payload["posture"], payload["worn"], payload["link"]) == ("non_wear", False, "lost")

@@ -420,7 +420,7 @@ def test_bad_packets_and_commands_do_not_crash_and_state_follows_the_link(
         lost = wait_for(
             "a lost state", lambda: last_state(phone, state_topic, lambda s: s["link"] == "lost"), 30, proc
         )
-        assert lost["posture"] == "unknown" and lost["worn"] is False
+        assert lost["posture"] == "no_data" and lost["worn"] is False
         wearable.come_back()
         back = wait_for(
             "a connected state again",
