@@ -38,6 +38,11 @@ class DaemonOptions:
     state_dir: Path | None = None
     # The host clock the links map device time with; None is the real UTC clock.
     clock: Callable[[], float] | None = None
+    # Daily reports also go out when the host clock passes the report time (a wearable that is off
+    # still gets its report). False: only data time decides, for a simulated clock that runs ahead of
+    # the data it maps (the demo's, sped up: on a busy machine the data trails it, and a report timed
+    # on it would go out before the day's data is in). See WearableService.
+    reports_on_host_clock: bool = True
 
 
 class Daemon:
@@ -121,7 +126,13 @@ class Daemon:
         tz = resolve_zone(self.config.timezone)
         for wearable in self.config.wearables:
             service = WearableService(
-                wearable, self.config, self.store, tz, report_dir=self.report_dir, clock=self.options.clock
+                wearable,
+                self.config,
+                self.store,
+                tz,
+                report_dir=self.report_dir,
+                clock=self.options.clock,
+                reports_on_host_clock=self.options.reports_on_host_clock,
             )
             await service.start()
             self.services.append(service)

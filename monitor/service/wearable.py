@@ -101,15 +101,23 @@ class WearableService:
         *,
         report_dir: Path | None = None,
         clock: Callable[[], float] | None = None,
+        reports_on_host_clock: bool = True,
     ) -> None:
         """`clock` is the host's UTC clock the link maps device time with (the demo passes a
-        simulated one so that a day replayed fast lands on the right local hours)."""
+        simulated one so that a day replayed fast lands on the right local hours).
+
+        `reports_on_host_clock`: the daily report goes out when data time or `clock` passes the
+        report time, whichever is first (a wearable that is off still gets its report, and one due
+        while the service was down goes out at start). False leaves it to data time alone, for a
+        simulated clock that runs ahead of the data (the demo's: on a busy machine the data trails
+        the sped-up clock, and a report timed on the clock would miss the end of the day)."""
         self.wearable = wearable
         self.id = wearable.id
         self.config = config
         self.store = store
         self.tz = tz
         self._clock = clock or time_module.time
+        self._reports_on_host_clock = reports_on_host_clock
         profile = make_profile(wearable.profile, StreamConfig(wearable.rate_hz, wearable.range_g))
         self.link = WearableLink(
             WearableTarget.from_config(wearable.address, wearable.name, wearable.service_uuid),
@@ -175,7 +183,9 @@ class WearableService:
         )
         self._restore_policy()
         self.reports.start(self._clock())
-        coros = [self.link.run(), self._consume(), self._report_timer()]
+        coros = [self.link.run(), self._consume()]
+        if self._reports_on_host_clock:
+            coros.append(self._report_timer())
         if self.mqtt is not None:
             # Before any data, data time is the host clock: the outbox's nudges are judged on it.
             self.mqtt.advance(self.policy_now())
