@@ -52,10 +52,21 @@ _ADDRESS_LOCK = threading.Lock()
 
 
 class Profile(StrEnum):
+    """The simulated device families, named as the config's `profile` names them
+    (`monitor.wearables.profiles.ProfileName`); `thingy`, the old name, still reads as `thingy52`."""
+
     SITSENSE = "sitsense"
     MICROBIT = "microbit"
     POLAR = "polar"
-    THINGY = "thingy"
+    THINGY52 = "thingy52"
+
+    @classmethod
+    def _missing_(cls, value: object) -> Profile | None:
+        return cls.THINGY52 if value == OLD_THINGY_NAME else None
+
+
+# What `python -m firmware_sim --profile` called the Thingy:52 before it took the config's name.
+OLD_THINGY_NAME = "thingy"
 
 
 def next_address() -> str:
@@ -83,7 +94,7 @@ def make_firmware(
     classes: dict[Profile, type[Firmware]] = {
         Profile.MICROBIT: vendors.MicrobitFirmware,
         Profile.POLAR: vendors.PolarFirmware,
-        Profile.THINGY: vendors.ThingyFirmware,
+        Profile.THINGY52: vendors.ThingyFirmware,
     }
     return classes[profile](address, source, clock=clock, battery=battery, faults=faults, **options)
 
