@@ -27,7 +27,9 @@ a private D-Bus serves an emulated BlueZ with a simulated thigh wearable, the se
 Bleak exactly as on a Raspberry Pi, classifies every second, and sends nudges over MQTT: to
 --mqtt-host if given, else to this machine's mosquitto (started for the demo on a loopback port) when
 installed, else to a small embedded broker. A console "phone" prints each nudge and answers some as a
-person would. The day takes under two minutes and ends with the daily report and the path of its HTML page.
+person would. The day takes about a minute and a half on a 2-core x86 machine (longer on a busy one or
+a Raspberry Pi: the progress line says how far it is) and ends with the daily report and the path of
+its HTML page. The report is timed by the simulated data, never by the sped-up clock.
 
 With --offline, the same day's samples go straight through the pipeline and the labels are compared
 with the simulated schedule.
