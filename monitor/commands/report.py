@@ -42,6 +42,7 @@ examples:
   sitbreak report                                today, in the terminal
   sitbreak report --date yesterday --format html --out yesterday.html
   sitbreak report --week --wearable thigh        the last 7 days, one line each
+  sitbreak report --week --date 2026-03-29       the 7 days ending on that Sunday
   sitbreak report --date 2026-03-29 --format json --db ./sitbreak.db --timezone Europe/Berlin
 """
 
@@ -132,11 +133,10 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "report", help=_HELP, description=_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    when = parser.add_mutually_exclusive_group()
-    when.add_argument(
+    parser.add_argument(
         "--date", default="today", metavar="DATE", help="YYYY-MM-DD, today or yesterday (default: today)"
     )
-    when.add_argument("--week", action="store_true", help="the 7 days ending today")
+    parser.add_argument("--week", action="store_true", help="the 7 days ending on --date (default: today)")
     add_format(parser, ("text", "json", "html"))
     parser.add_argument("--out", metavar="FILE", help="write here instead of standard output")
     add_source_arguments(parser)
@@ -155,7 +155,7 @@ def run(args: argparse.Namespace) -> int:
         # The command line is an edge: "today" and "as of" come from the wall clock here, never in
         # the computations.
         now = datetime.now(source.tz)
-        day = now.date() if args.week else parse_day("--date", args.date, source.tz, now)
+        day = parse_day("--date", args.date, source.tz, now)
         day_end = day_bounds(day, source.tz)[1]
         as_of = min(now.timestamp(), float(day_end))
         min_break = source.config.report.min_break_s

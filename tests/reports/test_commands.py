@@ -179,3 +179,13 @@ def test_week_json_and_text(db: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert max(len(line) for line in out.splitlines()) <= 80
     expected = f"On {stored} worn day" if stored else "No day this week was worn long enough"
     assert expected in out
+
+
+def test_week_ends_on_the_date_given(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--week takes --date as its last day (before, the two were mutually exclusive and the week always
+    ended today)."""
+    args = ["report", "--db", str(db), "--timezone", "Europe/Copenhagen", "--format", "json"]
+    assert main([*args, "--week", "--date", "2026-10-25"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert (doc["first_date"], doc["last_date"]) == ("2026-10-19", "2026-10-25")
+    assert doc["valid_days"] == 7
