@@ -26,7 +26,8 @@ fault (device time ahead of its arrival, or behind it for a whole window) re-tim
 arrival. The first fault of an episode is one WARNING (the device, how far off, what was done);
 `clock_faults` keeps the count and the state for the link's diagnostics; samples the re-timing
 drops are a HELD tally (at most one event per `malformed_log_interval_s`), and the time a
-re-anchoring skips is a GAP with reason `device_clock`.
+re-anchoring skips is a GAP with reason `device_clock`. `rate_hz` is the rate the connection's first
+packet declares (the micro:bit's read-back period, SitSense's rate code), else the profile's.
 """
 
 from __future__ import annotations
@@ -144,6 +145,7 @@ class PacketAssembler:
             check=ArrivalCheck() if check_device_clock else None,
         )
         self.clock_faults = ClockFaultLog(check_device_clock)
+        self.rate_hz = profile.rate_hz  # the rate the data comes at, as learned (see the docstring)
         self._streaming = False  # data came in on this connection
         self._ever_streamed = False
         self._battery_reported: int | None = None
@@ -291,7 +293,7 @@ class PacketAssembler:
             news = self._end_hold()
         first_of_connection = not self._streaming
         if first_of_connection:
-            news |= self._begin_streaming(float(t[0]))
+            news |= self._begin_streaming(float(t[0]), packet)
         if placed.gap_s > 0:
             self._flush()
             self.counts.gaps += 1
@@ -318,7 +320,9 @@ class PacketAssembler:
             self._flush()
         return news
 
-    def _begin_streaming(self, t0: float) -> News:
+    def _begin_streaming(self, t0: float, packet: DecodedPacket) -> News:
+        period = packet.period_s
+        self.rate_hz = 1.0 / period if period is not None and period > 0 else self.profile.rate_hz
         self._streaming = True
         kind = LinkEventKind.RECONNECTED if self._ever_streamed else LinkEventKind.CONNECTED
         self._ever_streamed = True
@@ -417,7 +421,7 @@ class PacketAssembler:
             DEVICE_CLOCK_TOLERANCE_S,
             cause,
             done,
-            f"{self.profile.rate_hz:g}",
+            f"{self.rate_hz:g}",
         )
 
     # ------------------------------------------------------------------ reports

@@ -198,6 +198,13 @@ class WearableLink:
         return self._stopping
 
     @property
+    def rate_hz(self) -> float:
+        """The rate the data comes at: as the device declared it at the latest connection (the
+        micro:bit's read-back period, SitSense's rate code) or as the start sequence chose it (Polar,
+        Thingy), else the profile's rate for the configured one."""
+        return self._assembler.rate_hz
+
+    @property
     def device_clock(self) -> str:
         """The device clock check's state: "ok", "ahead" or "behind" while faults go on, "off"."""
         return self._assembler.clock_faults.state(self._clock.wall_clock())
@@ -225,7 +232,7 @@ class WearableLink:
             wearable=self._who.address,
             name=self._who.name,
             profile=self.profile.name.value,
-            rate_hz=self.profile.rate_hz,
+            rate_hz=self.rate_hz,
             connects=self._counts.connects,
             losses=self._counts.losses,
             connect_failures=self._counts.connect_failures,

@@ -9,6 +9,7 @@ arrival of the packet that carried it, and data time never goes back."""
 from __future__ import annotations
 
 import logging
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -30,6 +31,7 @@ from monitor.wearables.devclock import (
 )
 from monitor.wearables.profiles import StreamConfig, make_profile
 from monitor.wearables.profiles.base import DecodedPacket
+from monitor.wearables.profiles.microbit import MicrobitProfile
 from monitor.wearables.settings import LinkSettings
 from monitor.wearables.timeline import PacketTimeline, PlacedPacket, Verdict
 
@@ -433,3 +435,18 @@ def test_unchecked_the_assembler_is_as_before() -> None:
     r.assembler.flush()
     assert r.assembler.clock_faults.state(T0) == "off"
     assert float(r.blocks()[-1].t[-1]) > T0 + 15  # 20 s of device time in 2 s
+
+
+def test_the_rate_is_the_one_the_first_packet_declares() -> None:
+    """A micro:bit V1 read back 80 ms for the 20 ms asked: 12.5 Hz from the first data on."""
+    profile = MicrobitProfile(StreamConfig(rate_hz=50))
+    out: list[SampleBlock | LinkEvent] = []
+    assembler = PacketAssembler(profile, LinkSettings(), out.append)
+    assert assembler.rate_hz == 50.0
+    profile.apply_period(struct.pack("<H", 80))
+    assembler.new_session()
+    assembler.push(struct.pack("<3h", 0, 0, 1024), 0.0, T0)
+    assert assembler.rate_hz == 12.5
+    r = rig()
+    r.assembler.push(fmt.encode_packet(0, 0, 25, 8, np.zeros((N, 3), np.int16)), 0.0, T0)
+    assert r.assembler.rate_hz == 25.0  # what the SitSense packet says, whatever was configured

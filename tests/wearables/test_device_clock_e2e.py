@@ -113,6 +113,7 @@ def test_a_micro_bit_sending_faster_than_its_period_is_never_timed_ahead(
 
     got = run(main()).got
     assert_never_after_arrival(got)
+    assert link.rate_hz == 10.0
     diag = link.diagnostics()
     assert diag["device_clock"] == "ahead" and diag["retimed_samples"] > 0
     (warning,) = warnings_about_the_device(caplog)
@@ -152,3 +153,24 @@ def test_a_device_clock_that_jumps_is_re_anchored_and_data_goes_on(
     assert diag["device_clock"] == ("ahead" if jump_s > 0 else "behind")
     (warning,) = warnings_about_the_device(caplog)
     assert ("ahead of" if jump_s > 0 else "behind") in warning
+
+
+def test_a_micro_bit_v1_reports_the_rate_it_really_runs_at(add_wearable: AddWearable) -> None:
+    """A V1 board with the FXOS8700 rounds a 20 ms request to 80 ms (12.5 Hz) and reads that back:
+    the link learns it, says it on CONNECTED and in its diagnostics, and the service builds its
+    pipeline on it (tests/service/test_learned_rate.py)."""
+    wearable = add_wearable("microbit", board="v1-fxos")
+    link = checked_link(wearable.address, "microbit", rate_hz=50)
+    assert link.rate_hz == 50.0  # the request, before the board has answered
+
+    async def main() -> LinkRun:
+        async with LinkRun(link) as r:
+            await r.samples(10, timeout=15)
+        return r
+
+    got = run(main()).got
+    assert link.rate_hz == 12.5
+    assert link.diagnostics()["rate_hz"] == 12.5
+    (connected,) = got.events(LinkEventKind.CONNECTED)
+    assert "12.5 Hz" in connected.detail
+    assert link.diagnostics()["device_clock"] == "ok"
