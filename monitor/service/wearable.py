@@ -326,6 +326,9 @@ class WearableService:
         reference = _reference_from(state.calibration)
         if reference is not None and reference.placement != self.wearable.placement:
             reference = None  # the wearable moved to another placement: learn afresh
+        # The rate the device really runs at, as the link learned it on connecting (a micro:bit V1
+        # reads back 80 ms for 20), not the configured one.
+        self.rate_hz = self.link.rate_hz
         self.stream = PostureStream(
             self.wearable.placement, self.rate_hz, self.config.pipeline, reference=reference
         )
