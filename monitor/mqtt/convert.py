@@ -84,16 +84,29 @@ def event_payload(event: PolicyEvent, wearable: str, tz: tzinfo | None = None) -
 
 
 def problem_payload(
-    area: str, problem: str | None, *, waiting_s: float, now: float, wearable: str, tz: tzinfo | None = None
+    area: str,
+    problem: str | None,
+    *,
+    now: float,
+    wearable: str,
+    tz: tzinfo | None = None,
+    waiting_s: float = 0.0,
+    written_s: float = 0.0,
+    dropped_s: float = 0.0,
 ) -> EventPayload:
     """The `event` saying that something keeps the service from its whole job (kind `problem`,
-    `reason` the area, e.g. storage), or (`problem` None) that it no longer does (`problem_cleared`)."""
+    `reason` the area, e.g. storage; `waiting_s` of data wait to be written), or (`problem` None)
+    that it no longer does (`problem_cleared`: `written_s` that waited were written, `dropped_s`
+    had to be dropped)."""
+    detail: dict[str, object] = {"problem": problem or "", "waiting_s": round(waiting_s, 1)}
+    if problem is None:
+        detail.update(written_s=round(written_s, 1), dropped_s=round(dropped_s, 1))
     return EventPayload(
         ts=iso_time(now, tz),
         wearable=wearable,
         kind="problem" if problem is not None else "problem_cleared",
         reason=area,
-        detail={"problem": problem or "", "waiting_s": round(waiting_s, 1)},
+        detail=detail,
     )
 
 

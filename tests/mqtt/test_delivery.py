@@ -217,6 +217,7 @@ def test_latest_state_is_retained_and_resent_after_an_outage(
             ts=iso_time(clock.now), wearable=W, posture=posture, since=iso_time(clock.now - 60),
             current_bout_min=1.0, sitting_timer_s=60.0, worn=True, link="connected", battery=80,
             today=TodayTotals(sitting_min=1, standing_min=0, moving_min=0, lying_min=0, breaks=0, nudges=0),
+            problem=None, waiting_s=0.0,
         )  # fmt: skip
 
     async def scenario() -> None:

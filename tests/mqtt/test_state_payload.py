@@ -85,11 +85,14 @@ def test_a_storage_problem_and_the_data_waiting_are_in_state_and_in_an_event() -
     payload = state_payload(state, NOW, "w1")
     assert (payload["problem"], payload["waiting_s"]) == ("storage: the disk is full", 754.4)
     began = problem_payload("storage", "the disk is full", waiting_s=0.0, now=NOW, wearable="w1")
-    ended = problem_payload("storage", None, waiting_s=754.44, now=NOW, wearable="w1")
+    ended = problem_payload("storage", None, now=NOW, wearable="w1", written_s=754.44, dropped_s=0)
     assert (began["kind"], began["reason"], began.get("detail")) == (
         "problem",
         "storage",
         {"problem": "the disk is full", "waiting_s": 0.0},
     )
-    assert (ended["kind"], ended.get("detail")) == ("problem_cleared", {"problem": "", "waiting_s": 754.4})
+    assert (ended["kind"], ended.get("detail")) == (
+        "problem_cleared",
+        {"problem": "", "waiting_s": 0.0, "written_s": 754.4, "dropped_s": 0.0},
+    )
     assert json.loads(encode(began)) == began

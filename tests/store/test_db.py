@@ -179,7 +179,7 @@ def test_a_full_disk_inside_a_savepoint_raises_disk_full_and_the_store_writes_ag
 def test_what_counts_as_a_storage_problem() -> None:
     def error(cls: type[sqlite3.Error], name: str) -> sqlite3.Error:
         exc = cls("x")
-        exc.sqlite_errorname = name  # type: ignore[attr-defined]
+        exc.sqlite_errorname = name
         return exc
 
     assert storage_problem(error(sqlite3.OperationalError, "SQLITE_IOERR_WRITE")) == "disk I/O error"
