@@ -91,6 +91,33 @@ def event_payload(event: PolicyEvent, wearable: str, tz: tzinfo | None = None) -
     return out
 
 
+def problem_payload(
+    area: str,
+    problem: str | None,
+    *,
+    now: float,
+    wearable: str,
+    tz: tzinfo | None = None,
+    waiting_s: float = 0.0,
+    written_s: float = 0.0,
+    dropped_s: float = 0.0,
+) -> EventPayload:
+    """The `event` saying that something keeps the service from its whole job (kind `problem`,
+    `reason` the area, e.g. storage; `waiting_s` of data wait to be written), or (`problem` None)
+    that it no longer does (`problem_cleared`: `written_s` that waited were written, `dropped_s`
+    had to be dropped)."""
+    detail: dict[str, object] = {"problem": problem or "", "waiting_s": round(waiting_s, 1)}
+    if problem is None:
+        detail.update(written_s=round(written_s, 1), dropped_s=round(dropped_s, 1))
+    return EventPayload(
+        ts=iso_time(now, tz),
+        wearable=wearable,
+        kind="problem" if problem is not None else "problem_cleared",
+        reason=area,
+        detail=detail,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class TodayCounts:
     """The local day's totals so far, as `monitor.reports.daily.day_totals` counts them."""
@@ -110,6 +137,8 @@ class LiveState:
     battery: int | None = None  # percent, None until the wearable reports it
     sitting_timer_s: float = 0.0
     today: TodayCounts = field(default_factory=TodayCounts)
+    problem: str | None = None  # what is wrong (the store cannot be written, ...), None when all is well
+    waiting_s: float = 0.0  # data seconds waiting in memory to be written
 
 
 def _minutes(seconds: int) -> float:
@@ -144,4 +173,6 @@ def state_payload(state: LiveState, now: float, wearable: str, tz: tzinfo | None
             breaks=state.today.breaks,
             nudges=state.today.nudges,
         ),
+        problem=state.problem,
+        waiting_s=round(state.waiting_s, 1),
     )

@@ -180,6 +180,29 @@ def discovery_messages(topics: Topics, device: DeviceDescription | None = None) 
     add("sensor", "battery", cfg)
 
     cfg = EntityConfig(
+        **base("sensor", "problem", "Problem"),
+        state_topic=topics.state,
+        # Text; "none" while all is well (an automation can alert on anything else).
+        value_template="{{ value_json.problem if value_json.problem else 'none' }}",
+        entity_category="diagnostic",
+        icon="mdi:alert-circle-outline",
+    )
+    add("sensor", "problem", cfg)
+
+    cfg = EntityConfig(
+        **base("sensor", "waiting", "Data waiting to be written"),
+        state_topic=topics.state,
+        value_template="{{ (value_json.waiting_s / 60) | round(1) }}",
+        device_class="duration",
+        unit_of_measurement="min",
+        state_class="measurement",
+        suggested_display_precision=0,
+        entity_category="diagnostic",
+        icon="mdi:database-clock-outline",
+    )
+    add("sensor", "waiting", cfg)
+
+    cfg = EntityConfig(
         **base("event", "nudge", "Nudge"),
         state_topic=topics.nudge,
         event_types=["nudge", "escalation"],

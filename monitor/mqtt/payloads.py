@@ -60,6 +60,10 @@ class StatePayload(TypedDict):
     link: str  # "connected" | "lost"
     battery: int | None  # percent, None until the wearable reports it
     today: TodayTotals
+    # What keeps the service from doing its whole job, in words ("storage: the disk is full"), or
+    # None; and how many seconds of data wait in memory to be written (0 when none).
+    problem: str | None
+    waiting_s: float
 
 
 class ActionButton(TypedDict):

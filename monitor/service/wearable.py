@@ -10,6 +10,10 @@ and stamps the phone's commands with it when it takes them (`MqttLink.stamp`); t
 The `state` message is built by `monitor.mqtt.convert.state_payload` from a `LiveState` record kept
 here, with today's totals from `TodayTally` (the daily report's own function); the daily report is
 `DailyReporter`'s job.
+
+Every write goes through a `StoreWriter` (a storage fault keeps the data path going, the data waiting
+in memory), every long-lived task runs under the daemon's `Supervisor`, and each packet block, link
+event and command is handled on its own (`Isolation`): one that raises is logged, counted and dropped.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import tzinfo
+from functools import partial
 from pathlib import Path
 from typing import cast
 
@@ -32,7 +37,14 @@ from monitor.core.timefmt import iso_time, utc_text
 from monitor.core.types import EpochBlock, SampleBlock
 from monitor.heap import release_free_memory
 from monitor.mqtt import EventPayload, MqttError, MqttLink
-from monitor.mqtt.convert import LiveState, TodayCounts, event_payload, nudge_payload, state_payload
+from monitor.mqtt.convert import (
+    LiveState,
+    TodayCounts,
+    event_payload,
+    nudge_payload,
+    problem_payload,
+    state_payload,
+)
 from monitor.mqtt.discovery import DeviceDescription
 from monitor.nudges.events import PolicyEvent
 from monitor.nudges.library import ExerciseLibrary
@@ -42,10 +54,15 @@ from monitor.pipeline import BoutTracker, PostureStream, UprightReference
 from monitor.pipeline.reference import ReferenceDict
 from monitor.reports.daily import CONTEXT_S
 from monitor.reports.days import day_bounds, local_date
+from monitor.service import units
 from monitor.service.daily_reporter import DailyReporter
 from monitor.service.guard import HoldBegan, StoredDataGuard
+from monitor.service.outbox import ResilientOutbox
+from monitor.service.stalls import stall_check
+from monitor.service.supervisor import Isolation, Supervisor, TaskHandle
 from monitor.service.today_tally import TodayTally
-from monitor.store import Store
+from monitor.service.writer import StoreWriter, WriteUnit
+from monitor.store import ResumeState, Store
 from monitor.store.calibration import Calibration, SavedPolicy
 from monitor.wearables.clockwatch import CLOCK_STEP_TOLERANCE_S
 from monitor.wearables.hostclock import behind_cause, clock_synchronised
@@ -102,9 +119,11 @@ class WearableService:
         report_dir: Path | None = None,
         clock: Callable[[], float] | None = None,
         reports_on_host_clock: bool = True,
+        supervisor: Supervisor | None = None,
     ) -> None:
         """`clock` is the host's UTC clock the link maps device time with (the demo passes a
-        simulated one so that a day replayed fast lands on the right local hours).
+        simulated one so that a day replayed fast lands on the right local hours). `supervisor`
+        runs the tasks (the daemon's, which ends the process when one keeps failing).
 
         `reports_on_host_clock`: the daily report goes out when data time or `clock` passes the
         report time, whichever is first (a wearable that is off still gets its report, and one due
@@ -125,24 +144,33 @@ class WearableService:
             config.link,
             wall_clock=self._clock,
         )
-        self.rate_hz = profile.rate_hz
         # Replaced at start, when the store says where its data ends.
         self.guard = StoredDataGuard(None, jitter_s=CLOCK_STEP_TOLERANCE_S, period_s=profile.period_s)
         library = ExerciseLibrary.default(config.exercises)
         self.policy = NudgePolicy(config.policy_for(self.id), library, tz, wearable_id=self.id)
         self.bouts = BoutTracker()
         self.stream: PostureStream | None = None
+        outbox = ResilientOutbox(store.outbox)
         # With [mqtt] enabled = false the monitor runs without a phone: store and reports only.
         self.mqtt: MqttLink | None = None
         if config.mqtt.enabled:
             self.mqtt = MqttLink(
                 config.mqtt,
                 self.id,
-                store.outbox,
+                outbox,
                 device=DeviceDescription(name=f"sitbreak {self.id}", model=profile.title),
             )
+        hold = self.mqtt.sends_after if self.mqtt is not None else None
+        self.writer = StoreWriter(self.id, store, outbox, hold=hold, on_problem=self._storage_problem)
         self.reports = DailyReporter(
-            self.id, wearable.placement, store, tz, config.report, mqtt=self.mqtt, report_dir=report_dir
+            self.id,
+            wearable.placement,
+            store,
+            tz,
+            config.report,
+            mqtt=self.mqtt,
+            report_dir=report_dir,
+            writer=self.writer,
         )
         self._data_now: float | None = None
         self._epochs_end: float | None = None
@@ -153,7 +181,8 @@ class WearableService:
         # A prompt is close (see PROMPT_NEAR_S): the service asks for pipeline passes more often.
         self._prompt_near = False
         self._resumed = False
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.supervisor = supervisor or Supervisor()
+        self._tasks: list[TaskHandle] = []
         self.counts: Counter[str] = Counter()
 
     # ------------------------------------------------------------------ lifecycle
@@ -183,18 +212,24 @@ class WearableService:
         )
         self._restore_policy()
         self.reports.start(self._clock())
-        coros = [self.link.run(), self._consume()]
+        run = self.supervisor.spawn
+        self._tasks = [
+            run(f"{self.id} link", self.link.run),
+            run(f"{self.id} data", self._consume),
+            run(f"{self.id} store retry", self.writer.run),
+        ]
         if self._reports_on_host_clock:
-            coros.append(self._report_timer())
+            self._tasks.append(run(f"{self.id} report timer", self._report_timer))
         if self.mqtt is not None:
             # Before any data, data time is the host clock: the outbox's nudges are judged on it.
             self.mqtt.advance(self.policy_now())
             await self.mqtt.start()
-            coros += [self._commands(), self._watch_mqtt()]
-        for coro in coros:
-            task = asyncio.create_task(coro)
-            self._tasks.add(task)
-            task.add_done_callback(self._task_done)
+            self._tasks += [
+                run(f"{self.id} commands", self._commands),
+                run(f"{self.id} mqtt watcher", self._watch_mqtt, ends=True),
+            ]
+        stalled = stall_check(self.id, lambda: self.reports.building_since, lambda: self.link.state)
+        self.supervisor.watch(f"{self.id} stalls", stalled)
         _LOGGER.info(
             "%s: looking for %s (%s, %s placement)",
             self.id,
@@ -217,33 +252,28 @@ class WearableService:
             return
         _LOGGER.info("%s: resumed the sitting timer at %d min", self.id, self.policy.sitting_s // 60)
 
-    def _task_done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            _LOGGER.error("%s: a service task failed", self.id, exc_info=task.exception())
-
     async def stop(self) -> None:
         """Stop streaming, flush what the pipeline holds, save state, publish `offline`."""
         await self.link.stop()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self.supervisor.unwatch(f"{self.id} stalls")
+        await self.supervisor.cancel(self._tasks)
         # Drain what arrived before the stop so no received second is lost, and keep the link's
         # last events (its "lost: stopped" and the tallies it flushes on the way out).
+        isolation = Isolation(f"{self.id} data", self.counts)
         while self.link.queue.qsize():
             item = self.link.queue.get_nowait()
-            if isinstance(item, SampleBlock):
-                self._on_block(item)
-            else:
-                self._on_link_event(item)
+            with isolation.item("a block at stop"):
+                self._take(item)
         if self.stream is not None:
-            self._on_epochs(self.stream.flush())
+            with isolation.item("the last epochs"):
+                self._on_epochs(self.stream.flush())
         # A report being built (or one the drained data made due) is marked and queued before the
         # link to the broker goes.
         await self.reports.wait()
         # The policy was restored at start, so even before any data (none yet, or held back while the
         # clock is behind the store) this keeps the saved state plus any command taken since.
         self._save_state(force=True)
+        self.writer.close()
         self.live.link_up = False
         self._publish_state()
         if self.mqtt is not None:
@@ -255,29 +285,45 @@ class WearableService:
             "guard": self.guard.diagnostics(),
             "mqtt": self.mqtt.diagnostics() if self.mqtt is not None else {"enabled": False},
             "policy": self.policy.diagnostics(),
+            "store": self.writer.diagnostics(),
             "counts": dict(self.counts),
         }
+
+    def trouble(self) -> list[str]:
+        """What is wrong, for systemd's STATUS line (empty while all is well)."""
+        out = [self.writer.status()] if self.writer.problem is not None else []
+        errors = self.counts["errors"] + self.supervisor.failures(f"{self.id} ")
+        if errors:
+            out.append(f"{errors} error{'s' if errors != 1 else ''} (see the journal)")
+        return out
 
     # ------------------------------------------------------------------ inputs
 
     async def _consume(self) -> None:
+        isolation = Isolation(f"{self.id} data", self.counts)
         while True:
             item = await self.link.get()
-            if isinstance(item, SampleBlock):
-                self._on_block(item)
-            else:
-                self._on_link_event(item)
+            with isolation.item("a sample block" if isinstance(item, SampleBlock) else "a link event"):
+                self._take(item)
+
+    def _take(self, item: SampleBlock | LinkEvent) -> None:
+        if isinstance(item, SampleBlock):
+            self._on_block(item)
+        else:
+            self._on_link_event(item)
 
     async def _commands(self) -> None:
         assert self.mqtt is not None
+        isolation = Isolation(f"{self.id} commands", self.counts)
         async for request in self.mqtt.commands():
-            # Stamped with the data time the policy has reached as it takes the command (a snooze
-            # counts from where the sitting timer is); too old by then: rejected by the link.
-            command = self.mqtt.stamp(request, self.policy_now())
-            if command is None:
-                continue
-            self.counts["commands"] += 1
-            self._handle_events(self.policy.command(command))
+            with isolation.item(f"the command {request.action}"):
+                # Stamped with the data time the policy has reached as it takes the command (a snooze
+                # counts from where the sitting timer is); too old by then: rejected by the link.
+                command = self.mqtt.stamp(request, self.policy_now())
+                if command is None:
+                    continue
+                self.counts["commands"] += 1
+                self._handle_events(self.policy.command(command))
 
     async def _watch_mqtt(self) -> None:
         assert self.mqtt is not None
@@ -321,16 +367,14 @@ class WearableService:
 
     def _resume(self, first_t: float) -> None:
         """First data since start: record the downtime as unknown and pick up saved state."""
-        self._resumed = True
-        state = self.store.resume(self.id, first_t)
+        state = self._resume_store(first_t)
         reference = _reference_from(state.calibration)
         if reference is not None and reference.placement != self.wearable.placement:
             reference = None  # the wearable moved to another placement: learn afresh
         # The rate the device really runs at, as the link learned it on connecting (a micro:bit V1
         # reads back 80 ms for 20), not the configured one.
-        self.rate_hz = self.link.rate_hz
         self.stream = PostureStream(
-            self.wearable.placement, self.rate_hz, self.config.pipeline, reference=reference
+            self.wearable.placement, self.link.rate_hz, self.config.pipeline, reference=reference
         )
         if state.gap is not None:
             _LOGGER.info(
@@ -339,6 +383,15 @@ class WearableService:
                 state.gap[1] - state.gap[0],
             )
         self._load_today(first_t)
+        self._resumed = True
+
+    def _resume_store(self, first_t: float) -> ResumeState:
+        """`Store.resume`, or during a storage fault its write waiting in order with the others
+        (the saved reference read as it is; the downtime is recorded when the write goes through)."""
+        done: list[ResumeState] = []
+        if self.writer.submit(WriteUnit("the downtime", lambda s: done.append(s.resume(self.id, first_t)))):
+            return done[0]
+        return ResumeState(None, None, None, False, self.store.calibration.load(self.id))
 
     def _load_today(self, now_t: float) -> None:
         """Today so far from the store, from CONTEXT_S before midnight as the report reads it."""
@@ -381,8 +434,8 @@ class WearableService:
             self.live.link_up = False
         elif event.kind is LinkEventKind.BATTERY:
             self.live.battery = event.level
-        self.store.links.add(self.id, event)
-        if event.kind in _PUBLISHED_LINK_EVENTS:
+        publish = None
+        if event.kind in _PUBLISHED_LINK_EVENTS and self.mqtt is not None:
             payload = EventPayload(
                 ts=iso_time(event.t, self.tz),
                 wearable=self.id,
@@ -391,8 +444,8 @@ class WearableService:
             )
             if event.seconds is not None:
                 payload["detail"] = {"seconds": round(event.seconds, 1)}
-            if self.mqtt is not None:
-                self.mqtt.publish_event(payload, event.t)
+            publish = partial(self.mqtt.publish_event, payload, event.t)
+        self.writer.submit(units.link_event(self.id, event, publish))
         self._publish_state()
 
     # ------------------------------------------------------------------ outputs
@@ -404,16 +457,10 @@ class WearableService:
         events = self.policy.feed(epochs)
         self._epochs_end = epochs.t_end
         records = [event.records(self.id) for event in events]
-        with self.store.atomic():
-            self.store.epochs.write_block(self.id, epochs)
-            if closed:
-                self.store.bouts.add(self.id, closed)
-            self.store.bouts.set_open(self.id, self.bouts.current)
-            for record in records:
-                self.store.record_decision(self.id, record)
-            # Into the outbox in the same transaction: a crash cannot keep a decision and lose its
-            # message (at worst the message goes out twice, with the same id).
-            self._publish_events(events)
+        publish = self._decided(events)
+        self.writer.submit(
+            units.pipeline_pass(self.id, epochs, closed, self.bouts.current, records=records, publish=publish)
+        )
         self.today.add_epochs(int(epochs.t0), epochs.labels)
         self.today.add_decisions(records)
         self._prompt_near = self.policy.prompt_within(self.config.pipeline.process_every_s + PROMPT_NEAR_S)
@@ -428,19 +475,17 @@ class WearableService:
         if not events:
             return
         records = [event.records(self.id) for event in events]
-        with self.store.atomic():
-            for record in records:
-                self.store.record_decision(self.id, record)
-            self._publish_events(events)
+        publish = self._decided(events)
         self.today.add_decisions(records)
+        self.writer.submit(units.decisions(self.id, records, publish))
         self._publish_state()
 
-    def _publish_events(self, events: list[PolicyEvent]) -> None:
-        self.counts["nudges"] += sum(1 for event in events if event.is_prompt)
-        if self.mqtt is None:
-            return
+    def _decided(self, events: list[PolicyEvent]) -> Callable[[], None] | None:
+        """Count and log the prompts among `events`; what hands their messages to MQTT (called once:
+        inside the write's transaction, or from memory while the store cannot be written)."""
         for event in events:
             if event.is_prompt:
+                self.counts["nudges"] += 1
                 _LOGGER.info(
                     "%s: %s after %d min sitting: %s",
                     self.id,
@@ -448,6 +493,14 @@ class WearableService:
                     event.sitting_s // 60,
                     event.message.title if event.message else "",
                 )
+        if self.mqtt is None or not events:
+            return None
+        return partial(self._publish_events, events)
+
+    def _publish_events(self, events: list[PolicyEvent]) -> None:
+        assert self.mqtt is not None
+        for event in events:
+            if event.is_prompt:
                 payload = nudge_payload(event, self.id, self.tz)
                 self.mqtt.publish_nudge(payload, event.t, now=self.policy_now())
             self.mqtt.publish_event(event_payload(event, self.id, self.tz), event.t)
@@ -461,7 +514,7 @@ class WearableService:
         self._save_state()
         if now >= self._due.prune:
             self._due.prune = now + PRUNE_EVERY_S
-            self.store.prune(now)
+            self.writer.submit(units.prune(now))
             release_free_memory()
         self.reports.check(now)
 
@@ -470,16 +523,12 @@ class WearableService:
         if not force and now < self._due.snapshot:
             return
         self._due.snapshot = now + SNAPSHOT_EVERY_S
-        snapshot = json.dumps(self.policy.snapshot().to_dict())
-        with self.store.atomic():
-            self.store.snapshots.save(self.id, SavedPolicy(now, snapshot))
-            reference = self.stream.reference if self.stream is not None else None
-            if reference is not None:
-                # The whole reference (with the front axis once gait taught it), not just "up":
-                # without the front axis a device turned in its pocket could read sitting as lying.
-                self.store.calibration.save(
-                    self.id, Calibration(now, reference.up, dict(reference.to_dict()))
-                )
+        saved = SavedPolicy(now, json.dumps(self.policy.snapshot().to_dict()))
+        reference = self.stream.reference if self.stream is not None else None
+        # The whole reference (with the front axis once gait taught it), not just "up": without the
+        # front axis a device turned in its pocket could read sitting as lying.
+        calibration = None if reference is None else Calibration(now, reference.up, dict(reference.to_dict()))
+        self.writer.submit(units.snapshot(self.id, saved, calibration))
 
     def _publish_state(self) -> None:
         now = self.data_now()
@@ -487,6 +536,7 @@ class WearableService:
         if self.mqtt is None:
             return
         self.live.sitting_timer_s = float(self.policy.sitting_s)
+        self.live.waiting_s = self.writer.waiting_s
         totals = self.today.totals()
         self.live.today = TodayCounts(totals.posture_s, totals.breaks, totals.nudges.prompts)
         self.mqtt.publish_state(state_payload(self.live, now, self.id, self.tz))
@@ -503,6 +553,21 @@ class WearableService:
             self.reports.check(self._clock())
             wait = self.reports.next_check - self._clock()
             await asyncio.sleep(min(REPORT_CHECK_MAX_S, max(0.0, wait)) + 0.01)
+
+    # ------------------------------------------------------------------ storage faults
+
+    def _storage_problem(self, problem: str | None) -> None:
+        """The writer's fault began (`problem` in words) or ended (None): `state` and an event say so."""
+        self.live.problem = None if problem is None else f"storage: {problem}"
+        if self.mqtt is not None:
+            now = self.policy_now()
+            w = self.writer
+            numbers = {"waiting_s": w.waiting_s, "written_s": w.written_s, "dropped_s": w.dropped_s}
+            payload = problem_payload("storage", problem, now=now, wearable=self.id, tz=self.tz, **numbers)
+            self.writer.submit(
+                units.message("a problem event", partial(self.mqtt.publish_event, payload, now))
+            )
+        self._publish_state()
 
 
 def _reference_from(calibration: Calibration | None) -> UprightReference | None:
