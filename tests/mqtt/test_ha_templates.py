@@ -43,7 +43,8 @@ ENV = ImmutableSandboxedEnvironment(undefined=StrictUndefined)
 
 
 def _states() -> list[tuple[str, LiveState]]:
-    """Every posture with the link up and lost, at several battery levels, and before any data."""
+    """Every posture with the link up and lost, at several battery levels, before any data, and
+    with the store failing (data waiting to be written)."""
     today = TodayCounts(posture_s={Posture.SIT: 3600, Posture.STAND: 600, Posture.MOVE: 300}, breaks=3)
     out: list[tuple[str, LiveState]] = [("before any data", LiveState())]
     for posture in Posture:
@@ -58,6 +59,15 @@ def _states() -> list[tuple[str, LiveState]]:
                     today=today,
                 )
                 out.append((f"{posture} link_up={link_up} battery={battery}", state))
+    stuck = LiveState(
+        posture=Posture.SIT,
+        posture_since=NOW - 60,
+        link_up=True,
+        problem="the store cannot be written: the disk is full",
+        waiting_s=754.4,
+        today=today,
+    )
+    out.append(("storage problem", stuck))
     return out
 
 
@@ -98,7 +108,15 @@ def accepted(message: DiscoveryMessage, text: str) -> bool:
 
 def test_every_template_renders_an_accepted_value_for_every_state() -> None:
     messages = _templated()
-    assert {m.object_id for m in messages} == {"sitting_today", "current_bout", "posture", "worn", "battery"}
+    assert {m.object_id for m in messages} == {
+        "sitting_today",
+        "current_bout",
+        "posture",
+        "worn",
+        "battery",
+        "problem",
+        "waiting",
+    }
     for label, state in STATES:
         value_json = _value_json(state)
         for message in messages:
@@ -133,6 +151,14 @@ def test_worn_is_on_only_while_worn() -> None:
         text = _render(message, _value_json(state))
         worn = state.link_up and state.posture not in (Posture.NON_WEAR, Posture.UNKNOWN)
         assert text == ("ON" if worn else "OFF")
+
+
+def test_problem_reads_none_while_all_is_well_and_waiting_is_minutes() -> None:
+    rendered = {m.object_id: _render(m, _value_json(STATES[1][1])) for m in _templated()}
+    assert rendered["problem"] == "none" and rendered["waiting"] == "0.0"
+    rendered = {m.object_id: _render(m, _value_json(STATES[-1][1])) for m in _templated()}
+    assert rendered["problem"] == "the store cannot be written: the disk is full"
+    assert rendered["waiting"] == "12.6"
 
 
 def test_minutes_are_rounded_numbers() -> None:
