@@ -85,6 +85,8 @@ ENTITY_PATTERNS = {
     "posture": "sensor.sitbreak_{w}_posture",
     "worn": "binary_sensor.sitbreak_{w}_worn",
     "battery": "sensor.sitbreak_{w}_battery",
+    "problem": "sensor.sitbreak_{w}_problem",
+    "data_waiting": "sensor.sitbreak_{w}_data_waiting",
     "nudge": "event.sitbreak_{w}_nudge",
     "ack": "button.sitbreak_{w}_done_ack",
     "snooze": "button.sitbreak_{w}_snooze_10_min",
@@ -411,6 +413,20 @@ def check_states(ha: HomeAssistant, wire: Wire, topics: Topics, checks: Checks) 
         )
     battery = ha.wait_state(ENTITIES["battery"], lambda s: s == "87")
     checks.check(battery == "87", "battery 87 %", f"state {battery!r}")
+    problem = ha.wait_state(ENTITIES["problem"], "none".__eq__)
+    waiting = ha.wait_state(ENTITIES["data_waiting"], lambda s: is_number(s) and float(s) == 0)
+    checks.check(problem == "none" and waiting is not None, "all well: no problem, no data waiting")
+    words = "the store cannot be written: database or disk is full"
+    stuck = LiveState(posture=Posture.SIT, posture_since=now - 60, link_up=True, battery=87, today=today)
+    stuck.problem, stuck.waiting_s = words, 754.0
+    wire.publish(topics.state, encode(state_payload(stuck, now, WEARABLE, UTC)), retain=True)
+    problem = ha.wait_state(ENTITIES["problem"], words.__eq__)
+    waiting = ha.wait_state(ENTITIES["data_waiting"], "12.6".__eq__)
+    checks.check(
+        problem == words and waiting == "12.6",
+        "a full disk: the problem in words, 12.6 min of data waiting",
+        f"states {problem!r}, {waiting!r}",
+    )
 
 
 def check_buttons(ha: HomeAssistant, wire: Wire, topics: Topics, checks: Checks) -> None:
@@ -504,6 +520,8 @@ def check_demo(ha: HomeAssistant, broker_port: int, folder: Path, checks: Checks
         "posture": lambda s: s in STATE_POSTURES,
         "worn": lambda s: s in ("on", "off"),
         "battery": is_number,
+        "problem": "none".__eq__,
+        "data_waiting": lambda s: is_number(s) and float(s) == 0,
     }
     for key, values in seen.items():
         # A button's (and an event's) state is when it last fired: `unknown` until then, and available.

@@ -190,7 +190,7 @@ def discovery_messages(topics: Topics, device: DeviceDescription | None = None) 
     add("sensor", "problem", cfg)
 
     cfg = EntityConfig(
-        **base("sensor", "waiting", "Data waiting to be written"),
+        **base("sensor", "data_waiting", "Data waiting"),
         state_topic=topics.state,
         value_template="{{ (value_json.waiting_s / 60) | round(1) }}",
         device_class="duration",
@@ -200,7 +200,7 @@ def discovery_messages(topics: Topics, device: DeviceDescription | None = None) 
         entity_category="diagnostic",
         icon="mdi:database-clock-outline",
     )
-    add("sensor", "waiting", cfg)
+    add("sensor", "data_waiting", cfg)
 
     cfg = EntityConfig(
         **base("event", "nudge", "Nudge"),

@@ -66,7 +66,7 @@ def test_every_entity_uses_documented_keys_and_our_topics() -> None:
         ("binary_sensor", "worn"),
         ("sensor", "battery"),
         ("sensor", "problem"),
-        ("sensor", "waiting"),
+        ("sensor", "data_waiting"),
         ("event", "nudge"),
         ("button", "ack"),
         ("button", "snooze"),
@@ -104,7 +104,8 @@ def test_entity_details_match_home_assistant_rules() -> None:
     assert (cfgs["battery"]["device_class"], cfgs["battery"]["unit_of_measurement"]) == ("battery", "%")
     # Storage faults and the like: a text sensor ("none" when all is well) and the data waiting.
     assert cfgs["problem"]["entity_category"] == "diagnostic" and "unit_of_measurement" not in cfgs["problem"]
-    assert (cfgs["waiting"]["device_class"], cfgs["waiting"]["unit_of_measurement"]) == ("duration", "min")
+    waiting = cfgs["data_waiting"]
+    assert (waiting["device_class"], waiting["unit_of_measurement"]) == ("duration", "min")
     assert cfgs["nudge"]["event_types"] == ["nudge", "escalation"]
     assert cfgs["nudge"]["state_topic"] == "sitbreak/w/nudge"
     for button in ("ack", "snooze"):

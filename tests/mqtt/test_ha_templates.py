@@ -115,7 +115,7 @@ def test_every_template_renders_an_accepted_value_for_every_state() -> None:
         "worn",
         "battery",
         "problem",
-        "waiting",
+        "data_waiting",
     }
     for label, state in STATES:
         value_json = _value_json(state)
@@ -155,10 +155,10 @@ def test_worn_is_on_only_while_worn() -> None:
 
 def test_problem_reads_none_while_all_is_well_and_waiting_is_minutes() -> None:
     rendered = {m.object_id: _render(m, _value_json(STATES[1][1])) for m in _templated()}
-    assert rendered["problem"] == "none" and rendered["waiting"] == "0.0"
+    assert rendered["problem"] == "none" and rendered["data_waiting"] == "0.0"
     rendered = {m.object_id: _render(m, _value_json(STATES[-1][1])) for m in _templated()}
     assert rendered["problem"] == "the store cannot be written: the disk is full"
-    assert rendered["waiting"] == "12.6"
+    assert rendered["data_waiting"] == "12.6"
 
 
 def test_minutes_are_rounded_numbers() -> None:
