@@ -209,6 +209,17 @@ class WearableLink:
         """The device clock check's state: "ok", "ahead" or "behind" while faults go on, "off"."""
         return self._assembler.clock_faults.state(self._clock.wall_clock())
 
+    def clock_trouble(self) -> str | None:
+        """The device clock fault under way, in words for systemd's STATUS line (None when none)."""
+        state = self.device_clock
+        if state not in ("ahead", "behind"):
+            return None
+        faults = self._assembler.clock_faults
+        off = f" by {abs(faults.last.error_s):.0f} s" if faults.last is not None else ""
+        done = "re-timed on arrival" if state == "ahead" else "re-anchored, the time skipped unknown"
+        dropped = f", {faults.dropped} samples dropped" if faults.dropped else ""
+        return f"device clock {state}{off}: {done}{dropped}"
+
     def _stop_requested(self) -> bool:
         # a call, not an attribute: `stop()` flips the flag while run() awaits
         return self._stopping

@@ -90,6 +90,10 @@ def test_a_device_ten_times_too_fast_is_retimed_on_arrival(
     assert diag["device_clock_faults"] >= 1 and diag["retimed_samples"] > 0
     error = diag["device_clock_error_s"]
     assert error is not None and error > DEVICE_CLOCK_TOLERANCE_S
+    # what the service's STATUS line shows while the episode lasts
+    trouble = link.clock_trouble()
+    assert trouble is not None and trouble.startswith("device clock ahead by ")
+    assert f"re-timed on arrival, {diag['retimed_samples']} samples dropped" in trouble
     (warning,) = warnings_about_the_device(caplog)  # logged once for the whole episode
     assert "ahead of its arrival" in warning and "re-timed on arrival" in warning
     # the drops are on record: HELD tallies with the count
@@ -151,6 +155,8 @@ def test_a_device_clock_that_jumps_is_re_anchored_and_data_goes_on(
     diag = link.diagnostics()
     assert diag["device_clock_faults"] >= 1
     assert diag["device_clock"] == ("ahead" if jump_s > 0 else "behind")
+    trouble = link.clock_trouble()
+    assert trouble is not None and trouble.startswith(f"device clock {diag['device_clock']} by ")
     (warning,) = warnings_about_the_device(caplog)
     assert ("ahead of" if jump_s > 0 else "behind") in warning
 
@@ -173,4 +179,4 @@ def test_a_micro_bit_v1_reports_the_rate_it_really_runs_at(add_wearable: AddWear
     assert link.diagnostics()["rate_hz"] == 12.5
     (connected,) = got.events(LinkEventKind.CONNECTED)
     assert "12.5 Hz" in connected.detail
-    assert link.diagnostics()["device_clock"] == "ok"
+    assert link.diagnostics()["device_clock"] == "ok" and link.clock_trouble() is None
