@@ -195,15 +195,8 @@ class StoreWriter:
             self._waiting_s -= unit.seconds
             self.written_s += unit.seconds
             self.counts["written_late"] += 1
-        if self.outbox.marks_waiting:
-            try:
-                self.outbox.write_marks()
-            except Exception as exc:
-                problem = storage_problem(exc)
-                if problem is None:
-                    raise
-                self._still(problem)
-                return False
+        if self.outbox.marks_waiting and not self._attempt(self.outbox.write_marks):
+            return False
         self._waiting_s = 0.0
         self._end()
         return True
@@ -286,14 +279,11 @@ class StoreWriter:
             event = LinkEvent(LinkEventKind.GAP, start, seconds=float(end - start), detail=GAP_DETAIL)
             store.links.add(self.wearable, event)
 
-        try:
+        def in_one_transaction() -> None:
             with self.store.atomic():
                 write(self.store)
-        except Exception as exc:
-            problem = storage_problem(exc)
-            if problem is None:
-                raise
-            self._still(problem)
+
+        if not self._attempt(in_one_transaction):
             return False
         _LOGGER.warning(
             "%s: %.0f s of data dropped while the store could not be written are recorded as unknown",
@@ -320,6 +310,18 @@ class StoreWriter:
             self.wait_max_s / 3600,
         )
         self._on_problem(problem)
+
+    def _attempt(self, write: Callable[[], None]) -> bool:
+        """Run `write`; False (the fault still on) if the storage failed, anything else raises."""
+        try:
+            write()
+        except Exception as exc:
+            problem = storage_problem(exc)
+            if problem is None:
+                raise
+            self._still(problem)
+            return False
+        return True
 
     def _still(self, problem: str) -> None:
         if problem != self.problem:
