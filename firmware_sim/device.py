@@ -20,6 +20,7 @@ from enum import StrEnum
 import numpy as np
 
 from firmware_sim.gatt import Characteristic, Service, uuid16
+from firmware_sim.simclock import SharedTimeline
 from firmware_sim.source import Float32Array, SampleSource
 
 _LOGGER = logging.getLogger(__name__)
@@ -147,10 +148,17 @@ class DeviceClock:
 
     ``speed`` is a constant or a `SpeedSchedule` (device time 0 of the schedule is ``boot_ms``).
     ``origin``: the `time.monotonic()` instant at which the clock reads ``boot_ms`` (default: now);
-    give it to start several clocks on one time line."""
+    give it to start several clocks on one time line. ``timeline``: a
+    `firmware_sim.simclock.SharedTimeline` that replaces the monotonic clock (``origin`` is then a
+    point on it), so that a test can slow the whole simulation down. (Not the firmware's ``pace``,
+    which is one device's time being wrong.)"""
 
     def __init__(
-        self, speed: float | SpeedSchedule = 1.0, boot_ms: float = 0.0, origin: float | None = None
+        self,
+        speed: float | SpeedSchedule = 1.0,
+        boot_ms: float = 0.0,
+        origin: float | None = None,
+        timeline: SharedTimeline | None = None,
     ) -> None:
         if isinstance(speed, SpeedSchedule):
             self.schedule = speed
@@ -159,24 +167,32 @@ class DeviceClock:
                 raise ValueError(f"speed={speed} must be > 0")
             self.schedule = SpeedSchedule(speed=float(speed))
         self._boot_ms = boot_ms
-        self._wall0 = time.monotonic() if origin is None else origin
+        self.timeline = timeline
+        self._wall0 = self._now() if origin is None else origin
+
+    def _now(self) -> float:
+        return time.monotonic() if self.timeline is None else self.timeline.now()
 
     @property
     def origin(self) -> float:
-        """The monotonic instant at which the clock read its boot value."""
+        """The monotonic instant (or the shared timeline's) at which the clock read its boot value."""
         return self._wall0
 
     @property
     def speed(self) -> float:
         """How many device seconds pass per wall second right now."""
-        return self.schedule.speed_at(self.schedule.data_s(time.monotonic() - self._wall0))
+        rate = 1.0 if self.timeline is None else self.timeline.rate
+        return self.schedule.speed_at(self.schedule.data_s(self._now() - self._wall0)) * rate
 
     def now_ms(self) -> float:
-        return self._boot_ms + self.schedule.data_s(time.monotonic() - self._wall0) * 1000.0
+        return self._boot_ms + self.schedule.data_s(self._now() - self._wall0) * 1000.0
 
     def wall_delay_s(self, device_ms: float) -> float:
-        """Wall seconds until the device clock reads ``device_ms`` (0 when already past)."""
+        """Wall seconds until the device clock reads ``device_ms`` (0 when already past; at the
+        shared timeline's current rate, which may change meanwhile)."""
         at = self._wall0 + self.schedule.wall_s((device_ms - self._boot_ms) / 1000.0)
+        if self.timeline is not None:
+            return self.timeline.wall_delay_s(at)
         return max(0.0, at - time.monotonic())
 
 
@@ -260,6 +276,9 @@ class Firmware(ABC):
         # `pace` times too fast; and its clock reads `clock_jump_s` off from then on.
         self.pace = 1.0
         self.clock_jump_s = 0.0
+        # The stream has sent every sample before `off_at_ms` (a starved emulator's stream may
+        # still be catching up when the switch-off's timer fires).
+        self.at_off = False
         self._held: bytes | None = None
         self._task: asyncio.Task[None] | None = None
         self._battery_reported = -1
@@ -335,6 +354,7 @@ class Firmware(ABC):
         # Sample k is taken at device time k / (rate * pace) and stamped k / rate (see `pace`).
         pace = self.pace
         index = math.ceil(self.clock.now_ms() * pace * rate / 1000.0)
+        self.at_off = False
         self.on_stream_start()
         _LOGGER.debug("%s: streaming from sample %d at %g Hz", self.address, index, rate)
         burst = 0
@@ -349,6 +369,7 @@ class Firmware(ABC):
             if self.off_at_ms is not None and last_ms >= self.off_at_ms:
                 # Off before this packet is complete: wait for the switch-off to end the stream
                 # (or for a switch-on that cancels it).
+                self.at_off = True
                 await asyncio.sleep(max(delay, OFF_WAIT_S))
                 continue
             if delay > 0 or burst >= CATCH_UP_BURST:

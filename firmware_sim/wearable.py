@@ -38,6 +38,7 @@ from firmware_sim.device import (
     SentPacket,
     SpeedSchedule,
 )
+from firmware_sim.simclock import SharedTimeline
 from firmware_sim.source import SampleSource, WaveSource
 
 if TYPE_CHECKING:
@@ -48,6 +49,10 @@ T = TypeVar("T")
 # A wearable a couple of metres from the Pi, through a body: comfortably above the ~-90 dBm where
 # BLE links start to drop.
 DEFAULT_RSSI_DBM = -60
+# A timed switch-off looks at the device clock at least this often (wall s; a shared timeline's rate
+# may change), and again this soon when it finds the clock or the device's stream not there yet.
+OFF_RECHECK_MAX_S = 0.25
+OFF_RECHECK_S = 0.01
 # Static random addresses have the two top bits set (Core spec Vol 6 Part B 1.3.2.1); ours all start
 # with F0:5E so they are easy to recognise in logs.
 _ADDRESS_COUNTER = itertools.count(1)
@@ -110,7 +115,10 @@ class SimulatedWearable:
     wrong against the simulation's: it samples ``pace`` times faster than the rate its packets
     declare (0.5: half as fast), so its samples come that much faster and the times it stamps,
     counted in declared periods, run that much too fast (``speed`` makes the whole simulation run
-    faster, host included; ``pace`` is the device alone being wrong). Extra keyword arguments go to the
+    faster, host included; ``pace`` is the device alone being wrong). ``timeline``: a
+    `firmware_sim.simclock.SharedTimeline` the device clock reads instead of the monotonic clock,
+    so that a test can slow the whole simulation, host included, down (``speed`` and ``pace`` apply
+    on it as they do on the monotonic clock). Extra keyword arguments go to the
     firmware (SitSense: ``rate_hz``, ``range_g``, ``ignore_rate``; micro:bit: ``board``, ``period_ms``,
     ``accelerometer_service``; Polar: ``model``, ``frame_type``, ``clock_origin_ns``,
     ``refuse_settings``, ``refuse_start``, ``bonding_required``; Thingy: ``motion_freq_hz``,
@@ -131,6 +139,7 @@ class SimulatedWearable:
         address_type: str = "random",
         uptime_ms: float = 0.0,
         pace: float = 1.0,
+        timeline: SharedTimeline | None = None,
         **firmware_options: Any,
     ) -> None:
         if not pace > 0 or not math.isfinite(pace):
@@ -138,7 +147,7 @@ class SimulatedWearable:
         self.profile = Profile(profile)
         self.address = (address or next_address()).upper()
         defs.device_path(self.address)  # validates the shape early
-        self.clock = DeviceClock(speed, boot_ms=uptime_ms)
+        self.clock = DeviceClock(speed, boot_ms=uptime_ms, timeline=timeline)
         self.battery = Battery(self.clock, battery_pct, drain_pct_per_h)
         self.faults = Faults(seed)
         self.firmware = make_firmware(
@@ -218,6 +227,20 @@ class SimulatedWearable:
         as a gap of exactly the time that passed."""
 
         def off() -> None:
+            # Looked at again until it is due: a shared timeline may be slowed meanwhile, and if
+            # the emulator's loop was starved its stream may still be sending the samples it took
+            # before the switch-off. A real device does neither: wait for both.
+            assert at_ms is not None
+            fw = self.firmware
+            if self.clock.now_ms() < at_ms or (fw.streaming and not fw.at_off):
+                due_in = self.clock.wall_delay_s(at_ms)
+                self._power_timer = asyncio.get_running_loop().call_later(
+                    min(max(due_in, OFF_RECHECK_S), OFF_RECHECK_MAX_S), off
+                )
+                return
+            switch_off_now()
+
+        def switch_off_now() -> None:
             self._power_timer = None
             self.firmware.off_at_ms = None
             if self._emulator is not None:
@@ -228,12 +251,13 @@ class SimulatedWearable:
         def apply() -> None:
             self._cancel_power_timer()
             if at_ms is None:
-                off()
+                switch_off_now()
             elif self._emulator is None:
                 raise RuntimeError("a timed power_off needs the wearable added to an emulator")
             else:
-                delay = self.clock.wall_delay_s(at_ms)
+                delay = min(self.clock.wall_delay_s(at_ms), OFF_RECHECK_MAX_S)
                 self.firmware.off_at_ms = at_ms
+                self.firmware.at_off = False
                 self._power_timer = asyncio.get_running_loop().call_later(delay, off)
 
         self._run(apply)
