@@ -2,8 +2,16 @@
 
 The pipeline and the policy are pure and run on data time; this module only moves their inputs and
 outputs between the I/O edges. Everything one block of samples causes (epochs, closed bouts, policy
-decisions) is written in one transaction before anything is published, so a crash never publishes what
-the store does not hold, and the outbox re-sends what was stored but not yet acknowledged.
+decisions, the policy's state) is written in one transaction before anything is published, so a crash
+never publishes what the store does not hold, and the outbox re-sends what was stored but not yet
+acknowledged.
+
+Each block the link hands on (every `link.block_max_s`) gets a pipeline pass. Its *live* labels
+(monitor/pipeline/live.py, a few seconds behind the samples) drive the nudge policy and the posture in
+`state`, and are stored at once; the *final* labels, ~41 s later, replace them in the store and close
+the bouts. The epochs non-wear still holds (a still device) are stored provisionally as worn, as a
+flush at stop would label them. So a crash loses only what had not reached a pass: the link's current
+block and the last second or two of windows (docs/design.md, "Crash loss").
 
 Data time flows one way: the service hands it to the MQTT link (`advance`, `publish_nudge(now=)`)
 and stamps the phone's commands with it when it takes them (`MqttLink.stamp`); the link never asks.
@@ -29,7 +37,7 @@ from typing import cast
 from monitor.config import Config, WearableSettings
 from monitor.core.links import LinkEvent, LinkEventKind
 from monitor.core.timefmt import iso_time, utc_text
-from monitor.core.types import EpochBlock, SampleBlock
+from monitor.core.types import EpochBlock, Posture, SampleBlock
 from monitor.heap import release_free_memory
 from monitor.mqtt import EventPayload, MqttError, MqttLink
 from monitor.mqtt.convert import LiveState, TodayCounts, event_payload, nudge_payload, state_payload
@@ -38,7 +46,7 @@ from monitor.nudges.events import PolicyEvent
 from monitor.nudges.library import ExerciseLibrary
 from monitor.nudges.policy import NudgePolicy
 from monitor.nudges.state import PolicyState
-from monitor.pipeline import BoutTracker, PostureStream, UprightReference
+from monitor.pipeline import BoutTracker, PostureStream, StreamOutput, UprightReference
 from monitor.pipeline.reference import ReferenceDict
 from monitor.reports.daily import CONTEXT_S
 from monitor.reports.days import day_bounds, local_date
@@ -58,18 +66,20 @@ _LOGGER = logging.getLogger(__name__)
 # The retained `state` is refreshed at least this often (data time) even when nothing changes, so a
 # dashboard's "sitting for" counter stays current; posture and link changes publish at once.
 STATE_EVERY_S = 60.0
-# The policy's state and the learned upright reference are saved this often (data time, checked as
-# blocks arrive): a crash loses at most this much of the sitting timer's progress, plus one block.
+# The policy's state is saved with the epochs of every pass that fed it (one transaction), so after a
+# crash the sitting timer resumes exactly where the stored epochs end. The learned upright reference
+# changes only while walking, over tens of seconds: it is saved this often (data time) and at stop.
 SNAPSHOT_EVERY_S = 60.0
+# Provisional labels at the end of the held tail may still change (a run not yet confirmed): rewritten
+# from this many seconds before the end of what was stored provisionally.
+PROVISIONAL_REWRITE_S = 5
 # Retention pruning runs once per this much data time.
 PRUNE_EVERY_S = 6 * 3600.0
-# While a prompt is at most one normal pass plus PROMPT_NEAR_S of sitting away, the service asks the
-# pipeline for a pass every PROMPT_PASS_S of data instead of waiting for `pipeline.process_every_s`
-# (a minute): the nudge then trails the crossing by the bout smoothing's ~45 s rather than up to two
-# minutes, for a few extra passes per prompt. (The margin covers the lookahead: epochs reach the
-# policy ~45 s late.)
+# By default every block gets a pass (`pipeline.process_every_s` = 0). Where a configuration batches
+# passes to save CPU, the service still asks for a pass every PROMPT_PASS_S of data while a prompt is
+# at most one batch plus PROMPT_NEAR_S of sitting away, so the nudge is not up to a batch late.
 PROMPT_NEAR_S = 120.0
-PROMPT_PASS_S = 10.0
+PROMPT_PASS_S = 5.0
 # With no data coming in (device off, out of range) the report time is checked on the host clock at
 # least this often (wall seconds); short enough to follow a clock step, long enough to cost nothing.
 REPORT_CHECK_MAX_S = 60.0
@@ -137,7 +147,11 @@ class WearableService:
             self.id, wearable.placement, store, tz, config.report, mqtt=self.mqtt, report_dir=report_dir
         )
         self._data_now: float | None = None
+        # End of the live epochs fed to the policy; end of the final epochs stored; end of the
+        # provisional ones stored (live and held).
         self._epochs_end: float | None = None
+        self._final_end: float | None = None
+        self._provisional_end: float | None = None
         # What `state` shows; today's totals come from the tally when it is published.
         self.live = LiveState()
         self.today = TodayTally(tz, config.report.min_break_s)
@@ -151,12 +165,12 @@ class WearableService:
     # ------------------------------------------------------------------ lifecycle
 
     def policy_now(self) -> float:
-        """Data time the policy has reached: the end of the last epoch it was fed.
+        """Data time the policy has reached: the end of the last (live) epoch it was fed.
 
         Commands from the phone are stamped with it when the service takes them, and it is the data
-        time handed to the MQTT link (nudge staleness), because the pipeline emits epochs a while
-        after their samples arrive (bout smoothing, batched passes): a snooze must count from where
-        the sitting timer is, not from the newest sample."""
+        time handed to the MQTT link (nudge staleness), because live epochs trail their samples by a
+        few seconds (longer while non-wear holds a still device): a snooze must count from where the
+        sitting timer is, not from the newest sample."""
         return self._epochs_end if self._epochs_end is not None else self.data_now()
 
     def data_now(self) -> float:
@@ -227,7 +241,7 @@ class WearableService:
             else:
                 self._on_link_event(item)
         if self.stream is not None:
-            self._on_epochs(self.stream.flush())
+            self._on_output(self.stream.flush_live())
         # A report being built (or one the drained data made due) is marked and queued before the
         # link to the broker goes.
         await self.reports.wait()
@@ -297,11 +311,12 @@ class WearableService:
             self._resume(float(block.t[0]))
         assert self.stream is not None
         self._data_now = float(block.t[-1])
-        self._on_epochs(self.stream.feed(block, process_now=self._prompt_pass_due(block)))
+        self._on_output(self.stream.feed_live(block, process_now=self._prompt_pass_due(block)))
         self._periodic()
 
     def _prompt_pass_due(self, block: SampleBlock) -> bool:
-        """A pass now, PROMPT_PASS_S of data after the last one, because a prompt is close."""
+        """A pass now, PROMPT_PASS_S of data after the last one, because a prompt is close (only
+        matters where `pipeline.process_every_s` batches passes)."""
         if not self._prompt_near:
             return False
         assert self.stream is not None
@@ -317,7 +332,7 @@ class WearableService:
         if reference is not None and reference.placement != self.wearable.placement:
             reference = None  # the wearable moved to another placement: learn afresh
         self.stream = PostureStream(
-            self.wearable.placement, self.rate_hz, self.config.pipeline, reference=reference
+            self.wearable.placement, self.rate_hz, self.config.pipeline, reference=reference, live=True
         )
         if state.gap is not None:
             _LOGGER.info(
@@ -384,31 +399,52 @@ class WearableService:
 
     # ------------------------------------------------------------------ outputs
 
-    def _on_epochs(self, epochs: EpochBlock) -> None:
-        if len(epochs) == 0:
+    def _on_output(self, out: StreamOutput) -> None:
+        """One pass: live epochs to the policy, everything to the store in one transaction (the
+        provisional labels first, the final ones over them), then the posture for `state`."""
+        if out.empty:
             return
-        closed = self.bouts.feed(epochs)
-        events = self.policy.feed(epochs)
-        self._epochs_end = epochs.t_end
+        final = out.final
+        live = _after(out.live, self._final_end)
+        held = _after(out.held, _rewrite_from(self._provisional_end))
+        closed = self.bouts.feed(final) if len(final) else []
+        events = self.policy.feed(live) if len(live) else []
+        if len(live):
+            self._epochs_end = live.t_end
         records = [event.records(self.id) for event in events]
         with self.store.atomic():
-            self.store.epochs.write_block(self.id, epochs)
-            if closed:
-                self.store.bouts.add(self.id, closed)
-            self.store.bouts.set_open(self.id, self.bouts.current)
+            for block in (live, held, final):
+                if len(block):
+                    self.store.epochs.write_block(self.id, block)
+            if len(final):
+                if closed:
+                    self.store.bouts.add(self.id, closed)
+                self.store.bouts.set_open(self.id, self.bouts.current)
             for record in records:
                 self.store.record_decision(self.id, record)
+            if len(live):
+                # With the epochs it was fed: after a crash the timer resumes where they end.
+                self._save_policy()
             # Into the outbox in the same transaction: a crash cannot keep a decision and lose its
             # message (at worst the message goes out twice, with the same id).
             self._publish_events(events)
-        self.today.add_epochs(int(epochs.t0), epochs.labels)
+        if len(final):
+            self._final_end = final.t_end
+        ends = [b.t_end for b in (live, out.held) if len(b)]
+        if ends:
+            self._provisional_end = max(ends)
+        # Today's totals as the store holds them, but for the held tail (a device on the desk must
+        # not count as sitting for the ten minutes non-wear takes to decide).
+        for block in (live, final):
+            self.today.add_epochs(int(block.t0), block.labels)
         self.today.add_decisions(records)
         self._prompt_near = self.policy.prompt_within(self.config.pipeline.process_every_s + PROMPT_NEAR_S)
-        current = self.bouts.current
-        if current is not None and current.label != self.live.posture:
-            self.live.posture = current.label
-            self.live.posture_since = current.start
-            self._due.state = -math.inf  # publish the change now
+        if out.posture is not None:
+            posture = Posture.from_code(out.posture.code)
+            if posture is not self.live.posture or out.posture.since != self.live.posture_since:
+                self.live.posture = posture
+                self.live.posture_since = out.posture.since
+                self._due.state = -math.inf  # publish the change now
 
     def _handle_events(self, events: list[PolicyEvent]) -> None:
         """Decisions made outside an epoch block (commands): store, then publish."""
@@ -452,14 +488,17 @@ class WearableService:
             release_free_memory()
         self.reports.check(now)
 
+    def _save_policy(self) -> None:
+        snapshot = json.dumps(self.policy.snapshot().to_dict())
+        self.store.snapshots.save(self.id, SavedPolicy(self.data_now(), snapshot))
+
     def _save_state(self, force: bool = False) -> None:
         now = self.data_now()
         if not force and now < self._due.snapshot:
             return
         self._due.snapshot = now + SNAPSHOT_EVERY_S
-        snapshot = json.dumps(self.policy.snapshot().to_dict())
         with self.store.atomic():
-            self.store.snapshots.save(self.id, SavedPolicy(now, snapshot))
+            self._save_policy()
             reference = self.stream.reference if self.stream is not None else None
             if reference is not None:
                 # The whole reference (with the front axis once gait taught it), not just "up":
@@ -490,6 +529,18 @@ class WearableService:
             self.reports.check(self._clock())
             wait = self.reports.next_check - self._clock()
             await asyncio.sleep(min(REPORT_CHECK_MAX_S, max(0.0, wait)) + 0.01)
+
+
+def _after(block: EpochBlock, t: float | None) -> EpochBlock:
+    """The epochs of `block` from data time `t` on (all of them when `t` is None)."""
+    if t is None or block.t0 >= t:
+        return block
+    skip = min(len(block), int(t - block.t0))
+    return EpochBlock(block.t0 + skip, block.labels[skip:])
+
+
+def _rewrite_from(provisional_end: float | None) -> float | None:
+    return None if provisional_end is None else provisional_end - PROVISIONAL_REWRITE_S
 
 
 def _reference_from(calibration: Calibration | None) -> UprightReference | None:

@@ -1,0 +1,122 @@
+"""Live labels: the minimum-bout rule applied causally, with a lookahead of a few epochs.
+
+The final labels (bouts.py) look up to ~41 s ahead: short sits are lengthened over their transitions
+and every class goes through two median filters as wide as its minimum bout, cycling's 15 s included.
+The wearer's phone cannot wait that long, so the service also gets *live* labels from the same
+non-wear-decided codes, by a rule that needs only a few epochs:
+
+- the live posture changes to a new one once the new one has lasted its confirmation: its minimum
+  bout, at most `live_confirm_s` (3 s: sit 3, lie 3, stand 2, move 2, cycle 3; non-wear at once);
+  the confirmed run is labelled from its first epoch;
+- a shorter run (a transition, a flicker) takes the live posture it interrupted, so no live run of a
+  posture is shorter than its confirmation;
+- `unknown` (no data) passes through and leaves the live posture as it was.
+
+An epoch is therefore held until its run is confirmed or ends: at most `confirmation - 1` epochs.
+Live labels agree with the final ones except within a few seconds of a transition, and on the rare
+run the median filters treat differently (measured in docs/pipeline.md). They drive the `state`
+message and the nudge policy; the store keeps the final labels, which replace them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from monitor.core.types import CodeArray, PostureCode
+
+_EMPTY = np.zeros(0, dtype=np.uint8)
+_UNKNOWN = int(PostureCode.UNKNOWN)
+
+
+class LiveFilter:
+    """Streams non-wear-decided codes; returns live labels for the epochs whose run is decided."""
+
+    __slots__ = ("_current", "_last", "_need", "_pending", "_since", "_start")
+
+    def __init__(self, confirm_epochs: Mapping[PostureCode, int]) -> None:
+        need = np.ones(max(PostureCode) + 1, dtype=np.int64)
+        for code, epochs in confirm_epochs.items():
+            need[int(code)] = max(1, int(epochs))
+        need[_UNKNOWN] = 1
+        self._need = need
+        self._current: int | None = None  # the live posture (never unknown)
+        self._pending = _EMPTY  # the run that is neither confirmed nor ended yet (one code)
+        self._start = 0  # epoch index of the next epoch to come out (the first pending one)
+        self._last: int | None = None  # the label of the last epoch out
+        self._since = 0  # epoch index where the run of that label began
+
+    @property
+    def held(self) -> int:
+        return int(self._pending.shape[0])
+
+    @property
+    def next_epoch(self) -> int:
+        """Index of the first epoch not yet returned by push()."""
+        return self._start
+
+    def begin(self, epoch: int) -> None:
+        """Number the epochs from `epoch` (the stream's first)."""
+        self._start = self._since = epoch
+
+    def skip(self, n: int) -> None:
+        """`n` epochs without data went by without being pushed (a long silence): as `unknown`."""
+        if n <= 0:
+            return
+        assert not self._pending.shape[0], "a silence is pushed before it is skipped"
+        if self._last != _UNKNOWN:
+            self._last, self._since = _UNKNOWN, self._start
+        self._start += n
+
+    def push(self, codes: CodeArray, final: bool = False) -> CodeArray:
+        """Append codes; return the labels of the epochs now decided (all of them when `final`)."""
+        out, current, pending = self._decide(codes, final)
+        if out.shape[0]:
+            self._since = self._run_start(out)
+            self._last = int(out[-1])
+        self._current, self._pending = current, pending
+        self._start += int(out.shape[0])
+        return out
+
+    def peek(self, codes: CodeArray) -> tuple[CodeArray, int | None]:
+        """Labels of the held epochs followed by `codes`, as if the data ended there (a run not yet
+        confirmed takes the live posture); they start at `next_epoch`. The state is not changed.
+        Also returns the epoch index where the run of the newest label began (None before any)."""
+        out = self._decide(codes, True)[0]
+        if out.shape[0]:
+            return out, self._run_start(out)
+        return out, (self._since if self._last is not None else None)
+
+    def _run_start(self, out: CodeArray) -> int:
+        """Where the run of out[-1] began, for labels `out` that follow those already returned."""
+        last = int(out[-1])
+        differ = np.flatnonzero(out != last)
+        if differ.shape[0]:
+            return self._start + int(differ[-1]) + 1
+        return self._since if self._last == last else self._start
+
+    def _decide(self, codes: CodeArray, final: bool) -> tuple[CodeArray, int | None, CodeArray]:
+        buf = np.concatenate((self._pending, codes)) if self._pending.shape[0] else codes
+        n = buf.shape[0]
+        if n == 0:
+            return _EMPTY, self._current, _EMPTY
+        edges = np.flatnonzero(buf[1:] != buf[:-1]) + 1
+        starts = [0, *edges.tolist()]
+        ends = [*edges.tolist(), n]
+        out = buf.copy()
+        current = self._current
+        need = self._need
+        last = len(starts) - 1
+        for i, (a, b) in enumerate(zip(starts, ends, strict=True)):
+            code = int(buf[a])
+            if code in (_UNKNOWN, current):
+                continue
+            if b - a >= need[code]:
+                current = code
+                continue
+            if i == last and not final:
+                return out[:a], current, buf[a:].copy()
+            if current is not None:
+                out[a:b] = current
+        return out, current, _EMPTY
