@@ -45,8 +45,8 @@ from monitor.wearables.scanner import WearableTarget  # noqa: E402
 from monitor.wearables.settings import LinkSettings  # noqa: E402
 from monitor.wearables.timeline import PacketTimeline  # noqa: E402
 
-# our profile name -> the simulator's
-SIM_PROFILES = {"sitsense": "sitsense", "microbit": "microbit", "polar": "polar", "thingy52": "thingy"}
+# our profile name -> the simulator's (the same names since the simulator took the config's)
+SIM_PROFILES = {"sitsense": "sitsense", "microbit": "microbit", "polar": "polar", "thingy52": "thingy52"}
 RATE_HZ = 50.0
 HOUR_S = 3600.0
 

@@ -24,7 +24,7 @@ from firmware_sim.bus import DBusDaemonMissingError, PrivateBus
 from firmware_sim.device import PacketFault
 from firmware_sim.motion import PLACEMENTS, SCHEDULES, MotionConfig
 from firmware_sim.source import motion_source
-from firmware_sim.wearable import Profile, SimulatedWearable
+from firmware_sim.wearable import OLD_THINGY_NAME, Profile, SimulatedWearable
 from monitor.wearables import sitsense_format as fmt
 
 EPILOG = """\
@@ -33,7 +33,7 @@ examples:
       one SitSense wearable on the thigh, living an office day in real time
   python -m firmware_sim --speed 60 --schedule day
       a whole day in 24 minutes (device time runs 60x faster; packets follow)
-  python -m firmware_sim --profile sitsense --profile polar --profile microbit --profile thingy
+  python -m firmware_sim --profile sitsense --profile polar --profile microbit --profile thingy52
       one wearable of each family (the Polar presents a Verity Sense)
   python -m firmware_sim --count 3 --fault lost=0.01 --fault duplicated=0.005
       three SitSense wearables whose packets are sometimes lost or duplicated
@@ -94,8 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--profile",
         action="append",
+        # The config's names (`profile = "thingy52"`); the old `thingy` is still read as thingy52.
+        type=lambda name: Profile(name).value if name == OLD_THINGY_NAME else name,
         choices=[p.value for p in Profile],
-        help="device family; repeat for several wearables (default: sitsense)",
+        help="device family, as the config names it; repeat for several wearables (default: sitsense)",
     )
     parser.add_argument("--count", type=int, default=1, help="wearables per --profile (default: 1)")
     parser.add_argument("--schedule", choices=sorted(SCHEDULES), default="office", help="the wearer's day")

@@ -255,6 +255,11 @@ class Firmware(ABC):
         # A timed switch-off (device ms): no sample at or after it is sent, even by a stream catching
         # up in a burst ahead of the timer that ends the link.
         self.off_at_ms: float | None = None
+        # A device whose time is wrong (see `SimulatedWearable`): it samples `pace` times faster than
+        # the rate its packets declare, so the times it stamps (counted in declared periods) run
+        # `pace` times too fast; and its clock reads `clock_jump_s` off from then on.
+        self.pace = 1.0
+        self.clock_jump_s = 0.0
         self._held: bytes | None = None
         self._task: asyncio.Task[None] | None = None
         self._battery_reported = -1
@@ -327,7 +332,9 @@ class Firmware(ABC):
 
     async def _run(self) -> None:
         rate = self.rate_hz()
-        index = math.ceil(self.clock.now_ms() * rate / 1000.0)
+        # Sample k is taken at device time k / (rate * pace) and stamped k / rate (see `pace`).
+        pace = self.pace
+        index = math.ceil(self.clock.now_ms() * pace * rate / 1000.0)
         self.on_stream_start()
         _LOGGER.debug("%s: streaming from sample %d at %g Hz", self.address, index, rate)
         burst = 0
@@ -337,7 +344,7 @@ class Firmware(ABC):
                 self.skip_samples = 0
                 self.overflowed = True
             count = self.samples_per_packet()
-            last_ms = (index + count - 1) * 1000.0 / rate
+            last_ms = (index + count - 1) * 1000.0 / rate / pace
             delay = self.clock.wall_delay_s(last_ms)
             if self.off_at_ms is not None and last_ms >= self.off_at_ms:
                 # Off before this packet is complete: wait for the switch-off to end the stream
@@ -349,7 +356,8 @@ class Firmware(ABC):
                 burst = 0
             burst += 1
             xyz = self.source.samples(rate, index, count)
-            payload = self.frame(index, xyz)
+            # A clock that jumped stamps the samples that much off (formats without a clock: no effect).
+            payload = self.frame(index + round(self.clock_jump_s * rate), xyz)
             self.overflowed = False
             self.emit(index, count, rate, payload)
             index += count

@@ -575,7 +575,7 @@ class ThingyFirmware(Firmware):
     `flash_writes` counts the writes, so tests can see a host that rewrites the config on every
     connect or clobbers the other fields."""
 
-    profile = "thingy"
+    profile = "thingy52"
 
     def __init__(
         self,

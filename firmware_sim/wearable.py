@@ -10,6 +10,8 @@
     wearable.refuse_pairing()        # Pair fails (AuthenticationFailed); the device stays unpaired
     wearable.inject("truncated")     # the next data packet arrives cut short
     wearable.set_fault_rates(lost=0.01, duplicated=0.01)
+    SimulatedWearable(pace=10)       # samples 10x faster than declared: its time runs 10x too fast
+    wearable.jump_clock(-60.0)       # the device clock is set back a minute (SitSense, Polar)
 
 Every method is safe to call from any thread: once the wearable is added to a `BlueZEmulator`, the
 change is made on the emulator's event loop.
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import math
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -52,10 +55,21 @@ _ADDRESS_LOCK = threading.Lock()
 
 
 class Profile(StrEnum):
+    """The simulated device families, named as the config's `profile` names them
+    (`monitor.wearables.profiles.ProfileName`); `thingy`, the old name, still reads as `thingy52`."""
+
     SITSENSE = "sitsense"
     MICROBIT = "microbit"
     POLAR = "polar"
-    THINGY = "thingy"
+    THINGY52 = "thingy52"
+
+    @classmethod
+    def _missing_(cls, value: object) -> Profile | None:
+        return cls.THINGY52 if value == OLD_THINGY_NAME else None
+
+
+# What `python -m firmware_sim --profile` called the Thingy:52 before it took the config's name.
+OLD_THINGY_NAME = "thingy"
 
 
 def next_address() -> str:
@@ -83,7 +97,7 @@ def make_firmware(
     classes: dict[Profile, type[Firmware]] = {
         Profile.MICROBIT: vendors.MicrobitFirmware,
         Profile.POLAR: vendors.PolarFirmware,
-        Profile.THINGY: vendors.ThingyFirmware,
+        Profile.THINGY52: vendors.ThingyFirmware,
     }
     return classes[profile](address, source, clock=clock, battery=battery, faults=faults, **options)
 
@@ -92,7 +106,11 @@ class SimulatedWearable:
     """One simulated device. ``speed``: device time runs this many times faster than wall time (or
     as a `SpeedSchedule` says), and packets go out at the pace that implies. ``mtu``: the largest ATT
     MTU the device accepts. ``uptime_ms``: how long the device has been on when the simulation starts
-    (e.g. just short of 2**32 ms to see its uint32 clock wrap). Extra keyword arguments go to the
+    (e.g. just short of 2**32 ms to see its uint32 clock wrap). ``pace``: a device whose time is
+    wrong against the simulation's: it samples ``pace`` times faster than the rate its packets
+    declare (0.5: half as fast), so its samples come that much faster and the times it stamps,
+    counted in declared periods, run that much too fast (``speed`` makes the whole simulation run
+    faster, host included; ``pace`` is the device alone being wrong). Extra keyword arguments go to the
     firmware (SitSense: ``rate_hz``, ``range_g``, ``ignore_rate``; micro:bit: ``board``, ``period_ms``,
     ``accelerometer_service``; Polar: ``model``, ``frame_type``, ``clock_origin_ns``,
     ``refuse_settings``, ``refuse_start``, ``bonding_required``; Thingy: ``motion_freq_hz``,
@@ -112,8 +130,11 @@ class SimulatedWearable:
         seed: int = 0,
         address_type: str = "random",
         uptime_ms: float = 0.0,
+        pace: float = 1.0,
         **firmware_options: Any,
     ) -> None:
+        if not pace > 0 or not math.isfinite(pace):
+            raise ValueError(f"pace={pace!r} must be finite and > 0")
         self.profile = Profile(profile)
         self.address = (address or next_address()).upper()
         defs.device_path(self.address)  # validates the shape early
@@ -129,6 +150,7 @@ class SimulatedWearable:
             faults=self.faults,
             options=firmware_options,
         )
+        self.firmware.pace = pace
         self.max_mtu = mtu or self.firmware.default_mtu
         self.rssi = rssi
         self.address_type = address_type
@@ -285,6 +307,16 @@ class SimulatedWearable:
 
         def apply() -> None:
             self.firmware.skip_samples += samples
+
+        self._run(apply)
+
+    def jump_clock(self, seconds: float) -> None:
+        """The device's clock jumps by ``seconds`` (set by an app, a reset RTC): the packets from
+        the next on are stamped that much later (earlier when negative) while their samples and
+        sequence numbers go on as before. Only formats with a device clock show it (SitSense, Polar)."""
+
+        def apply() -> None:
+            self.firmware.clock_jump_s += seconds
 
         self._run(apply)
 

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from monitor import __version__
 from monitor.commands import analyze, check_config, demo, doctor, export, report, run, scan
+from monitor.commands.vocabulary import LOG_LEVELS, add_log_level
 from monitor.core.errors import UserError
 from monitor.logsetup import configure_logging
 
@@ -38,6 +39,9 @@ examples:
   sitbreak analyze day.csv --rate 50     classify a recording offline, write epochs and bouts
   sitbreak check-config /etc/sitbreak/sitbreak.toml
   sitbreak run --config /etc/sitbreak/sitbreak.toml
+  sitbreak report --date yesterday       yesterday's sitting report
+
+Every command takes --help, --log-level and, where it prints progress, -q/--quiet.
 """
 
 
@@ -51,12 +55,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--log-level",
         default="INFO",
-        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-        help="logging threshold (default: %(default)s)",
+        metavar="LEVEL",
+        choices=LOG_LEVELS,
+        help="logging threshold: DEBUG, INFO, WARNING or ERROR (default: %(default)s); may also follow "
+        "the command",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for command in COMMANDS:
         command.register(sub)
+    # Every command takes --log-level after its name too (`sitbreak demo --log-level DEBUG`).
+    for command_parser in sub.choices.values():
+        add_log_level(command_parser)
     return parser
 
 

@@ -128,8 +128,9 @@ def test_sink_writes_every_second_but_long_unknown_and_every_bout(seed: int) -> 
     assert epoch_rows[0] == ["t", "iso_time", "label"]
     assert [int(row[0]) for row in epoch_rows[1:]] == (t0 + np.flatnonzero(kept)).tolist()
     assert [row[2] for row in epoch_rows[1:]] == [Posture.from_code(int(c)).value for c in labels[kept]]
-    assert bout_rows[0] == ["start", "end", "duration_s", "label"]
-    assert [(int(b[2]), b[3]) for b in bout_rows[1:]] == [(r.duration, r.label.value) for r in all_runs]
+    assert bout_rows[0] == ["start", "end", "start_t", "end_t", "duration_s", "label"]
+    assert [(int(b[4]), b[5]) for b in bout_rows[1:]] == [(r.duration, r.label.value) for r in all_runs]
+    assert [(int(b[2]), int(b[3])) for b in bout_rows[1:]] == [(r.start, r.end) for r in all_runs]
     assert _numbers(summary) == _reference(t0, labels, 5)
 
 
@@ -176,9 +177,16 @@ def test_rows_an_hour_apart_need_no_memory_for_the_hours(tmp_path: Path) -> None
     assert used["cpu"] < 60, used
     assert _rows(tmp_path / "out" / "hourly.epochs.csv") == [["t", "iso_time", "label"]]
     assert _rows(tmp_path / "out" / "hourly.bouts.csv") == [
-        ["start", "end", "duration_s", "label"],
+        ["start", "end", "start_t", "end_t", "duration_s", "label"],
         # Samples are averaged in pairs at 50 Hz, timed by the later one: the first pair is at row 2.
-        ["2023-11-14T23:13:20Z", "2024-02-06T05:13:21Z", str(1998 * 3600 + 1), "unknown"],
+        [
+            "2023-11-14T23:13:20Z",
+            "2024-02-06T05:13:21Z",
+            "1700003600",
+            str(1700003600 + 1998 * 3600 + 1),
+            str(1998 * 3600 + 1),
+            "unknown",
+        ],
     ]
 
 
@@ -194,9 +202,9 @@ def test_a_jump_of_a_billion_seconds(tmp_path: Path) -> None:
     epochs = _rows(tmp_path / "out" / "jump.epochs.csv")
     assert len(epochs) < 100  # 60 s of data, not 1e9 rows
     bouts = _rows(tmp_path / "out" / "jump.bouts.csv")
-    gaps = [b for b in bouts[1:] if b[3] == "unknown" and int(b[2]) >= GAP_S]
-    assert len(gaps) == 1 and int(gaps[0][2]) > 1e9 - 100
-    assert sum(int(b[2]) for b in bouts[1:]) == int(epochs[-1][0]) + 1 - int(epochs[1][0])
+    gaps = [b for b in bouts[1:] if b[5] == "unknown" and int(b[4]) >= GAP_S]
+    assert len(gaps) == 1 and int(gaps[0][4]) > 1e9 - 100
+    assert sum(int(b[4]) for b in bouts[1:]) == int(epochs[-1][0]) + 1 - int(epochs[1][0])
 
 
 def test_bursts_a_month_apart_over_decades(tmp_path: Path) -> None:
@@ -213,4 +221,4 @@ def test_bursts_a_month_apart_over_decades(tmp_path: Path) -> None:
     epochs = _rows(tmp_path / "out" / "monthly.epochs.csv")
     assert bursts * 25 < len(epochs) < bursts * 35
     bouts = _rows(tmp_path / "out" / "monthly.bouts.csv")
-    assert sum(1 for b in bouts if b[3] == "unknown" and int(b[2]) >= GAP_S) == bursts - 1
+    assert sum(1 for b in bouts if b[5] == "unknown" and int(b[4]) >= GAP_S) == bursts - 1

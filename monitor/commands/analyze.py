@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 
 from monitor.analysis import GAP_S, RecordingSummary, RunMerger, SummaryBuilder, format_summary
+from monitor.commands.vocabulary import add_quiet
 from monitor.config import load_config
 from monitor.core.errors import UserError
 from monitor.core.types import EpochBlock, Placement, Posture, PostureCode, SampleBlock
@@ -41,6 +42,7 @@ from monitor.recording.format import (
 )
 from monitor.recording.messages import shown, shown_path
 from monitor.recording.times import TIME_RANGE_TEXT, TimeKind, estimate_rate, unix_time
+from monitor.reports.csvformat import BOUT_COLUMNS, EPOCH_COLUMNS, label_names
 from monitor.reports.daily import Run
 from monitor.reports.settings import DEFAULT_MIN_BREAK_S
 
@@ -75,11 +77,12 @@ time: from a time column (t, time, timestamp, ...; or --time-column) if there is
 they cannot apply.
   Rates: {MIN_RATE_HZ:g} to {MAX_RATE_HZ:g} Hz; times: {TIME_RANGE_TEXT}.
 
-output: for each FILE, in --out-dir,
+output: for each FILE, in --out-dir (the same columns as `sitbreak export`),
   <name>.epochs.csv  t,iso_time,label: one row per second, times in UTC, except in gaps: a stretch of
                      unknown of {GAP_S // 60} min or more has no rows (t jumps over it);
-  <name>.bouts.csv   start,end,duration_s,label: maximal runs of one label, covering the whole
-                     recording; a gap is one unknown bout however long.
+  <name>.bouts.csv   start,end,start_t,end_t,duration_s,label: maximal runs of one label, covering the
+                     whole recording; a gap is one unknown bout however long.
+  t, start_t, end_t are Unix seconds; iso_time, start, end ISO-8601 (2024-03-04T08:00:00Z).
 
 examples:
   sitbreak analyze day.csv
@@ -119,10 +122,14 @@ def register(subparsers: Any) -> None:
         "--scale",
         type=float,
         default=1.0,
+        metavar="FACTOR",
         help="multiply raw values by this first, e.g. 0.00006103515625 for int16 counts at ±2 g",
     )
     cols.add_argument(
-        "--delimiter", default=",", help="field separator, one character (default: ,; tab: \\t)"
+        "--delimiter",
+        default=",",
+        metavar="CHAR",
+        help="field separator, one character (default: ,; tab: \\t)",
     )
     timing = parser.add_argument_group("time (see above for how these combine)")
     timing.add_argument("--time-column", metavar="NAME", help="time column (default: found by name)")
@@ -139,7 +146,7 @@ def register(subparsers: Any) -> None:
     )
     timing.add_argument(
         "--start",
-        metavar="ISO",
+        metavar="TIME",
         help="time of the first sample (no time column), or time zero of a relative time column, e.g. "
         "2024-03-04T08:00:00+01:00; default 1970-01-01T00:00Z; refused with absolute times",
     )
@@ -158,6 +165,7 @@ def register(subparsers: Any) -> None:
         "--out-dir",
         type=Path,
         default=Path("."),
+        metavar="DIR",
         help="where to write the CSV files (default: current directory)",
     )
     out.add_argument(
@@ -173,7 +181,7 @@ def register(subparsers: Any) -> None:
         metavar="FILE",
         help="take [pipeline] settings and [report] min_break_s from this sitbreak.toml",
     )
-    out.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    add_quiet(out, "no progress bar")
     parser.set_defaults(func=run)
 
 
@@ -320,12 +328,7 @@ class FileResult:
 
 
 def _label_names(placement: Placement) -> np.ndarray:
-    names = [Posture.from_code(int(c)).value for c in PostureCode]
-    if placement is Placement.WRIST:
-        # A wrist tells active from inactive, not sitting from standing: say so in the file too.
-        names[PostureCode.SIT] = "inactive"
-        names[PostureCode.MOVE] = "active"
-    return np.array(names, dtype=object)
+    return np.array(label_names(placement), dtype=object)
 
 
 def _iso(t: np.ndarray) -> np.ndarray:
@@ -354,8 +357,8 @@ class EpochSink:
         self._runs = RunMerger()
         self.t0: int | None = None
         self._next: int | None = None
-        epochs.write("t,iso_time,label\n")
-        bouts.write("start,end,duration_s,label\n")
+        epochs.write(",".join(EPOCH_COLUMNS) + "\n")
+        bouts.write(",".join(BOUT_COLUMNS) + "\n")
 
     def add(self, piece: EpochBlock | EpochGap) -> None:
         if isinstance(piece, EpochGap):
@@ -394,7 +397,9 @@ class EpochSink:
 
     def _closed(self, run: Run, rows: list[tuple[int, int, int]] | None) -> None:
         iso = _iso(np.array([run.start, run.end]))
-        self.bouts.write(f"{iso[0]},{iso[1]},{run.duration},{self.names[run.label.code]}\n")
+        self.bouts.write(
+            f"{iso[0]},{iso[1]},{run.start},{run.end},{run.duration},{self.names[run.label.code]}\n"
+        )
         self.summary.add(run)
         if run.label is Posture.UNKNOWN and run.duration < GAP_S:
             pending = (run.start, run.end, _UNKNOWN)

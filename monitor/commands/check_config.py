@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 from monitor.config import Config, WearableSettings, changed_keys, example_toml, load_config, show_value
+from monitor.config.paths import Places
+from monitor.core.errors import UserError
 
 _HELP = "check a config file and summarise what it sets"
 _DESCRIPTION = """\
 Load a sitbreak TOML config file and check every key: unknown keys, wrong types, values out of range.
 All problems are listed at once (exit status 2); a good file prints a summary of what it sets (exit 0).
+
+Without FILE it checks the file `sitbreak run` would read: {default}.
 
 examples:
   sitbreak check-config /etc/sitbreak/sitbreak.toml
@@ -20,13 +25,16 @@ examples:
 
 
 def register(subparsers: Any) -> None:
+    default = Places.here().config
     parser = subparsers.add_parser(
         "check-config",
         help=_HELP,
-        description=_DESCRIPTION,
+        description=_DESCRIPTION.format(default=default),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("file", nargs="?", help="the TOML file to check")
+    parser.add_argument(
+        "file", nargs="?", metavar="FILE", help=f"the TOML file to check (default: {default})"
+    )
     parser.add_argument(
         "--example", action="store_true", help="print a config file documenting every key and exit"
     )
@@ -34,14 +42,23 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    file = args.file
     if args.example:
+        if file is not None:
+            raise UserError(
+                "--example prints the example and checks nothing: give FILE or --example, not both"
+            )
         sys.stdout.write(example_toml())
         return 0
-    if not args.file:
-        sys.stderr.write("sitbreak check-config: give a FILE to check, or --example\n")
-        return 2
-    config = load_config(args.file)
-    sys.stdout.write(summary(config, args.file))
+    if file is None:
+        file = str(Places.here().config)
+        if not Path(file).exists():
+            raise UserError(
+                f"{file}: no such file (the default for this user); give a FILE to check, or start "
+                f"one: mkdir -p {Path(file).parent} && sitbreak check-config --example > {file}"
+            )
+    config = load_config(file)
+    sys.stdout.write(summary(config, file))
     return 0
 
 

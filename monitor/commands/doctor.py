@@ -10,6 +10,7 @@ import re
 import sys
 from typing import Any
 
+from monitor.commands.vocabulary import add_format, add_quiet
 from monitor.core.errors import UserError
 from monitor.wearables.diagnose import Status
 from monitor.wearables.doctor import DEFAULT_SCAN_S, DEFAULT_SECONDS, DoctorReport, DoctorRequest, examine
@@ -43,7 +44,7 @@ examples:
   sitbreak doctor --name 'Polar Sense*'    by advertised name (a shell pattern)
   sitbreak doctor AA:BB:CC:DD:EE:FF --profile sitsense   a device no profile recognises by its name
   sitbreak doctor --rate 25 --seconds 30   ask for 25 Hz, listen for 30 s
-  sitbreak doctor --json | jq .checks      machine-readable
+  sitbreak doctor --format json | jq .checks      machine-readable
 """
 
 
@@ -75,7 +76,8 @@ def register(subparsers: Any) -> None:
         metavar="S",
         help="how long to listen for advertisements (default: %(default)g)",
     )
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    add_format(parser, ("text", "json"), old_json=True)
+    add_quiet(parser, "no progress lines")
     parser.set_defaults(func=run)
 
 
@@ -107,12 +109,14 @@ def run(args: argparse.Namespace) -> int:
     request = request_from(args)
     _logs_to_stderr()
 
+    as_json = args.format == "json"
+
     def progress(line: str) -> None:
-        if not args.json:
+        if not as_json and not args.quiet:
             sys.stderr.write(f"{line}\n")
 
     report = asyncio.run(examine(request, progress))
-    sys.stdout.write(json.dumps(report.to_dict(), indent=2) + "\n" if args.json else format_report(report))
+    sys.stdout.write(json.dumps(report.to_dict(), indent=2) + "\n" if as_json else format_report(report))
     return 0 if report.ok else 1
 
 

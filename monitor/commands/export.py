@@ -5,49 +5,54 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 from monitor.commands.report import Source, add_source_arguments, open_source, pick_wearables
+from monitor.commands.vocabulary import add_quiet, hidden_alias, parse_day
 from monitor.core.errors import UserError
-from monitor.core.timefmt import iso_time
-from monitor.core.types import Posture
+from monitor.reports.csvformat import BOUT_COLUMNS, EPOCH_COLUMNS, csv_time, label_names
 from monitor.reports.days import day_bounds
 
 _HELP = "write epochs and bouts for a date range as CSV"
 _DESCRIPTION = """\
 Write the per-second posture epochs and the bouts of each wearable for the local days FROM to TO
-(both included) as CSV: epochs_<wearable>_<from>_<to>.csv (time, t, posture) and
-bouts_<wearable>_<from>_<to>.csv (start, end, duration_s, posture). Times are ISO-8601 in the
-configured time zone; t is seconds since the Unix epoch. Seconds never recorded are left out.
+(both included) as CSV, in the columns `sitbreak analyze` writes:
+  epochs_<wearable>_<from>_<to>.csv  t,iso_time,label                          one row per second
+  bouts_<wearable>_<from>_<to>.csv   start,end,start_t,end_t,duration_s,label  runs of one label
+t, start_t and end_t are Unix seconds; iso_time, start and end ISO-8601 in the configured time zone
+(--timezone), e.g. 2026-11-24T08:00:00+01:00. Seconds never recorded are left out. Dates are
+YYYY-MM-DD, today or yesterday.
 
 examples:
-  sitbreak export --from 2026-11-01 --to 2026-11-30 --out ~/sitbreak-november
-  sitbreak export --from 2026-11-24 --to 2026-11-24 --wearable thigh --db ./sitbreak.db
+  sitbreak export --from 2026-11-01 --to 2026-11-30 --out-dir ~/sitbreak-november
+  sitbreak export --from yesterday --to today --wearable thigh --db ./sitbreak.db
 """
-
-EPOCH_HEADER = ("time", "t", "posture")
-BOUT_HEADER = ("start", "end", "start_t", "end_t", "duration_s", "posture")
 
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "export", help=_HELP, description=_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--from", dest="first", required=True, metavar="DATE", help="first day, YYYY-MM-DD")
+    parser.add_argument(
+        "--from",
+        dest="first",
+        required=True,
+        metavar="DATE",
+        help="first day: YYYY-MM-DD, today or yesterday",
+    )
     parser.add_argument("--to", dest="last", required=True, metavar="DATE", help="last day (included)")
-    parser.add_argument("--out", default=".", metavar="DIR", help="folder for the CSV files (default: .)")
-    parser.add_argument("--quiet", action="store_true", help="no progress line")
+    parser.add_argument(
+        "--out-dir",
+        default=".",
+        metavar="DIR",
+        help="folder for the CSV files, created if missing (default: .)",
+    )
+    hidden_alias(parser, "--out", dest="out_dir")
     add_source_arguments(parser)
+    add_quiet(parser, "no progress line")
     parser.set_defaults(func=run)
-
-
-def _date(option: str, value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise UserError(f"{option} {value!r}: use YYYY-MM-DD") from None
 
 
 def _progress(stream: TextIO, enabled: bool, text: str) -> None:
@@ -65,30 +70,30 @@ def export(
     start = day_bounds(first, tz)[0]
     end = day_bounds(last, tz)[1]
     n_days = (last - first).days + 1
+    names = label_names(source.placement(wearable))
     with epochs_path.open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
-        writer.writerow(EPOCH_HEADER)
+        writer.writerow(EPOCH_COLUMNS)
         for k in range(n_days):
-            day = first + timedelta(days=k)
+            day = date.fromordinal(first.toordinal() + k)
             _progress(sys.stderr, progress, f"{wearable}: epochs of {day} ({k + 1}/{n_days})")
             day_start, day_end = day_bounds(day, tz)
-            names = {p.code: str(p) for p in Posture}
             writer.writerows(
-                (datetime.fromtimestamp(t, tz).isoformat(), t, names[label])
+                (t, csv_time(t, tz), names[label])
                 for t, label in source.store.epochs.rows(wearable, day_start, day_end)
             )
     with bouts_path.open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
-        writer.writerow(BOUT_HEADER)
+        writer.writerow(BOUT_COLUMNS)
         for b in source.store.bouts.between(wearable, start, end):
             writer.writerow(
                 (
-                    iso_time(b.start, tz),
-                    iso_time(b.end, tz),
+                    csv_time(b.start, tz),
+                    csv_time(b.end, tz),
                     int(b.start),
                     int(b.end),
                     int(b.duration),
-                    str(b.label),
+                    names[b.label.code],
                 )
             )
     _progress(sys.stderr, progress, "")
@@ -96,17 +101,19 @@ def export(
 
 
 def run(args: argparse.Namespace) -> int:
-    first, last = _date("--from", args.first), _date("--to", args.last)
-    if last < first:
-        raise UserError(f"--to {last} is before --from {first}")
-    out = Path(args.out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UserError(f"{out}: cannot create the output folder: {exc.strerror}") from None
+    out = Path(args.out_dir)
     source = open_source(args)
-    progress = not args.quiet and sys.stderr.isatty()
     try:
+        now = datetime.now(source.tz)
+        first = parse_day("--from", args.first, source.tz, now)
+        last = parse_day("--to", args.last, source.tz, now)
+        if last < first:
+            raise UserError(f"--to {last} is before --from {first}")
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UserError(f"{out}: cannot create the output folder: {exc.strerror}") from None
+        progress = not args.quiet and sys.stderr.isatty()
         for wearable in pick_wearables(source, args.wearable):
             for path in export(source, wearable, first, last, out, progress=progress):
                 sys.stdout.write(f"{path}\n")

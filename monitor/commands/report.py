@@ -5,11 +5,20 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
-from monitor.config import DEFAULT_CONFIG_PATH, Config, load_config
+from monitor.commands.vocabulary import (
+    add_format,
+    add_quiet,
+    add_timezone,
+    parse_day,
+    reading_config_help,
+    reading_db_help,
+)
+from monitor.config import Config, load_config
+from monitor.config.paths import Places, first_existing
 from monitor.core.errors import UserError
 from monitor.core.types import Placement
 from monitor.reports import html, payload, text
@@ -18,6 +27,7 @@ from monitor.reports.trend import DayReport, WeekReport
 from monitor.reports.zone import resolve_zone
 from monitor.store import Store, StoreSettings
 from monitor.store.report_source import load_day_report, load_week_report
+from monitor.store.settings import DEFAULT_PATH as DEFAULT_STORE_PATH
 
 _HELP = "show the daily or weekly sitting report"
 _DESCRIPTION = """\
@@ -25,11 +35,15 @@ The sitting report for one local day (default: today) or the week ending on it, 
 service's database: wear time, time sitting / standing / moving / lying, prolonged sitting bouts
 (30 min or more), breaks per sitting hour, nudges and how they went, and the trend.
 
+Without --db it reads the database of `sitbreak run` for this user (as root, or with the system
+service's config, the service's /var/lib/sitbreak), opened read-only: it changes nothing.
+
 examples:
   sitbreak report                                today, in the terminal
   sitbreak report --date yesterday --format html --out yesterday.html
   sitbreak report --week --wearable thigh        the last 7 days, one line each
-  sitbreak report --date 2026-03-29 --format json --db ./sitbreak.db --tz Europe/Berlin
+  sitbreak report --week --date 2026-03-29       the 7 days ending on that Sunday
+  sitbreak report --date 2026-03-29 --format json --db ./sitbreak.db --timezone Europe/Berlin
 """
 
 
@@ -49,15 +63,11 @@ class Source:
 
 
 def add_source_arguments(parser: argparse.ArgumentParser) -> None:
-    """--config, --db, --tz, --wearable: shared by report and export."""
-    parser.add_argument(
-        "--config",
-        metavar="FILE",
-        help=f"config file (default: {DEFAULT_CONFIG_PATH} when it exists, else built-in defaults)",
-    )
-    parser.add_argument("--db", metavar="PATH", help="database file (default: store.path from the config)")
-    parser.add_argument(
-        "--tz", metavar="ZONE", help="IANA time zone for days (default: the config's timezone)"
+    """--config, --db, --timezone, --wearable: shared by report and export."""
+    parser.add_argument("--config", metavar="FILE", help=reading_config_help())
+    parser.add_argument("--db", metavar="FILE", help=reading_db_help())
+    add_timezone(
+        parser, "IANA time zone the days are counted in (default: the config's timezone)", old_tz=True
     )
     parser.add_argument(
         "--wearable",
@@ -66,14 +76,35 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def open_source(args: argparse.Namespace) -> Source:
+def _config(args: argparse.Namespace, places: Places) -> Config:
     if args.config:
-        config = load_config(args.config)
-    elif DEFAULT_CONFIG_PATH.exists():
-        config = load_config(DEFAULT_CONFIG_PATH)
-    else:
-        config = Config()
-    path = Path(args.db) if args.db else Path(config.store.path)
+        return load_config(args.config)
+    found = first_existing(places.config_candidates())
+    return load_config(found) if found is not None else Config()
+
+
+def _database(args: argparse.Namespace, config: Config, places: Places) -> Path:
+    """--db, else store.path when the config sets one, else the first database found where the
+    service keeps it: this user's state directory, then the system service's."""
+    if args.db:
+        return Path(args.db)
+    if config.store.path != DEFAULT_STORE_PATH:
+        return Path(config.store.path)
+    candidates = places.database_candidates()
+    found = first_existing(candidates)
+    if found is None:
+        looked = " or ".join(str(p) for p in candidates)
+        raise UserError(
+            f"no database yet in {looked} (has `sitbreak run` or `sitbreak demo` written one?); "
+            "point --db or store.path at it"
+        )
+    return found
+
+
+def open_source(args: argparse.Namespace, places: Places | None = None) -> Source:
+    places = places or Places.here()
+    config = _config(args, places)
+    path = _database(args, config, places)
     if not path.exists():
         raise UserError(
             f"{path}: no database yet (has `sitbreak run` or `sitbreak demo` written one?); "
@@ -82,7 +113,8 @@ def open_source(args: argparse.Namespace) -> Source:
     # Read-only: a person reading their report needs no write access to the service's database.
     settings = StoreSettings(path=str(path), retention_days=config.store.retention_days)
     store = Store(settings, readonly=True)
-    return Source(store, resolve_zone(args.tz if args.tz is not None else config.timezone), config)
+    zone = args.timezone if args.timezone is not None else config.timezone
+    return Source(store, resolve_zone(zone), config)
 
 
 def pick_wearables(source: Source, wanted: str | None) -> list[str]:
@@ -97,29 +129,18 @@ def pick_wearables(source: Source, wanted: str | None) -> list[str]:
     return stored
 
 
-def parse_day(value: str, tz: tzinfo, now: datetime) -> date:
-    """'today', 'yesterday' or an ISO date (YYYY-MM-DD)."""
-    today = now.astimezone(tz).date()
-    if value == "today":
-        return today
-    if value == "yesterday":
-        return today - timedelta(days=1)
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise UserError(f"--date {value!r}: use YYYY-MM-DD, 'today' or 'yesterday'") from None
-
-
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "report", help=_HELP, description=_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    when = parser.add_mutually_exclusive_group()
-    when.add_argument("--date", default="today", metavar="D", help="YYYY-MM-DD, today or yesterday")
-    when.add_argument("--week", action="store_true", help="the 7 days ending today")
-    parser.add_argument("--format", choices=("text", "json", "html"), default="text", help="default: text")
+    parser.add_argument(
+        "--date", default="today", metavar="DATE", help="YYYY-MM-DD, today or yesterday (default: today)"
+    )
+    parser.add_argument("--week", action="store_true", help="the 7 days ending on --date (default: today)")
+    add_format(parser, ("text", "json", "html"))
     parser.add_argument("--out", metavar="FILE", help="write here instead of standard output")
     add_source_arguments(parser)
+    add_quiet(parser, "no 'wrote FILE' line")
     parser.set_defaults(func=run)
 
 
@@ -134,7 +155,7 @@ def run(args: argparse.Namespace) -> int:
         # The command line is an edge: "today" and "as of" come from the wall clock here, never in
         # the computations.
         now = datetime.now(source.tz)
-        day = now.date() if args.week else parse_day(args.date, source.tz, now)
+        day = parse_day("--date", args.date, source.tz, now)
         day_end = day_bounds(day, source.tz)[1]
         as_of = min(now.timestamp(), float(day_end))
         min_break = source.config.report.min_break_s
@@ -172,7 +193,8 @@ def run(args: argparse.Namespace) -> int:
             out.write_text(document, encoding="utf-8")
         except OSError as exc:
             raise UserError(f"{out}: cannot write the report: {exc.strerror}") from None
-        sys.stderr.write(f"sitbreak: wrote {out}\n")
+        if not args.quiet:
+            sys.stderr.write(f"sitbreak: wrote {out}\n")
     else:
         sys.stdout.write(document)
     return 0

@@ -7,7 +7,8 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from monitor.config import DEFAULT_CONFIG_PATH, load_config
+from monitor.config import load_config
+from monitor.config.paths import Places
 from monitor.daemon import Daemon, DaemonOptions
 
 _DESCRIPTION = """\
@@ -16,13 +17,18 @@ every second, send stretch-break nudges over MQTT and keep everything in the SQL
 Logs go to stdout (journald adds timestamps). SIGTERM/SIGINT stop it cleanly; SIGHUP re-reads the
 configuration and keeps the running one if the new file has errors.
 
+Without --config and --state-dir: as root /etc/sitbreak/sitbreak.toml and /var/lib/sitbreak (what
+the system unit passes); as anyone else $XDG_CONFIG_HOME/sitbreak/sitbreak.toml (~/.config) and
+$XDG_STATE_HOME/sitbreak (~/.local/state), as the systemd --user unit uses them.
+
 examples:
   sitbreak run --config /etc/sitbreak/sitbreak.toml
-  sitbreak --log-level DEBUG run --config ./sitbreak.toml --state-dir ./state
+  sitbreak run --config ./sitbreak.toml --state-dir ./state --log-level DEBUG
 """
 
 
 def register(subparsers: Any) -> None:
+    places = Places.here()
     parser = subparsers.add_parser(
         "run",
         help="run the service (what systemd starts)",
@@ -33,15 +39,16 @@ def register(subparsers: Any) -> None:
         "--config",
         metavar="FILE",
         type=Path,
-        default=DEFAULT_CONFIG_PATH,
-        help="configuration file (default: %(default)s)",
+        default=places.config,
+        help="the configuration file (default: %(default)s)",
     )
     parser.add_argument(
         "--state-dir",
         metavar="DIR",
         type=Path,
-        help="where the database and reports live when store.path is not set "
-        "(systemd passes $STATE_DIRECTORY)",
+        default=places.state_dir,
+        help="where the database and reports live when store.path is not set; the system unit passes "
+        "$STATE_DIRECTORY (default: %(default)s)",
     )
     parser.set_defaults(func=run)
 

@@ -8,6 +8,7 @@ import json
 import sys
 from typing import Any, TypedDict
 
+from monitor.commands.vocabulary import add_format, add_quiet, hidden_alias
 from monitor.core.errors import UserError
 from monitor.wearables.profiles import ProfileName, match_profile
 from monitor.wearables.scanner import UNAVAILABLE_ADVICE, as_advertisement, bluetooth_unavailable, discover
@@ -23,9 +24,9 @@ profile that would read it. Only devices a profile recognises are listed unless 
 Put the address of yours in the config file ([[wearables]] address = "...").
 
 examples:
-  sitbreak scan                         listen for {DEFAULT_TIMEOUT_S:g} s
-  sitbreak scan --timeout 15 --all      every device heard in 15 s
-  sitbreak scan --json | jq '.[0]'      machine-readable
+  sitbreak scan                              listen for {DEFAULT_TIMEOUT_S:g} s
+  sitbreak scan --scan-timeout 15 --all      every device heard in 15 s
+  sitbreak scan --format json | jq '.[0]'    machine-readable
 """
 
 
@@ -41,14 +42,16 @@ def register(subparsers: Any) -> None:
         "scan", help=_HELP, description=_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--timeout",
+        "--scan-timeout",
         type=float,
         default=DEFAULT_TIMEOUT_S,
-        metavar="SECONDS",
-        help="how long to listen (default: %(default)s)",
+        metavar="S",
+        help="how long to listen, seconds (default: %(default)g)",
     )
+    hidden_alias(parser, "--timeout", dest="scan_timeout", type=float)
     parser.add_argument("--all", action="store_true", help="also list devices no profile recognises")
-    parser.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
+    add_format(parser, ("text", "json"), old_json=True)
+    add_quiet(parser, "no 'listening' line")
     parser.set_defaults(func=run)
 
 
@@ -87,21 +90,23 @@ def format_table(rows: list[ScanRow]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    if not 0 < args.timeout <= MAX_TIMEOUT_S:
+    timeout = args.scan_timeout
+    if not 0 < timeout <= MAX_TIMEOUT_S:
         raise UserError(
-            f"--timeout {args.timeout:g}: must be more than 0 and at most {MAX_TIMEOUT_S:g} seconds"
+            f"--scan-timeout {timeout:g}: must be more than 0 and at most {MAX_TIMEOUT_S:g} seconds"
         )
-    if not args.json:
-        sys.stderr.write(f"listening for {args.timeout:g} s...\n")
-    rows = scan(args.timeout, args.all)
-    if args.json:
+    as_json = args.format == "json"
+    if not as_json and not args.quiet:
+        sys.stderr.write(f"listening for {timeout:g} s...\n")
+    rows = scan(timeout, args.all)
+    if as_json:
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
         return 0
     if not rows:
         what = "devices" if args.all else f"wearables ({', '.join(p.value for p in ProfileName)})"
         sys.stdout.write(
-            f"no {what} heard in {args.timeout:g} s; is the wearable on and nearby? "
-            "(try --timeout 15, or --all to see every device)\n"
+            f"no {what} heard in {timeout:g} s; is the wearable on and nearby? "
+            "(try --scan-timeout 15, or --all to see every device)\n"
         )
         return 1
     sys.stdout.write(format_table(rows))

@@ -30,7 +30,7 @@ import ssl
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Callable, Iterator
 from types import TracebackType
 from typing import cast
 
@@ -277,6 +277,20 @@ class MqttLink:
             self._paho.publish(
                 self.topics.state, self._last_state, qos=QOS, retain=True, properties=json_properties()
             )
+
+    @contextlib.contextmanager
+    def sends_after(self) -> Iterator[None]:
+        """Messages queued inside go to the broker when the block ends normally, i.e. after the
+        caller's transaction that stored them in the outbox committed; when it ends with an exception
+        (the transaction rolled back) they are forgotten, never sent under an id the outbox does not
+        hold. Wrap it around `store.atomic()`, not inside."""
+        outer = self._delivery.hold()
+        try:
+            yield
+        except BaseException:
+            self._delivery.discard(outer)
+            raise
+        self._delivery.release(self._paho if self._connected else None, outer, self.data_time)
 
     def _enqueue(self, topic: str, data: bytes, retain: bool, kind: OutboxKind, data_ts: float) -> int:
         client = self._paho if self._connected else None

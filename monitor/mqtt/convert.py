@@ -12,7 +12,15 @@ from datetime import tzinfo
 
 from monitor.core.timefmt import iso_time
 from monitor.core.types import Posture
-from monitor.mqtt.payloads import ActionButton, EventPayload, NudgePayload, StatePayload, TodayTotals, encode
+from monitor.mqtt.payloads import (
+    ActionButton,
+    EventPayload,
+    NudgePayload,
+    StatePayload,
+    TodayTotals,
+    encode,
+    posture_word,
+)
 from monitor.nudges.commands import Action
 from monitor.nudges.events import TIME_FIELDS, PolicyEvent
 from monitor.nudges.messages import NudgeAction
@@ -83,6 +91,33 @@ def event_payload(event: PolicyEvent, wearable: str, tz: tzinfo | None = None) -
     return out
 
 
+def problem_payload(
+    area: str,
+    problem: str | None,
+    *,
+    now: float,
+    wearable: str,
+    tz: tzinfo | None = None,
+    waiting_s: float = 0.0,
+    written_s: float = 0.0,
+    dropped_s: float = 0.0,
+) -> EventPayload:
+    """The `event` saying that something keeps the service from its whole job (kind `problem`,
+    `reason` the area, e.g. storage; `waiting_s` of data wait to be written), or (`problem` None)
+    that it no longer does (`problem_cleared`: `written_s` that waited were written, `dropped_s`
+    had to be dropped)."""
+    detail: dict[str, object] = {"problem": problem or "", "waiting_s": round(waiting_s, 1)}
+    if problem is None:
+        detail.update(written_s=round(written_s, 1), dropped_s=round(dropped_s, 1))
+    return EventPayload(
+        ts=iso_time(now, tz),
+        wearable=wearable,
+        kind="problem" if problem is not None else "problem_cleared",
+        reason=area,
+        detail=detail,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class TodayCounts:
     """The local day's totals so far, as `monitor.reports.daily.day_totals` counts them."""
@@ -102,6 +137,8 @@ class LiveState:
     battery: int | None = None  # percent, None until the wearable reports it
     sitting_timer_s: float = 0.0
     today: TodayCounts = field(default_factory=TodayCounts)
+    problem: str | None = None  # what is wrong (the store cannot be written, ...), None when all is well
+    waiting_s: float = 0.0  # data seconds waiting in memory to be written
 
 
 def _minutes(seconds: int) -> float:
@@ -110,7 +147,9 @@ def _minutes(seconds: int) -> float:
 
 def state_payload(state: LiveState, now: float, wearable: str, tz: tzinfo | None = None) -> StatePayload:
     """The `state` message at data time `now`. Without the link the posture is not known (it may
-    have changed since), except non-wear: a device lying on a desk out of range is still off-body."""
+    have changed since), except non-wear: a device lying on a desk out of range is still off-body.
+    An unknown posture is published as `no_data` (`posture_word`: `unknown` is Home Assistant's own
+    "no value")."""
     since = state.posture_since if state.posture_since is not None else now
     shown = state.posture
     if not state.link_up and shown is not Posture.NON_WEAR:
@@ -119,7 +158,7 @@ def state_payload(state: LiveState, now: float, wearable: str, tz: tzinfo | None
     return StatePayload(
         ts=iso_time(now, tz),
         wearable=wearable,
-        posture=str(shown),
+        posture=posture_word(shown),
         since=iso_time(since, tz),
         current_bout_min=round(max(0.0, now - since) / 60.0, 1),
         sitting_timer_s=float(state.sitting_timer_s),
@@ -134,4 +173,6 @@ def state_payload(state: LiveState, now: float, wearable: str, tz: tzinfo | None
             breaks=state.today.breaks,
             nudges=state.today.nudges,
         ),
+        problem=state.problem,
+        waiting_s=round(state.waiting_s, 1),
     )

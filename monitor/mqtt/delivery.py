@@ -57,6 +57,8 @@ class OutboxDelivery:
         # mid -> outbox id of messages handed to paho and not yet acknowledged, and the reverse.
         self._inflight: dict[int, int] = {}
         self._mid_of: dict[int, int] = {}
+        # While the caller's transaction is open (`held`): entries queued, sent once it commits.
+        self._held: list[OutboxEntry] | None = None
 
     @property
     def inflight(self) -> int:
@@ -80,6 +82,8 @@ class OutboxDelivery:
         self.counts[f"{kind}_queued"] += 1
         if kind is OutboxKind.NUDGE and now - data_ts > self.nudge_max_age_s:
             self.expire_stale(now)
+        elif self._held is not None:
+            self._held.append(OutboxEntry(entry_id, topic, data, QOS, retain, kind, data_ts))
         elif client is not None:
             self.send(client, OutboxEntry(entry_id, topic, data, QOS, retain, kind, data_ts), now)
         else:
@@ -87,6 +91,36 @@ class OutboxDelivery:
                 "mqtt: broker %s not connected; %s %d kept in the outbox", self.where, kind, entry_id
             )
         return entry_id
+
+    def hold(self) -> list[OutboxEntry] | None:
+        """Keep what is queued from now on from the broker until `release` (the caller's transaction
+        commits) or `discard` (it rolled back: the entries' rows, and their ids, are gone, and a
+        message sent under such an id could have a later message marked sent by its PUBACK).
+        Returns what was held before (nested holds), for `release`/`discard` to restore."""
+        outer = self._held
+        self._held = []
+        return outer
+
+    def release(self, client: paho.Client | None, outer: list[OutboxEntry] | None, now: float) -> None:
+        """The transaction committed: send what was held (or hand it to the enclosing hold)."""
+        held, self._held = self._held or [], outer
+        if outer is not None:
+            outer.extend(held)
+            return
+        for entry in held:
+            if client is not None:
+                self.send(client, entry, now)
+            else:
+                _LOGGER.info(
+                    "mqtt: broker %s not connected; %s %d kept in the outbox",
+                    self.where,
+                    entry.kind,
+                    entry.id,
+                )
+
+    def discard(self, outer: list[OutboxEntry] | None) -> None:
+        """The transaction rolled back: what was held was never stored; forget it."""
+        self._held = outer
 
     def send(self, client: paho.Client, entry: OutboxEntry, now: float) -> None:
         props = json_properties()

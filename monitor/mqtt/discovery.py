@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from typing import NotRequired, TypedDict
 
 from monitor import __version__
-from monitor.core.types import Posture
-from monitor.mqtt.payloads import STATUS_OFFLINE, STATUS_ONLINE, encode
+from monitor.mqtt.payloads import STATE_POSTURES, STATUS_OFFLINE, STATUS_ONLINE, encode
 from monitor.mqtt.topics import Topics, slug
 
 MANUFACTURER = "sitbreak"
@@ -150,7 +149,8 @@ def discovery_messages(topics: Topics, device: DeviceDescription | None = None) 
         state_topic=topics.state,
         value_template="{{ value_json.posture }}",
         device_class="enum",
-        options=[p.value for p in Posture],
+        # `no_data`, not `unknown` (Home Assistant's reserved "no value"): see payloads.POSTURE_NO_DATA.
+        options=list(STATE_POSTURES),
         icon="mdi:human-handsdown",
     )
     add("sensor", "posture", cfg)
@@ -168,14 +168,39 @@ def discovery_messages(topics: Topics, device: DeviceDescription | None = None) 
     cfg = EntityConfig(
         **base("sensor", "battery", "Battery"),
         state_topic=topics.state,
-        # An unknown battery must read as unknown, not as 0 % (which would fire low-battery alerts).
-        value_template="{{ value_json.battery if value_json.battery is not none else 'unknown' }}",
+        # A battery not reported yet is Home Assistant's "no value", which a template says as `None`
+        # (not `unknown`: HA logs an error for a non-numeric value and keeps the old one; not 0 %,
+        # which would fire low-battery alerts).
+        value_template="{{ value_json.battery if value_json.battery is not none else None }}",
         device_class="battery",
         unit_of_measurement="%",
         state_class="measurement",
         entity_category="diagnostic",
     )
     add("sensor", "battery", cfg)
+
+    cfg = EntityConfig(
+        **base("sensor", "problem", "Problem"),
+        state_topic=topics.state,
+        # Text; "none" while all is well (an automation can alert on anything else).
+        value_template="{{ value_json.problem if value_json.problem else 'none' }}",
+        entity_category="diagnostic",
+        icon="mdi:alert-circle-outline",
+    )
+    add("sensor", "problem", cfg)
+
+    cfg = EntityConfig(
+        **base("sensor", "waiting", "Data waiting to be written"),
+        state_topic=topics.state,
+        value_template="{{ (value_json.waiting_s / 60) | round(1) }}",
+        device_class="duration",
+        unit_of_measurement="min",
+        state_class="measurement",
+        suggested_display_precision=0,
+        entity_category="diagnostic",
+        icon="mdi:database-clock-outline",
+    )
+    add("sensor", "waiting", cfg)
 
     cfg = EntityConfig(
         **base("event", "nudge", "Nudge"),

@@ -11,10 +11,26 @@ import json
 from typing import NotRequired, TypedDict
 
 from monitor.core.records import NudgeLevel
+from monitor.core.types import Posture
 from monitor.nudges.exercises import ExercisePayload
 
 STATUS_ONLINE = "online"
 STATUS_OFFLINE = "offline"
+
+# `state.posture` when the posture is not known (no data, link lost). Home Assistant reserves
+# `unknown` for "this entity has no value", so a posture called `unknown` could not be told from a
+# sensor that never got a message: on MQTT the word is our own. Stored epochs, reports and exports
+# keep `unknown`.
+POSTURE_NO_DATA = "no_data"
+
+
+def posture_word(posture: Posture) -> str:
+    """How `state.posture` (and Home Assistant's posture entity) names a posture."""
+    return POSTURE_NO_DATA if posture is Posture.UNKNOWN else posture.value
+
+
+# Every value `state.posture` can take, in `Posture`'s order: the posture entity's enum options.
+STATE_POSTURES: tuple[str, ...] = tuple(posture_word(p) for p in Posture)
 
 
 def encode(payload: object) -> bytes:
@@ -36,7 +52,7 @@ class StatePayload(TypedDict):
 
     ts: str
     wearable: str
-    posture: str  # a `Posture` value: sit, lie, stand, move, cycle, non_wear, unknown
+    posture: str  # one of STATE_POSTURES: sit, lie, stand, move, cycle, non_wear, no_data
     since: str  # ISO time the current posture bout began
     current_bout_min: float
     sitting_timer_s: float
@@ -44,6 +60,10 @@ class StatePayload(TypedDict):
     link: str  # "connected" | "lost"
     battery: int | None  # percent, None until the wearable reports it
     today: TodayTotals
+    # What keeps the service from doing its whole job, in words ("storage: the disk is full"), or
+    # None; and how many seconds of data wait in memory to be written (0 when none).
+    problem: str | None
+    waiting_s: float
 
 
 class ActionButton(TypedDict):

@@ -16,6 +16,11 @@ on a Raspberry Pi. It runs in a worker thread (`asyncio.to_thread`) on a connect
 database (WAL lets it read beside the service's writes; on the shared connection its read would hold
 the store's lock and make the event loop's next write wait for it). Only the short transaction that
 marks the day and queues the message runs on the loop.
+
+Storage faults: while the service's writes wait in memory (`StoreWriter`), no report is started (it
+would miss the data waiting); it goes out once they are written. A fault that begins after the
+report was built lets the report go to the phone from memory, and its day's mark waits with the
+other writes.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import logging
 import math
 from dataclasses import dataclass
 from datetime import date, tzinfo
+from functools import partial
 from pathlib import Path
 
 from monitor.core.timefmt import iso_time
@@ -35,6 +41,8 @@ from monitor.reports import html as report_html
 from monitor.reports.payload import daily_json
 from monitor.reports.schedule import ReportSchedule, last_reported
 from monitor.reports.settings import ReportSettings
+from monitor.service.outbox import ResilientOutbox
+from monitor.service.writer import StoreWriter, WriteUnit
 from monitor.store import Store
 from monitor.store.report_source import load_day_report
 
@@ -63,7 +71,10 @@ class DailyReporter:
         *,
         mqtt: MqttLink | None,
         report_dir: Path | None,
+        writer: StoreWriter | None = None,
     ) -> None:
+        """`writer`: the service's (the report's mark waits with its other writes during a storage
+        fault); a tool or test without one gets its own."""
         self.wearable = wearable
         self.placement = placement
         self.store = store
@@ -76,6 +87,10 @@ class DailyReporter:
         # The next time `check` has anything to decide; -inf: at the first check (catch-up at start).
         self.next_check = -math.inf
         self._running: asyncio.Task[None] | None = None
+        # Loop time the report being built started, for the watchdog's stall check.
+        self.building_since: float | None = None
+        hold = mqtt.sends_after if mqtt is not None else None
+        self.writer = writer or StoreWriter(wearable, store, ResilientOutbox(store.outbox), hold=hold)
 
     def start(self, now: float) -> None:
         """Read which day was reported last (see `monitor.reports.schedule.last_reported`)."""
@@ -87,7 +102,7 @@ class DailyReporter:
         """Called with data time as blocks arrive and with the host clock by a timer: whichever
         passes the report time first starts the report. Returns at once; the report is built in a
         worker thread. While one is being built, nothing else starts (the next check decides)."""
-        if now < self.next_check or self._running is not None:
+        if now < self.next_check or self._running is not None or self.writer.waiting:
             return
         day = self.schedule.due_date(now)
         self.next_check = self.schedule.next_time(now)
@@ -105,15 +120,20 @@ class DailyReporter:
             await asyncio.wait({self._running})
 
     async def _send(self, day: date, now: float) -> None:
+        self.building_since = asyncio.get_running_loop().time()
         try:
             built = await asyncio.to_thread(self._build, day, now)
         except Exception:  # a database that cannot be read: the next report time tries again
             _LOGGER.exception("%s: cannot build the daily report for %s", self.wearable, day)
             return
-        with self.store.atomic():
-            self.store.reports.mark(self.wearable, day, now)
-            if self.mqtt is not None:
-                self.mqtt.publish_report(built.payload, now)
+        finally:
+            self.building_since = None
+
+        def mark(store: Store) -> None:
+            store.reports.mark(self.wearable, day, now)
+
+        publish = partial(self.mqtt.publish_report, built.payload, now) if self.mqtt is not None else None
+        self.writer.submit(WriteUnit(f"the daily report for {day}", mark, publish))
         self._reported = day
         where = f" and written to {built.path}" if built.path else ""
         _LOGGER.info("%s: daily report for %s published%s", self.wearable, day, where)

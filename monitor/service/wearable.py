@@ -6,18 +6,19 @@ decisions, the policy's state) is written in one transaction before anything is 
 never publishes what the store does not hold, and the outbox re-sends what was stored but not yet
 acknowledged.
 
-Each block the link hands on (every `link.block_max_s`) gets a pipeline pass. Its *live* labels
-(monitor/pipeline/live.py, a few seconds behind the samples) drive the nudge policy and the posture in
-`state`, and are stored at once; the *final* labels, ~41 s later, replace them in the store and close
-the bouts. The epochs non-wear still holds (a still device) are stored provisionally as worn, as a
-flush at stop would label them. So a crash loses only what had not reached a pass: the link's current
-block and the last second or two of windows (docs/design.md, "Crash loss").
+Each block from the link gets a pipeline pass. Its live labels (seconds behind the samples) drive the
+policy and `state`; they and the held ones are stored at once, the final ones over them later
+(epoch_ledger.py), so a crash loses only what had not reached a pass (docs/design.md, "Crash loss").
 
 Data time flows one way: the service hands it to the MQTT link (`advance`, `publish_nudge(now=)`)
 and stamps the phone's commands with it when it takes them (`MqttLink.stamp`); the link never asks.
 The `state` message is built by `monitor.mqtt.convert.state_payload` from a `LiveState` record kept
 here, with today's totals from `TodayTally` (the daily report's own function); the daily report is
 `DailyReporter`'s job.
+
+Every write goes through a `StoreWriter` (a storage fault keeps the data path going, the data waiting
+in memory), every long-lived task runs under the daemon's `Supervisor`, and each packet block, link
+event and command is handled on its own (`Isolation`): one that raises is logged, counted and dropped.
 """
 
 from __future__ import annotations
@@ -31,16 +32,24 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import tzinfo
+from functools import partial
 from pathlib import Path
 from typing import cast
 
 from monitor.config import Config, WearableSettings
 from monitor.core.links import LinkEvent, LinkEventKind
 from monitor.core.timefmt import iso_time, utc_text
-from monitor.core.types import EpochBlock, Posture, SampleBlock
+from monitor.core.types import Posture, SampleBlock
 from monitor.heap import release_free_memory
 from monitor.mqtt import EventPayload, MqttError, MqttLink
-from monitor.mqtt.convert import LiveState, TodayCounts, event_payload, nudge_payload, state_payload
+from monitor.mqtt.convert import (
+    LiveState,
+    TodayCounts,
+    event_payload,
+    nudge_payload,
+    problem_payload,
+    state_payload,
+)
 from monitor.mqtt.discovery import DeviceDescription
 from monitor.nudges.events import PolicyEvent
 from monitor.nudges.library import ExerciseLibrary
@@ -50,10 +59,16 @@ from monitor.pipeline import BoutTracker, PostureStream, StreamOutput, UprightRe
 from monitor.pipeline.reference import ReferenceDict
 from monitor.reports.daily import CONTEXT_S
 from monitor.reports.days import day_bounds, local_date
+from monitor.service import units
 from monitor.service.daily_reporter import DailyReporter
+from monitor.service.epoch_ledger import EpochLedger
 from monitor.service.guard import HoldBegan, StoredDataGuard
+from monitor.service.outbox import ResilientOutbox
+from monitor.service.stalls import stall_check
+from monitor.service.supervisor import Isolation, Supervisor, TaskHandle
 from monitor.service.today_tally import TodayTally
-from monitor.store import Store
+from monitor.service.writer import StoreWriter, WriteUnit
+from monitor.store import ResumeState, Store
 from monitor.store.calibration import Calibration, SavedPolicy
 from monitor.wearables.clockwatch import CLOCK_STEP_TOLERANCE_S
 from monitor.wearables.hostclock import behind_cause, clock_synchronised
@@ -66,18 +81,13 @@ _LOGGER = logging.getLogger(__name__)
 # The retained `state` is refreshed at least this often (data time) even when nothing changes, so a
 # dashboard's "sitting for" counter stays current; posture and link changes publish at once.
 STATE_EVERY_S = 60.0
-# The policy's state is saved with the epochs of every pass that fed it (one transaction), so after a
-# crash the sitting timer resumes exactly where the stored epochs end. The learned upright reference
-# changes only while walking, over tens of seconds: it is saved this often (data time) and at stop.
+# The policy's state is saved with every pass that fed it (units.pipeline_pass), and with the learned
+# upright reference (which changes only while walking) this often (data time) and at stop.
 SNAPSHOT_EVERY_S = 60.0
-# Provisional labels at the end of the held tail may still change (a run not yet confirmed): rewritten
-# from this many seconds before the end of what was stored provisionally.
-PROVISIONAL_REWRITE_S = 5
 # Retention pruning runs once per this much data time.
 PRUNE_EVERY_S = 6 * 3600.0
-# By default every block gets a pass (`pipeline.process_every_s` = 0). Where a configuration batches
-# passes to save CPU, the service still asks for a pass every PROMPT_PASS_S of data while a prompt is
-# at most one batch plus PROMPT_NEAR_S of sitting away, so the nudge is not up to a batch late.
+# Where `pipeline.process_every_s` batches passes (the default, 0, does not), a pass is asked for every
+# PROMPT_PASS_S of data while a prompt is at most a batch plus PROMPT_NEAR_S of sitting away.
 PROMPT_NEAR_S = 120.0
 PROMPT_PASS_S = 5.0
 # With no data coming in (device off, out of range) the report time is checked on the host clock at
@@ -111,15 +121,25 @@ class WearableService:
         *,
         report_dir: Path | None = None,
         clock: Callable[[], float] | None = None,
+        reports_on_host_clock: bool = True,
+        supervisor: Supervisor | None = None,
     ) -> None:
         """`clock` is the host's UTC clock the link maps device time with (the demo passes a
-        simulated one so that a day replayed fast lands on the right local hours)."""
+        simulated one so that a day replayed fast lands on the right local hours). `supervisor`
+        runs the tasks (the daemon's, which ends the process when one keeps failing).
+
+        `reports_on_host_clock`: the daily report goes out when data time or `clock` passes the
+        report time, whichever is first (a wearable that is off still gets its report, and one due
+        while the service was down goes out at start). False leaves it to data time alone, for a
+        simulated clock that runs ahead of the data (the demo's: on a busy machine the data trails
+        the sped-up clock, and a report timed on the clock would miss the end of the day)."""
         self.wearable = wearable
         self.id = wearable.id
         self.config = config
         self.store = store
         self.tz = tz
         self._clock = clock or time_module.time
+        self._reports_on_host_clock = reports_on_host_clock
         profile = make_profile(wearable.profile, StreamConfig(wearable.rate_hz, wearable.range_g))
         self.link = WearableLink(
             WearableTarget.from_config(wearable.address, wearable.name, wearable.service_uuid),
@@ -127,31 +147,37 @@ class WearableService:
             config.link,
             wall_clock=self._clock,
         )
-        self.rate_hz = profile.rate_hz
         # Replaced at start, when the store says where its data ends.
         self.guard = StoredDataGuard(None, jitter_s=CLOCK_STEP_TOLERANCE_S, period_s=profile.period_s)
         library = ExerciseLibrary.default(config.exercises)
         self.policy = NudgePolicy(config.policy_for(self.id), library, tz, wearable_id=self.id)
         self.bouts = BoutTracker()
         self.stream: PostureStream | None = None
+        outbox = ResilientOutbox(store.outbox)
         # With [mqtt] enabled = false the monitor runs without a phone: store and reports only.
         self.mqtt: MqttLink | None = None
         if config.mqtt.enabled:
             self.mqtt = MqttLink(
                 config.mqtt,
                 self.id,
-                store.outbox,
+                outbox,
                 device=DeviceDescription(name=f"sitbreak {self.id}", model=profile.title),
             )
+        hold = self.mqtt.sends_after if self.mqtt is not None else None
+        self.writer = StoreWriter(self.id, store, outbox, hold=hold, on_problem=self._storage_problem)
         self.reports = DailyReporter(
-            self.id, wearable.placement, store, tz, config.report, mqtt=self.mqtt, report_dir=report_dir
+            self.id,
+            wearable.placement,
+            store,
+            tz,
+            config.report,
+            mqtt=self.mqtt,
+            report_dir=report_dir,
+            writer=self.writer,
         )
         self._data_now: float | None = None
-        # End of the live epochs fed to the policy; end of the final epochs stored; end of the
-        # provisional ones stored (live and held).
-        self._epochs_end: float | None = None
-        self._final_end: float | None = None
-        self._provisional_end: float | None = None
+        # Where the live epochs fed to the policy, the final ones and the provisional ones end.
+        self.epochs = EpochLedger()
         # What `state` shows; today's totals come from the tally when it is published.
         self.live = LiveState()
         self.today = TodayTally(tz, config.report.min_break_s)
@@ -159,7 +185,8 @@ class WearableService:
         # A prompt is close (see PROMPT_NEAR_S): the service asks for pipeline passes more often.
         self._prompt_near = False
         self._resumed = False
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.supervisor = supervisor or Supervisor()
+        self._tasks: list[TaskHandle] = []
         self.counts: Counter[str] = Counter()
 
     # ------------------------------------------------------------------ lifecycle
@@ -171,7 +198,8 @@ class WearableService:
         time handed to the MQTT link (nudge staleness), because live epochs trail their samples by a
         few seconds (longer while non-wear holds a still device): a snooze must count from where the
         sitting timer is, not from the newest sample."""
-        return self._epochs_end if self._epochs_end is not None else self.data_now()
+        end = self.epochs.live_end
+        return end if end is not None else self.data_now()
 
     def data_now(self) -> float:
         """Current data time: the end of the newest sample seen, else the wall clock (nothing yet)."""
@@ -189,16 +217,24 @@ class WearableService:
         )
         self._restore_policy()
         self.reports.start(self._clock())
-        coros = [self.link.run(), self._consume(), self._report_timer()]
+        run = self.supervisor.spawn
+        self._tasks = [
+            run(f"{self.id} link", self.link.run),
+            run(f"{self.id} data", self._consume),
+            run(f"{self.id} store retry", self.writer.run),
+        ]
+        if self._reports_on_host_clock:
+            self._tasks.append(run(f"{self.id} report timer", self._report_timer))
         if self.mqtt is not None:
             # Before any data, data time is the host clock: the outbox's nudges are judged on it.
             self.mqtt.advance(self.policy_now())
             await self.mqtt.start()
-            coros += [self._commands(), self._watch_mqtt()]
-        for coro in coros:
-            task = asyncio.create_task(coro)
-            self._tasks.add(task)
-            task.add_done_callback(self._task_done)
+            self._tasks += [
+                run(f"{self.id} commands", self._commands),
+                run(f"{self.id} mqtt watcher", self._watch_mqtt, ends=True),
+            ]
+        stalled = stall_check(self.id, lambda: self.reports.building_since, lambda: self.link.state)
+        self.supervisor.watch(f"{self.id} stalls", stalled)
         _LOGGER.info(
             "%s: looking for %s (%s, %s placement)",
             self.id,
@@ -221,33 +257,28 @@ class WearableService:
             return
         _LOGGER.info("%s: resumed the sitting timer at %d min", self.id, self.policy.sitting_s // 60)
 
-    def _task_done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            _LOGGER.error("%s: a service task failed", self.id, exc_info=task.exception())
-
     async def stop(self) -> None:
         """Stop streaming, flush what the pipeline holds, save state, publish `offline`."""
         await self.link.stop()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self.supervisor.unwatch(f"{self.id} stalls")
+        await self.supervisor.cancel(self._tasks)
         # Drain what arrived before the stop so no received second is lost, and keep the link's
         # last events (its "lost: stopped" and the tallies it flushes on the way out).
+        isolation = Isolation(f"{self.id} data", self.counts)
         while self.link.queue.qsize():
             item = self.link.queue.get_nowait()
-            if isinstance(item, SampleBlock):
-                self._on_block(item)
-            else:
-                self._on_link_event(item)
+            with isolation.item("a block at stop"):
+                self._take(item)
         if self.stream is not None:
-            self._on_output(self.stream.flush_live())
+            with isolation.item("the last epochs"):
+                self._on_output(self.stream.flush_live())
         # A report being built (or one the drained data made due) is marked and queued before the
         # link to the broker goes.
         await self.reports.wait()
         # The policy was restored at start, so even before any data (none yet, or held back while the
         # clock is behind the store) this keeps the saved state plus any command taken since.
         self._save_state(force=True)
+        self.writer.close()
         self.live.link_up = False
         self._publish_state()
         if self.mqtt is not None:
@@ -259,29 +290,45 @@ class WearableService:
             "guard": self.guard.diagnostics(),
             "mqtt": self.mqtt.diagnostics() if self.mqtt is not None else {"enabled": False},
             "policy": self.policy.diagnostics(),
+            "store": self.writer.diagnostics(),
             "counts": dict(self.counts),
         }
+
+    def trouble(self) -> list[str]:
+        """What is wrong, for systemd's STATUS line (empty while all is well)."""
+        out = [self.writer.status()] if self.writer.problem is not None else []
+        errors = self.counts["errors"] + self.supervisor.failures(f"{self.id} ")
+        if errors:
+            out.append(f"{errors} error{'s' if errors != 1 else ''} (see the journal)")
+        return out
 
     # ------------------------------------------------------------------ inputs
 
     async def _consume(self) -> None:
+        isolation = Isolation(f"{self.id} data", self.counts)
         while True:
             item = await self.link.get()
-            if isinstance(item, SampleBlock):
-                self._on_block(item)
-            else:
-                self._on_link_event(item)
+            with isolation.item("a sample block" if isinstance(item, SampleBlock) else "a link event"):
+                self._take(item)
+
+    def _take(self, item: SampleBlock | LinkEvent) -> None:
+        if isinstance(item, SampleBlock):
+            self._on_block(item)
+        else:
+            self._on_link_event(item)
 
     async def _commands(self) -> None:
         assert self.mqtt is not None
+        isolation = Isolation(f"{self.id} commands", self.counts)
         async for request in self.mqtt.commands():
-            # Stamped with the data time the policy has reached as it takes the command (a snooze
-            # counts from where the sitting timer is); too old by then: rejected by the link.
-            command = self.mqtt.stamp(request, self.policy_now())
-            if command is None:
-                continue
-            self.counts["commands"] += 1
-            self._handle_events(self.policy.command(command))
+            with isolation.item(f"the command {request.action}"):
+                # Stamped with the data time the policy has reached as it takes the command (a snooze
+                # counts from where the sitting timer is); too old by then: rejected by the link.
+                command = self.mqtt.stamp(request, self.policy_now())
+                if command is None:
+                    continue
+                self.counts["commands"] += 1
+                self._handle_events(self.policy.command(command))
 
     async def _watch_mqtt(self) -> None:
         assert self.mqtt is not None
@@ -315,8 +362,7 @@ class WearableService:
         self._periodic()
 
     def _prompt_pass_due(self, block: SampleBlock) -> bool:
-        """A pass now, PROMPT_PASS_S of data after the last one, because a prompt is close (only
-        matters where `pipeline.process_every_s` batches passes)."""
+        """A pass now, PROMPT_PASS_S of data after the last one, because a prompt is close."""
         if not self._prompt_near:
             return False
         assert self.stream is not None
@@ -326,14 +372,14 @@ class WearableService:
 
     def _resume(self, first_t: float) -> None:
         """First data since start: record the downtime as unknown and pick up saved state."""
-        self._resumed = True
-        state = self.store.resume(self.id, first_t)
+        state = self._resume_store(first_t)
         reference = _reference_from(state.calibration)
         if reference is not None and reference.placement != self.wearable.placement:
             reference = None  # the wearable moved to another placement: learn afresh
-        self.stream = PostureStream(
-            self.wearable.placement, self.rate_hz, self.config.pipeline, reference=reference, live=True
-        )
+        # The rate the device really runs at, as the link learned it on connecting (a micro:bit V1
+        # reads back 80 ms for 20), not the configured one.
+        placement, settings = self.wearable.placement, self.config.pipeline
+        self.stream = PostureStream(placement, self.link.rate_hz, settings, reference=reference, live=True)
         if state.gap is not None:
             _LOGGER.info(
                 "%s: %d s without data before this start, stored as unknown",
@@ -341,6 +387,15 @@ class WearableService:
                 state.gap[1] - state.gap[0],
             )
         self._load_today(first_t)
+        self._resumed = True
+
+    def _resume_store(self, first_t: float) -> ResumeState:
+        """`Store.resume`, or during a storage fault its write waiting in order with the others
+        (the saved reference read as it is; the downtime is recorded when the write goes through)."""
+        done: list[ResumeState] = []
+        if self.writer.submit(WriteUnit("the downtime", lambda s: done.append(s.resume(self.id, first_t)))):
+            return done[0]
+        return ResumeState(None, None, None, False, self.store.calibration.load(self.id))
 
     def _load_today(self, now_t: float) -> None:
         """Today so far from the store, from CONTEXT_S before midnight as the report reads it."""
@@ -383,8 +438,8 @@ class WearableService:
             self.live.link_up = False
         elif event.kind is LinkEventKind.BATTERY:
             self.live.battery = event.level
-        self.store.links.add(self.id, event)
-        if event.kind in _PUBLISHED_LINK_EVENTS:
+        publish = None
+        if event.kind in _PUBLISHED_LINK_EVENTS and self.mqtt is not None:
             payload = EventPayload(
                 ts=iso_time(event.t, self.tz),
                 wearable=self.id,
@@ -393,51 +448,35 @@ class WearableService:
             )
             if event.seconds is not None:
                 payload["detail"] = {"seconds": round(event.seconds, 1)}
-            if self.mqtt is not None:
-                self.mqtt.publish_event(payload, event.t)
+            publish = partial(self.mqtt.publish_event, payload, event.t)
+        self.writer.submit(units.link_event(self.id, event, publish))
         self._publish_state()
 
     # ------------------------------------------------------------------ outputs
 
     def _on_output(self, out: StreamOutput) -> None:
-        """One pass: live epochs to the policy, everything to the store in one transaction (the
-        provisional labels first, the final ones over them), then the posture for `state`."""
-        if out.empty:
-            return
-        final = out.final
-        live = _after(out.live, self._final_end)
-        held = _after(out.held, _rewrite_from(self._provisional_end))
-        closed = self.bouts.feed(final) if len(final) else []
-        events = self.policy.feed(live) if len(live) else []
-        if len(live):
-            self._epochs_end = live.t_end
-        records = [event.records(self.id) for event in events]
-        with self.store.atomic():
-            for block in (live, held, final):
-                if len(block):
-                    self.store.epochs.write_block(self.id, block)
-            if len(final):
-                if closed:
-                    self.store.bouts.add(self.id, closed)
-                self.store.bouts.set_open(self.id, self.bouts.current)
-            for record in records:
-                self.store.record_decision(self.id, record)
-            if len(live):
-                # With the epochs it was fed: after a crash the timer resumes where they end.
-                self._save_policy()
-            # Into the outbox in the same transaction: a crash cannot keep a decision and lose its
-            # message (at worst the message goes out twice, with the same id).
-            self._publish_events(events)
-        if len(final):
-            self._final_end = final.t_end
-        ends = [b.t_end for b in (live, out.held) if len(b)]
-        if ends:
-            self._provisional_end = max(ends)
-        # Today's totals as the store holds them, but for the held tail (a device on the desk must
-        # not count as sitting for the ten minutes non-wear takes to decide).
-        for block in (live, final):
-            self.today.add_epochs(int(block.t0), block.labels)
-        self.today.add_decisions(records)
+        """A pass: live epochs to the policy, final ones to the bouts, all new ones to the store in
+        one unit (epoch_ledger.py), then the posture for `state`."""
+        epochs = self.epochs.take(out)
+        if not epochs.empty:
+            final, live = epochs.final, epochs.live
+            closed = self.bouts.feed(final) if len(final) else []
+            events = self.policy.feed(live) if len(live) else []
+            records = [event.records(self.id) for event in events]
+            policy = self._policy_saved() if len(live) else None  # with the epochs it was fed
+            self.writer.submit(
+                units.pipeline_pass(
+                    self.id,
+                    epochs,
+                    (closed, self.bouts.current) if len(final) else None,
+                    records=records,
+                    policy=policy,
+                    publish=self._decided(events),
+                )
+            )
+            for block in epochs.counted:
+                self.today.add_epochs(int(block.t0), block.labels)
+            self.today.add_decisions(records)
         self._prompt_near = self.policy.prompt_within(self.config.pipeline.process_every_s + PROMPT_NEAR_S)
         if out.posture is not None:
             posture = Posture.from_code(out.posture.code)
@@ -451,19 +490,17 @@ class WearableService:
         if not events:
             return
         records = [event.records(self.id) for event in events]
-        with self.store.atomic():
-            for record in records:
-                self.store.record_decision(self.id, record)
-            self._publish_events(events)
+        publish = self._decided(events)
         self.today.add_decisions(records)
+        self.writer.submit(units.decisions(self.id, records, publish))
         self._publish_state()
 
-    def _publish_events(self, events: list[PolicyEvent]) -> None:
-        self.counts["nudges"] += sum(1 for event in events if event.is_prompt)
-        if self.mqtt is None:
-            return
+    def _decided(self, events: list[PolicyEvent]) -> Callable[[], None] | None:
+        """Count and log the prompts among `events`; what hands their messages to MQTT (called once:
+        inside the write's transaction, or from memory while the store cannot be written)."""
         for event in events:
             if event.is_prompt:
+                self.counts["nudges"] += 1
                 _LOGGER.info(
                     "%s: %s after %d min sitting: %s",
                     self.id,
@@ -471,6 +508,14 @@ class WearableService:
                     event.sitting_s // 60,
                     event.message.title if event.message else "",
                 )
+        if self.mqtt is None or not events:
+            return None
+        return partial(self._publish_events, events)
+
+    def _publish_events(self, events: list[PolicyEvent]) -> None:
+        assert self.mqtt is not None
+        for event in events:
+            if event.is_prompt:
                 payload = nudge_payload(event, self.id, self.tz)
                 self.mqtt.publish_nudge(payload, event.t, now=self.policy_now())
             self.mqtt.publish_event(event_payload(event, self.id, self.tz), event.t)
@@ -484,28 +529,24 @@ class WearableService:
         self._save_state()
         if now >= self._due.prune:
             self._due.prune = now + PRUNE_EVERY_S
-            self.store.prune(now)
+            self.writer.submit(units.prune(now))
             release_free_memory()
         self.reports.check(now)
 
-    def _save_policy(self) -> None:
-        snapshot = json.dumps(self.policy.snapshot().to_dict())
-        self.store.snapshots.save(self.id, SavedPolicy(self.data_now(), snapshot))
+    def _policy_saved(self) -> SavedPolicy:
+        return SavedPolicy(self.data_now(), json.dumps(self.policy.snapshot().to_dict()))
 
     def _save_state(self, force: bool = False) -> None:
         now = self.data_now()
         if not force and now < self._due.snapshot:
             return
         self._due.snapshot = now + SNAPSHOT_EVERY_S
-        with self.store.atomic():
-            self._save_policy()
-            reference = self.stream.reference if self.stream is not None else None
-            if reference is not None:
-                # The whole reference (with the front axis once gait taught it), not just "up":
-                # without the front axis a device turned in its pocket could read sitting as lying.
-                self.store.calibration.save(
-                    self.id, Calibration(now, reference.up, dict(reference.to_dict()))
-                )
+        saved = self._policy_saved()
+        reference = self.stream.reference if self.stream is not None else None
+        # The whole reference (with the front axis once gait taught it), not just "up": without the
+        # front axis a device turned in its pocket could read sitting as lying.
+        calibration = None if reference is None else Calibration(now, reference.up, dict(reference.to_dict()))
+        self.writer.submit(units.snapshot(self.id, saved, calibration))
 
     def _publish_state(self) -> None:
         now = self.data_now()
@@ -513,6 +554,7 @@ class WearableService:
         if self.mqtt is None:
             return
         self.live.sitting_timer_s = float(self.policy.sitting_s)
+        self.live.waiting_s = self.writer.waiting_s
         totals = self.today.totals()
         self.live.today = TodayCounts(totals.posture_s, totals.breaks, totals.nudges.prompts)
         self.mqtt.publish_state(state_payload(self.live, now, self.id, self.tz))
@@ -530,17 +572,20 @@ class WearableService:
             wait = self.reports.next_check - self._clock()
             await asyncio.sleep(min(REPORT_CHECK_MAX_S, max(0.0, wait)) + 0.01)
 
+    # ------------------------------------------------------------------ storage faults
 
-def _after(block: EpochBlock, t: float | None) -> EpochBlock:
-    """The epochs of `block` from data time `t` on (all of them when `t` is None)."""
-    if t is None or block.t0 >= t:
-        return block
-    skip = min(len(block), int(t - block.t0))
-    return EpochBlock(block.t0 + skip, block.labels[skip:])
-
-
-def _rewrite_from(provisional_end: float | None) -> float | None:
-    return None if provisional_end is None else provisional_end - PROVISIONAL_REWRITE_S
+    def _storage_problem(self, problem: str | None) -> None:
+        """The writer's fault began (`problem` in words) or ended (None): `state` and an event say so."""
+        self.live.problem = None if problem is None else f"storage: {problem}"
+        if self.mqtt is not None:
+            now = self.policy_now()
+            w = self.writer
+            numbers = {"waiting_s": w.waiting_s, "written_s": w.written_s, "dropped_s": w.dropped_s}
+            payload = problem_payload("storage", problem, now=now, wearable=self.id, tz=self.tz, **numbers)
+            self.writer.submit(
+                units.message("a problem event", partial(self.mqtt.publish_event, payload, now))
+            )
+        self._publish_state()
 
 
 def _reference_from(calibration: Calibration | None) -> UprightReference | None:

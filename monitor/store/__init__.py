@@ -5,7 +5,7 @@ with Store.open("/var/lib/sitbreak/sitbreak.db") as store:
 """
 
 from monitor.store.calibration import Calibration, SavedPolicy
-from monitor.store.db import Database, Migration, StoreError, TransactionError
+from monitor.store.db import Database, Migration, StoreError, TransactionError, storage_problem
 from monitor.store.settings import StoreSettings
 from monitor.store.store import PruneCounts, ResumeState, Store
 
@@ -20,4 +20,5 @@ __all__ = [
     "StoreError",
     "StoreSettings",
     "TransactionError",
+    "storage_problem",
 ]

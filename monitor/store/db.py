@@ -93,6 +93,34 @@ _PERMISSION_HINT = (
 )
 
 
+# A failed write that says the storage has a problem which may pass (space freed, the disk back, the
+# mount writable again, another writer done): the write can wait in memory and be tried again.
+# Anything else (a constraint, a misuse) fails the same way every time. Words for STATUS and the phone.
+_STORAGE_PROBLEMS: dict[str, str] = {
+    "FULL": "the disk is full",
+    "IOERR": "disk I/O error",
+    "READONLY": "the database is read-only",
+    "CANTOPEN": "cannot open the database file",
+    "PERM": "permission denied",
+    "AUTH": "permission denied",
+    "BUSY": "the database is locked",
+    "LOCKED": "the database is locked",
+    "NOTADB": "the database file is damaged",
+    "CORRUPT": "the database file is damaged",
+    "NOMEM": "out of memory",
+}
+
+
+def storage_problem(exc: BaseException) -> str | None:
+    """What a failed read or write says about the storage, in a few words ("the disk is full"), or
+    None when it is not a storage problem (a bad record, a bug): those fail the same way every time,
+    while a storage problem may pass and the write be retried."""
+    if type(exc) not in (sqlite3.OperationalError, sqlite3.DatabaseError):
+        return None
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    return _STORAGE_PROBLEMS.get(name.removeprefix("SQLITE_").split("_")[0])
+
+
 def explain(path: Path, exc: sqlite3.Error) -> StoreError:
     """A StoreError whose text names the file and says what the SQLite failure means."""
     name = getattr(exc, "sqlite_errorname", "") or ""
@@ -279,17 +307,29 @@ class Database:
             self._depth = depth + 1
             try:
                 yield conn
-            except BaseException:
-                if depth == 0:
-                    conn.execute("ROLLBACK")
-                else:
-                    conn.execute(f"ROLLBACK TO {savepoint}")
-                    conn.execute(f"RELEASE {savepoint}")
-                raise
-            else:
+                # Inside the try: a COMMIT that fails (the disk full as the WAL grows) is undone like
+                # any other failure, or the connection would stay in a transaction that every later
+                # BEGIN refuses, and nothing would be written again.
                 conn.execute("COMMIT" if depth == 0 else f"RELEASE {savepoint}")
+            except BaseException:
+                self._undo(conn, depth, savepoint)
+                raise
             finally:
                 self._depth = depth
+
+    def _undo(self, conn: sqlite3.Connection, depth: int, savepoint: str) -> None:
+        """Roll back after a failure, keeping the original error. SQLite itself may already have
+        rolled the whole transaction back (it does so on SQLITE_FULL, IOERR, BUSY and NOMEM), which
+        leaves no transaction or savepoint to undo."""
+        try:
+            if depth == 0:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+            elif conn.in_transaction:
+                conn.execute(f"ROLLBACK TO {savepoint}")
+                conn.execute(f"RELEASE {savepoint}")
+        except sqlite3.Error as exc:
+            log.debug("%s: rollback after a failed write: %s", self.path, exc)
 
     def execute(self, sql: str, params: Params = ()) -> int:
         """Run one writing statement in its own transaction (or the caller's); return rows changed."""

@@ -25,8 +25,10 @@ The shape, one job per module:
   sit in the data (gaps, tallies of dropped packets, holds, clock steps), with its counters.
 - `clockwatch`: arrival times (loop time -> UTC) and host clock steps, with injectable clocks;
   `hostclock` words a step's likely cause from what the kernel or timesyncd says.
-- `timeline` (pure): where a packet's samples go on the data-time axis. `queue`: the hand-over that
-  never blocks the Bluetooth callback. `scanner`, `watchdog`, `backoff`: the lifecycle's parts.
+- `timeline` (pure): where a packet's samples go on the data-time axis; `devclock` (pure): the
+  device's time against its arrivals (never timed after them by more than the tolerance: re-timed,
+  re-anchored or dropped), which the timeline applies. `queue`: the hand-over that never blocks the
+  Bluetooth callback. `scanner`, `watchdog`, `backoff`: the lifecycle's parts.
 - `profiles/`, `sitsense_format`, `settings`: pure descriptions of the wearables and the link.
 
 Kept free of imports so `monitor.config` can read `settings` and `profiles.base` without

@@ -20,6 +20,14 @@ arrival on a monotonic clock, which rate-limits the tallies) and `arrival_utc` (
 the host's UTC clock, which times samples without a device clock and anchors the device clock), so
 every rule is tested with hand-built frames and made-up times (tests/wearables/test_assembler.py).
 The link's `ClockWatch` measures host clock steps; `clock_stepped` applies one to the data.
+
+Device time is checked against arrival (`devclock`; `check_device_clock=False` turns it off): a
+fault (device time ahead of its arrival, or behind it for a whole window) re-times the data on
+arrival. The first fault of an episode is one WARNING (the device, how far off, what was done);
+`clock_faults` keeps the count and the state for the link's diagnostics; samples the re-timing
+drops are a HELD tally (at most one event per `malformed_log_interval_s`), and the time a
+re-anchoring skips is a GAP with reason `device_clock`. `rate_hz` is the rate the connection's first
+packet declares (the micro:bit's read-back period, SitSense's rate code), else the profile's.
 """
 
 from __future__ import annotations
@@ -35,11 +43,21 @@ import numpy as np
 from monitor.core.links import GapReason, LinkEvent, LinkEventKind
 from monitor.core.timefmt import utc_text
 from monitor.core.types import Float32Array, FloatArray, SampleBlock
+from monitor.wearables.devclock import (
+    DEVICE_CLOCK_TOLERANCE_S,
+    ArrivalCheck,
+    ClockFault,
+    ClockFaultKind,
+    ClockFaultLog,
+)
 from monitor.wearables.profiles.base import DecodedPacket, DecodeError, DeviceProfile
 from monitor.wearables.settings import LinkSettings
 from monitor.wearables.timeline import PacketTimeline, PlacedPacket, Verdict
 
 _LOGGER = logging.getLogger(__name__)
+
+# The reason of a gap that re-anchoring a device clock skipped (beside `GapReason`'s).
+DEVICE_CLOCK_GAP = "device_clock"
 
 
 class News(IntFlag):
@@ -107,7 +125,11 @@ class PacketAssembler:
         settings: LinkSettings,
         emit: Callable[[SampleBlock | LinkEvent], None],
         who: Who | None = None,
+        *,
+        check_device_clock: bool = True,
     ) -> None:
+        """`check_device_clock`: check device time against arrival (off only where arrival times
+        are not the host's real-time clock: a simulated clock, the doctor's monotonic times)."""
         self.profile = profile
         self.who = who or Who(profile.title, "-")
         self.counts = AssemblyCounts()
@@ -120,7 +142,10 @@ class PacketAssembler:
             seq_modulus=profile.seq_modulus,
             time_modulus_s=profile.time_modulus_s,
             arrival_gap_s=settings.arrival_gap_s,
+            check=ArrivalCheck() if check_device_clock else None,
         )
+        self.clock_faults = ClockFaultLog(check_device_clock)
+        self.rate_hz = profile.rate_hz  # the rate the data comes at, as learned (see the docstring)
         self._streaming = False  # data came in on this connection
         self._ever_streamed = False
         self._battery_reported: int | None = None
@@ -199,10 +224,17 @@ class PacketAssembler:
             self._report_tallies()
             return News.NONE
         placed = self._timeline.push(packet, arrival_utc)
+        if placed.fault is not None:
+            self._clock_fault(placed.fault, arrival_utc)
+        if placed.dropped:
+            self.clock_faults.drop(placed.dropped)
         if placed.verdict is Verdict.ACCEPTED:
             return self._accept(packet, placed)
         if placed.verdict is Verdict.HELD:
             return self._on_held(placed)
+        if placed.verdict is Verdict.RETIMED:
+            self._report_tallies()
+            return News.NONE
         tally = self._duplicates if placed.verdict is Verdict.DUPLICATE else self._reordered
         tally.add(placed.verdict.value, f"seq {packet.seq}" if packet.seq is not None else "")
         self._report_tallies()
@@ -248,9 +280,10 @@ class PacketAssembler:
         t = placed.t
         assert t is not None
         xyz = packet.xyz
+        if placed.start or len(t) < len(xyz):  # some were held or dropped
+            xyz = xyz[placed.start : placed.start + len(t)]
         news = News.NONE
         if placed.skip:
-            xyz = xyz[placed.skip :]
             self.counts.held_samples += placed.skip
             self._hold.samples += placed.skip
             if self._hold.first_t is None:  # a hold that began and ended inside this one packet
@@ -260,7 +293,7 @@ class PacketAssembler:
             news = self._end_hold()
         first_of_connection = not self._streaming
         if first_of_connection:
-            news |= self._begin_streaming(float(t[0]))
+            news |= self._begin_streaming(float(t[0]), packet)
         if placed.gap_s > 0:
             self._flush()
             self.counts.gaps += 1
@@ -271,7 +304,9 @@ class PacketAssembler:
                     placed.gap_start,
                     seconds=placed.gap_s,
                     count=placed.lost_packets or None,
-                    reason=_gap_reason(first_of_connection, packet.device_dropped, self._step_gap),
+                    reason=_gap_reason(
+                        first_of_connection, packet.device_dropped, self._step_gap, placed.fault is not None
+                    ),
                 )
             )
         self._step_gap = False
@@ -285,7 +320,9 @@ class PacketAssembler:
             self._flush()
         return news
 
-    def _begin_streaming(self, t0: float) -> News:
+    def _begin_streaming(self, t0: float, packet: DecodedPacket) -> News:
+        period = packet.period_s
+        self.rate_hz = 1.0 / period if period is not None and period > 0 else self.profile.rate_hz
         self._streaming = True
         kind = LinkEventKind.RECONNECTED if self._ever_streamed else LinkEventKind.CONNECTED
         self._ever_streamed = True
@@ -341,6 +378,52 @@ class PacketAssembler:
         )
         return News.HOLD_ENDED
 
+    # ------------------------------------------------------------------ device clock
+
+    def _clock_fault(self, fault: ClockFault, arrival_utc: float) -> None:
+        """Count a device clock fault; the first of an episode is one WARNING saying what was done."""
+        if not self.clock_faults.note(fault, arrival_utc):
+            _LOGGER.debug(
+                "%s - %s: device clock %s by %+.1f s again",
+                self.who.name,
+                self.who.address,
+                fault.kind.value,
+                fault.error_s,
+            )
+            return
+        clocked = self.profile.has_device_time
+        if fault.kind is ClockFaultKind.AHEAD:
+            what = "device time ran" if clocked else "its samples, at the declared rate, ran"
+            cause = (
+                "its clock runs fast or jumped forward, or it sends samples faster than it declares"
+                if clocked
+                else "it sends samples faster than the declared rate"
+            )
+            done = (
+                "re-timed on arrival; samples that would go back over data already handed on are "
+                "dropped (counted), so nothing is timed after its arrival"
+            )
+            where = "ahead of"
+        else:
+            what, where = "device time fell", "behind"
+            cause = "its clock runs slow or jumped back"
+            done = "re-anchored on arrival; the time skipped is a gap (unknown)"
+        since = f" {fault.since_s:.1f} s after it was last set" if fault.since_s is not None else ""
+        _LOGGER.warning(
+            "%s - %s: %s %.1f s %s its arrival%s (tolerance %.0f s): %s; %s (%s Hz declared). "
+            "More of these are counted, not logged (link diagnostics: device_clock)",
+            self.who.name,
+            self.who.address,
+            what,
+            abs(fault.error_s),
+            where,
+            since,
+            DEVICE_CLOCK_TOLERANCE_S,
+            cause,
+            done,
+            f"{self.rate_hz:g}",
+        )
+
     # ------------------------------------------------------------------ reports
 
     def _data_now(self) -> float:
@@ -372,11 +455,29 @@ class PacketAssembler:
             self._emit(LinkEvent(tally.kind, self._data_now(), count=count, detail=kinds))
             tally.pending.clear()
             tally.next_report = now + self._report_every_s
+        faults = self.clock_faults
+        if faults.pending_dropped and (force or now >= faults.next_report):
+            count, faults.pending_dropped = faults.pending_dropped, 0
+            faults.next_report = now + self._report_every_s
+            _LOGGER.info(
+                "%s - %s: dropped %d samples re-timed on arrival: timed over data already handed on, "
+                "or after their arrival (device clock %s)",
+                self.who.name,
+                self.who.address,
+                count,
+                faults.last.kind.value if faults.last is not None else "check",
+            )
+            detail = (
+                "device clock check: re-timed on arrival, over data already handed on or after their arrival"
+            )
+            self._emit(LinkEvent(LinkEventKind.HELD, self._data_now(), count=count, detail=detail))
 
 
-def _gap_reason(first_of_connection: bool, device_dropped: bool, clock_step: bool) -> GapReason:
+def _gap_reason(first_of_connection: bool, device_dropped: bool, clock_step: bool, device_clock: bool) -> str:
     if first_of_connection:  # the first data of a connection closes the time the link was down
         return GapReason.LINK_LOST
     if clock_step:
         return GapReason.CLOCK_STEP
+    if device_clock:
+        return DEVICE_CLOCK_GAP
     return GapReason.DEVICE_OVERFLOW if device_dropped else GapReason.PACKETS_LOST

@@ -23,6 +23,9 @@ The link moves bytes and keeps time; the jobs around it are pure and tested on t
   time and acts on the `News` it returns (states, log lines); what it emits goes on the queue.
 - `clockwatch.ClockWatch`: arrival times (loop time -> UTC) and host clock steps, checked at each
   connection and about once a second while data flows; a step's likely cause comes from `hostclock`.
+- `devclock`: the device's time against those arrivals (on with the system clock): data is never
+  timed after its arrival by more than the tolerance; `device_clock` says how the device's clock
+  stands ("ok", "ahead", "behind"; "off" when unchecked), for the service's status line.
 - `queue.DropOldestQueue`: the hand-over to the consumer, which never blocks the callback.
 
 The notification callback is the hot path: it feeds the silence watchdog and stashes the payload.
@@ -118,6 +121,10 @@ class LinkDiagnostics(TypedDict):
     clock_steps: int
     held_samples: int
     holding_until: float | None
+    device_clock: str  # "ok", "ahead", "behind" (a fault episode under way), or "off" (not checked)
+    device_clock_faults: int
+    device_clock_error_s: float | None  # the last fault's: device time against arrival, + ahead
+    retimed_samples: int  # dropped by re-timing: timed at or before data already handed on
 
 
 @dataclass(slots=True)
@@ -140,11 +147,15 @@ class WearableLink:
         *,
         wall_clock: Callable[[], float] = time.time,
         clock_steps: bool | None = None,
+        device_clock_check: bool | None = None,
         rng: random.Random | None = None,
     ) -> None:
         """`wall_clock` is the host's UTC clock. `clock_steps` turns step detection on or off; by
         default it is on for the system clock and off for any other (the demo's simulated clock runs
-        faster than the monotonic one it would be compared with, and has no steps)."""
+        faster than the monotonic one it would be compared with, and has no steps).
+        `device_clock_check` likewise turns the check of device time against arrival on or off
+        (`devclock`); by default on for the system clock only: a wearable simulated faster than
+        real time, as the demo and the tests run one, is by design what the check refuses."""
         self.target = target
         self.profile = profile
         self.settings = settings or LinkSettings()
@@ -152,7 +163,13 @@ class WearableLink:
         self._clock = ClockWatch(wall_clock, detect_steps=clock_steps)
         self._rng = rng or random.Random()
         self._who = Who(target.name or profile.title, target.address or target.describe())
-        self._assembler = PacketAssembler(profile, self.settings, self.queue.put, self._who)
+        self._assembler = PacketAssembler(
+            profile,
+            self.settings,
+            self.queue.put,
+            self._who,
+            check_device_clock=wall_clock is time.time if device_clock_check is None else device_clock_check,
+        )
         self._scanner = WearableScanner(target, profile)
         self._state = LinkState.IDLE
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -180,6 +197,18 @@ class WearableLink:
     def stopping(self) -> bool:
         return self._stopping
 
+    @property
+    def rate_hz(self) -> float:
+        """The rate the data comes at: as the device declared it at the latest connection (the
+        micro:bit's read-back period, SitSense's rate code) or as the start sequence chose it (Polar,
+        Thingy), else the profile's rate for the configured one."""
+        return self._assembler.rate_hz
+
+    @property
+    def device_clock(self) -> str:
+        """The device clock check's state: "ok", "ahead" or "behind" while faults go on, "off"."""
+        return self._assembler.clock_faults.state(self._clock.wall_clock())
+
     def _stop_requested(self) -> bool:
         # a call, not an attribute: `stop()` flips the flag while run() awaits
         return self._stopping
@@ -203,7 +232,7 @@ class WearableLink:
             wearable=self._who.address,
             name=self._who.name,
             profile=self.profile.name.value,
-            rate_hz=self.profile.rate_hz,
+            rate_hz=self.rate_hz,
             connects=self._counts.connects,
             losses=self._counts.losses,
             connect_failures=self._counts.connect_failures,
@@ -224,6 +253,10 @@ class WearableLink:
             clock_steps=self._clock.steps,
             held_samples=counts.held_samples,
             holding_until=data.hold_floor,
+            device_clock=self.device_clock,
+            device_clock_faults=data.clock_faults.faults,
+            device_clock_error_s=data.clock_faults.last.error_s if data.clock_faults.last else None,
+            retimed_samples=data.clock_faults.dropped,
         )
 
     async def stop(self) -> None:

@@ -26,6 +26,12 @@ Rules, in the order they are applied:
   land at or before the last time handed on are held (dropped, counted by the caller) until the
   corrected time passes it. `hold_until` sets the same floor from outside, e.g. the end of the data already
   stored when the service restarts with its clock behind.
+- Device time is checked against arrival (`devclock`, on unless the caller turns it off): no sample
+  is timed more than `DEVICE_CLOCK_TOLERANCE_S` after the arrival of its packet. A packet that would
+  be is re-timed on its arrival (a fault, `PlacedPacket.fault`), and re-timed samples at or before
+  data already handed on are dropped (`PlacedPacket.dropped`; verdict RETIMED when all are); a device
+  clock that stays behind its arrivals for a whole window is re-anchored (the skipped time is a gap);
+  within the tolerance the mapping follows the device clock's drift without gaps or overlaps.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from enum import StrEnum
 import numpy as np
 
 from monitor.core.types import FloatArray
+from monitor.wearables.devclock import ArrivalCheck, ClockFault, ClockFaultKind
 from monitor.wearables.profiles.base import DecodedPacket
 
 # A packet starting more than half a period off its expected time is a gap (or is early).
@@ -57,6 +64,9 @@ class Verdict(StrEnum):
     DUPLICATE = "duplicate"
     OUT_OF_ORDER = "out_of_order"
     HELD = "held"  # every sample lands at or before the hold floor (see `hold_until`)
+    # every sample, re-timed on arrival by the device clock check, lands at or before data already
+    # handed on (or after its arrival plus the tolerance): dropped
+    RETIMED = "retimed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +77,10 @@ class PlacedPacket:
     accepted; when held, the times all its samples would have had; None for duplicates and
     reordered packets. `skip`: samples at the start of the packet dropped because they land at or
     before the hold floor (all of them when held). `gap_s` > 0 when data is missing between the
-    previous accepted sample and this packet's first (`gap_start` is where it starts)."""
+    previous accepted sample and this packet's first (`gap_start` is where it starts). `fault`: the
+    device clock check re-timed this packet (see `devclock`); `dropped`: samples of it the re-timing
+    put at or before data already handed on, or after the arrival plus the tolerance, not handed on
+    (besides `skip`). `start`: the index in the packet of the first sample handed on (`t[0]`)."""
 
     verdict: Verdict
     t: FloatArray | None = None
@@ -76,6 +89,9 @@ class PlacedPacket:
     lost_packets: int = 0
     reanchored: bool = False
     skip: int = 0
+    fault: ClockFault | None = None
+    dropped: int = 0
+    start: int = 0
 
 
 _DUPLICATE = PlacedPacket(Verdict.DUPLICATE)
@@ -92,7 +108,9 @@ class PacketTimeline:
         seq_modulus: int | None = None,
         time_modulus_s: float | None = None,
         arrival_gap_s: float = 0.5,
+        check: ArrivalCheck | None = None,
     ) -> None:
+        """`check`: device time against arrival (`devclock`); None leaves it unchecked."""
         if nominal_period_s <= 0:
             raise ValueError(f"nominal_period_s={nominal_period_s} must be > 0")
         self.nominal_period_s = nominal_period_s
@@ -109,6 +127,8 @@ class PacketTimeline:
         self._fresh = True
         self._floor: float | None = None  # nothing is handed on at or before this data time
         self._rearrive = False  # arrival-timed: anchor the next packet afresh on its arrival
+        self._check = check
+        self._retime_floor: float | None = None  # re-timed samples at or before this are dropped
 
     @property
     def last_t(self) -> float | None:
@@ -124,6 +144,8 @@ class PacketTimeline:
         """A new connection: sequence numbers may restart; the device clock may have restarted."""
         self._fresh = True
         self._expected_seq = None
+        if self._check is not None:
+            self._check.restart()
 
     def hold_until(self, t: float) -> None:
         """Hand on no sample at or before data time `t` (e.g. data already stored up to there).
@@ -144,6 +166,8 @@ class PacketTimeline:
         if self._offset is not None:
             self._offset += step_s
         self._rearrive = True
+        if self._check is not None:
+            self._check.restart()
         if step_s < 0 and self._last_t is not None:
             self.hold_until(self._last_t)
 
@@ -212,31 +236,50 @@ class PacketTimeline:
         spacing, first = self._spacing_and_first(packet, dev, n, period, fresh and not rebooted)
         dev_last = first + (n - 1) * spacing
         reanchor = rebooted or self._offset is None
+        fault: ClockFault | None = None
         if not reanchor and self._prev_dev_last is not None:
             expected = self._prev_dev_last + spacing
             if first < expected - GAP_TOLERANCE_PERIODS * spacing:
-                if not fresh and packet.seq is None:
+                fault = self._went_back(packet, fresh, dev_last, n * spacing, arrival)
+                if fault is None and not fresh and packet.seq is None:
                     return None  # older than data already used: the caller says which kind
-                reanchor = True  # in sequence (or a new session) yet earlier: the device restarted
+                # in sequence (or a new session) yet earlier: the device restarted, or (beyond the
+                # tolerance, on a live stream) its clock went back
+                reanchor = True
         remapped = reanchor and self._last_t is not None
+        check = self._check
         if reanchor:
             self._offset = arrival - dev_last
+            if check is not None:
+                check.anchored(arrival)
+        elif check is not None:
+            assert self._offset is not None
+            self._offset += check.slew_step(n * spacing, spacing)
         assert self._offset is not None
-        t = self._offset + first + np.arange(n, dtype=np.float64) * spacing
         # The device clock moved on whether or not its samples are wanted: track it either way.
         self._prev_raw = raw
         self._wraps = wraps
         self._prev_dev_last = dev_last
-        skip = self._below_floor(t) if self._floor is not None else 0
-        if skip == n:
-            return PlacedPacket(Verdict.HELD, t, lost_packets=lost, skip=n)
-        if skip:
-            t = t[skip:]
-            first += skip * spacing
-        t, gap_start, gap_s = self._no_backwards(t, spacing)
-        self._offset = float(t[0]) - first
-        self._last_t = float(t[-1])
-        return PlacedPacket(Verdict.ACCEPTED, t, gap_start, gap_s, lost, remapped, skip)
+        if check is not None and not reanchor:
+            correction, fault = check.judge(self._offset + dev_last - arrival, arrival)
+            self._offset += correction
+        t = self._offset + first + np.arange(n, dtype=np.float64) * spacing
+        placed, cut = self._settle(t, spacing, arrival, lost=lost, fault=fault, remapped=remapped)
+        if placed.verdict is Verdict.ACCEPTED:
+            assert placed.t is not None
+            self._offset = float(placed.t[0]) - (first + cut * spacing)
+        return placed
+
+    def _went_back(
+        self, packet: DecodedPacket, fresh: bool, dev_last: float, span: float, arrival: float
+    ) -> ClockFault | None:
+        """A packet timed before data already used, on a live stream that did not restart: a device
+        clock that went back beyond the tolerance is a fault (None otherwise, or unchecked). Without
+        sequence numbers a packet a span late is one that came late or twice, not a clock."""
+        if self._check is None or fresh or packet.restart or self._offset is None:
+            return None
+        lag = arrival - (self._offset + dev_last)
+        return self._check.jumped_back(lag, span if packet.seq is None else 0.0, arrival)
 
     def _is_repeat(self, packet: DecodedPacket, n: int, period: float) -> bool:
         """A dropped packet whose last sample lands on the last one already used is a repeat."""
@@ -261,18 +304,69 @@ class PacketTimeline:
                 first = arrival - tail
             else:
                 first = max(expected + ARRIVAL_GAIN * lag, self._last_t + MIN_STEP_PERIODS * period)
+        fault: ClockFault | None = None
+        if self._check is not None:
+            # Samples that come faster than the declared rate run ahead of their arrivals here.
+            correction, fault = self._check.judge(first + tail - arrival, arrival, windows=False)
+            first += correction
         t = first + np.arange(n, dtype=np.float64) * period
-        skip = self._below_floor(t) if self._floor is not None else 0
-        if skip == n:
-            return PlacedPacket(Verdict.HELD, t, lost_packets=lost, skip=n)
-        self._rearrive = False
-        if skip:
-            t = t[skip:]
-        t, gap_start, gap_s = self._no_backwards(t, period)
-        self._last_t = float(t[-1])
-        return PlacedPacket(Verdict.ACCEPTED, t, gap_start, gap_s, lost, skip=skip)
+        placed, _ = self._settle(t, period, arrival, lost=lost, fault=fault)
+        if placed.verdict is Verdict.ACCEPTED:
+            self._rearrive = False
+        return placed
 
     # -- shared
+
+    def _settle(
+        self,
+        t: FloatArray,
+        spacing: float,
+        arrival: float,
+        *,
+        lost: int,
+        fault: ClockFault | None,
+        remapped: bool = False,
+    ) -> tuple[PlacedPacket, int]:
+        """The floors, no going back, the ceiling: the packet as handed on, and how many of its
+        leading samples the floors took."""
+        n = len(t)
+        if fault is not None and fault.kind is ClockFaultKind.AHEAD and self._last_t is not None:
+            # Re-timed earlier: what lands at or before data already handed on is dropped, not moved.
+            floor = self._retime_floor
+            self._retime_floor = self._last_t if floor is None else max(floor, self._last_t)
+        held, dropped = self._floors(t)
+        cut = held + dropped
+        if cut == n:
+            verdict = Verdict.HELD if held else Verdict.RETIMED
+            return PlacedPacket(verdict, t, lost_packets=lost, skip=held, fault=fault, dropped=dropped), cut
+        t, gap_start, gap_s = self._no_backwards(t[cut:], spacing)
+        if self._check is not None:
+            # Never after the arrival plus the tolerance, whatever moved it there (a restart placed
+            # right after data timed ahead, arrivals that do not advance).
+            keep = int(np.searchsorted(t, arrival + self._check.tolerance_s, side="right"))
+            if keep < len(t):
+                dropped += len(t) - keep
+                if keep == 0:
+                    return PlacedPacket(
+                        Verdict.RETIMED, t, lost_packets=lost, skip=held, fault=fault, dropped=dropped
+                    ), cut
+                t = t[:keep]
+        self._last_t = float(t[-1])
+        return PlacedPacket(
+            Verdict.ACCEPTED, t, gap_start, gap_s, lost, remapped, held, fault, dropped, cut
+        ), cut
+
+    def _floors(self, t: FloatArray) -> tuple[int, int]:
+        """Leading samples of `t` at or before the hold floor (held) and, beyond those, at or before
+        the re-timing floor (dropped). Each floor ends once a sample passes it."""
+        held = self._below_floor(t) if self._floor is not None else 0
+        dropped = 0
+        floor = self._retime_floor
+        if floor is not None:
+            if t[-1] > floor:
+                self._retime_floor = None
+            dropped = max(0, int(np.searchsorted(t, floor, side="right")) - held)
+        return held, dropped
 
     def _below_floor(self, t: FloatArray) -> int:
         """While holding: how many leading samples of `t` land at or before the hold floor; ends the

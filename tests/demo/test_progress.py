@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.demo.run import BEHIND_S, progress_line, sitbreak_command
+from monitor.demo.run import BEHIND_S, BEHIND_WALL_S, progress_line, sitbreak_command
 
 START = 1_764_000_000.0
 END = START + 8 * 3600
@@ -27,6 +27,15 @@ def test_progress_says_when_the_service_falls_behind_the_wearable() -> None:
     assert line.endswith(
         f"; the machine is busy: the service is {behind / 60:.0f} min of data behind the wearable"
     )
+
+
+def test_at_400x_a_lag_of_a_wall_second_is_not_called_busy() -> None:
+    """Measured on an idle machine: at 400x the service trails the wearable by 5-6 simulated minutes
+    now and then (under a wall second); that is batching, not a busy machine."""
+    now = START + 3600
+    assert "busy" not in progress_line(now, START, END, device_now=now + 6 * 60, speed=400)
+    behind = BEHIND_WALL_S * 400 + 60
+    assert "busy" in progress_line(now, START, END, device_now=now + behind, speed=400)
 
 
 def test_the_closing_hint_names_a_command_that_runs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from firmware_sim.firmware import SitSenseFirmware
 from firmware_sim.gatt import AttError, Characteristic
 from firmware_sim.motion import Activity, MotionConfig, Segment
 from firmware_sim.source import WaveSource, motion_source
+from firmware_sim.wearable import SimulatedWearable
 from monitor.wearables import sitsense_format as fmt
 
 
@@ -126,6 +127,41 @@ def test_stream_paces_packets_by_device_time_and_restarts_the_sequence() -> None
     assert packets[starts[1]].t0_ms > first_stream[-1].t0_ms + 39 * 20
     assert fw.stream_starts == 2
     assert not fw.streaming
+
+
+def test_a_device_with_a_pace_samples_and_stamps_that_much_faster() -> None:
+    """`pace` 10: ten times the declared rate's samples per device second, stamped in declared
+    periods, so the stamps run ten times the device clock; a clock jump shifts the stamps only."""
+
+    async def main() -> tuple[list[bytes], float]:
+        fw = firmware(speed=1.0)
+        fw.pace = 10.0
+        sink = subscribe(fw)
+        fw.data_char.set_subscribed(True)
+        await asyncio.sleep(0.6)  # 6 s of stamps: ~7 packets of 39 samples
+        device_s = fw.clock.now_ms() / 1000.0
+        fw.clock_jump_s = 60.0
+        await asyncio.sleep(0.3)
+        fw.disconnected()
+        return [v for _, v in sink.values if len(v) > 3], device_s
+
+    values, device_s = asyncio.run(main())
+    packets = [fmt.decode_packet(v) for v in values]
+    assert [p.seq for p in packets] == list(range(len(packets)))  # the jump leaves them alone
+    span_ms = 39 * 20
+    jumped = next(k for k in range(1, len(packets)) if packets[k].t0_ms > packets[k - 1].t0_ms + span_ms)
+    before = packets[jumped - 1]
+    # never stamped ahead of ten times the device clock, and well past the declared rate (a loose
+    # bound: a slow machine only delays packets)
+    assert 2 * device_s <= (before.t0_ms + span_ms) / 1000.0 <= 10 * device_s + span_ms / 1000.0
+    assert packets[jumped].t0_ms == before.t0_ms + span_ms + 60_000
+    assert all(p.rate_hz == 50 for p in packets)
+
+
+def test_the_pace_is_a_wearable_option() -> None:
+    assert SimulatedWearable(pace=0.5).firmware.pace == 0.5
+    with pytest.raises(ValueError, match="pace="):
+        SimulatedWearable(pace=0.0)
 
 
 def test_faults_queue_before_random_rates() -> None:

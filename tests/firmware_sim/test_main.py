@@ -54,7 +54,7 @@ def test_runs_wearables_on_a_private_bus_and_cleans_up(monkeypatch: pytest.Monke
             "--profile",
             "sitsense",
             "--profile",
-            "thingy",
+            "thingy52",
         ],
         cwd=REPO,
         stdout=subprocess.PIPE,

@@ -6,6 +6,8 @@ import asyncio
 import json
 from pathlib import Path
 
+import pytest
+
 from monitor.core.outbox import OutboxStatus
 from monitor.core.timefmt import iso_time
 from monitor.mqtt.payloads import DailyReportPayload, EventPayload, StatePayload, TodayTotals
@@ -215,6 +217,7 @@ def test_latest_state_is_retained_and_resent_after_an_outage(
             ts=iso_time(clock.now), wearable=W, posture=posture, since=iso_time(clock.now - 60),
             current_bout_min=1.0, sitting_timer_s=60.0, worn=True, link="connected", battery=80,
             today=TodayTotals(sitting_min=1, standing_min=0, moving_min=0, lying_min=0, breaks=0, nudges=0),
+            problem=None, waiting_s=0.0,
         )  # fmt: skip
 
     async def scenario() -> None:
@@ -261,3 +264,46 @@ def test_a_nudge_handed_over_already_stale_is_recorded_not_sent(mosquitto: Broke
     finally:
         phone.close()
     assert ids(phone, "sitbreak/dl9/nudge") == ["new"]
+
+
+def test_messages_queued_in_a_transaction_leave_after_it_commits_and_never_if_it_rolls_back(
+    mosquitto: Broker, tmp_path: Path
+) -> None:
+    """The service stores a decision and queues its message in one transaction. A message sent
+    before that transaction commits could go out under an outbox id the rollback then frees, and
+    the next message stored would get the same id: the first one's PUBACK would mark the second
+    sent, and it would never be delivered. `sends_after` holds them until the commit."""
+    clock = Clock()
+    link, outbox = make_link(tmp_path, settings_for(mosquitto.port), wearable="dl10")
+    topic = "sitbreak/dl10/event"
+    phone = Phone(mosquitto.port, topic)
+
+    async def scenario() -> None:
+        await link.start()
+        await link.wait_connected(10)
+        with link.sends_after(), outbox._store.atomic():
+            link.publish_event(event("held", clock.now), clock.now)
+            await asyncio.sleep(0.3)
+            assert phone.messages(topic) == [], "sent before the transaction committed"
+        await phone.expect(topic)
+        with pytest.raises(RuntimeError, match="rolled back"), link.sends_after(), outbox._store.atomic():
+            link.publish_event(event("rolled_back", clock.now), clock.now)
+            raise RuntimeError("rolled back")
+        assert outbox.pending() == []
+        link.publish_event(event("after", clock.now), clock.now)
+        await phone.expect(topic, count=2)
+        for _ in range(300):
+            if not outbox.pending():
+                break
+            await asyncio.sleep(0.01)
+        assert outbox.pending() == []
+        await asyncio.sleep(0.3)
+        await link.stop()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        phone.close()
+        outbox.close()
+    kinds = [json.loads(m.payload)["kind"] for m in phone.messages(topic)]
+    assert kinds == ["held", "after"]

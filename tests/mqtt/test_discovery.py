@@ -65,6 +65,8 @@ def test_every_entity_uses_documented_keys_and_our_topics() -> None:
         ("sensor", "posture"),
         ("binary_sensor", "worn"),
         ("sensor", "battery"),
+        ("sensor", "problem"),
+        ("sensor", "waiting"),
         ("event", "nudge"),
         ("button", "ack"),
         ("button", "snooze"),
@@ -94,9 +96,15 @@ def test_entity_details_match_home_assistant_rules() -> None:
     assert cfgs["current_bout"]["device_class"] == "duration"
     posture = cfgs["posture"]
     # An enum sensor must have options and must not have a unit or state class.
-    assert posture["device_class"] == "enum" and posture["options"] == [p.value for p in Posture]
+    assert posture["device_class"] == "enum"
+    # Our own word for an unknown posture: `unknown` is Home Assistant's "no value".
+    assert posture["options"] == ["sit", "lie", "stand", "move", "cycle", "non_wear", "no_data"]
+    assert len(posture["options"]) == len(Posture)
     assert "unit_of_measurement" not in posture and "state_class" not in posture
     assert (cfgs["battery"]["device_class"], cfgs["battery"]["unit_of_measurement"]) == ("battery", "%")
+    # Storage faults and the like: a text sensor ("none" when all is well) and the data waiting.
+    assert cfgs["problem"]["entity_category"] == "diagnostic" and "unit_of_measurement" not in cfgs["problem"]
+    assert (cfgs["waiting"]["device_class"], cfgs["waiting"]["unit_of_measurement"]) == ("duration", "min")
     assert cfgs["nudge"]["event_types"] == ["nudge", "escalation"]
     assert cfgs["nudge"]["state_topic"] == "sitbreak/w/nudge"
     for button in ("ack", "snooze"):
@@ -135,13 +143,13 @@ def test_discovery_is_retained_and_republished_when_home_assistant_comes_online(
     async def scenario() -> None:
         await link.start()
         await link.wait_connected(10)
-        await phone.expect_count(8)
+        await phone.expect_count(10)
         phone.clear()
         phone.send("homeassistant/status", "offline")
         await asyncio.sleep(0.3)
         assert phone.messages() == []
         phone.send("homeassistant/status", "online")
-        await phone.expect_count(8)
+        await phone.expect_count(10)
         await link.stop()
 
     try:
@@ -151,7 +159,7 @@ def test_discovery_is_retained_and_republished_when_home_assistant_comes_online(
     assert all(not m.retain for m in phone.messages())  # live copies to a subscriber already there
     late = Phone(mosquitto.port, "homeassistant/+/sitbreak_ha1/+/config")
     try:
-        asyncio.run(late.expect_count(8))
+        asyncio.run(late.expect_count(10))
         assert all(m.retain for m in late.messages())
     finally:
         late.close()

@@ -129,7 +129,7 @@ def test_export_writes_epochs_and_bouts(db: Path, tmp_path: Path, capsys: pytest
             "export",
             "--db",
             str(db),
-            "--tz",
+            "--timezone",
             "Europe/Copenhagen",
             "--from",
             "2026-10-24",
@@ -146,11 +146,11 @@ def test_export_writes_epochs_and_bouts(db: Path, tmp_path: Path, capsys: pytest
     assert capsys.readouterr().out.splitlines() == [str(epochs_path), str(bouts_path)]
     with epochs_path.open() as f:
         rows = list(csv.reader(f))
-    assert rows[0] == ["time", "t", "posture"]
+    assert rows[0] == ["t", "iso_time", "label"]  # as `sitbreak analyze` writes them
     assert len(rows) - 1 == 86_400 + 90_000
     start = day_bounds(date(2026, 10, 24), CPH)[0]
-    assert rows[1] == ["2026-10-24T00:00:00+02:00", str(start), "non_wear"]
-    assert rows[-1][0] == "2026-10-25T23:59:59+01:00"
+    assert rows[1] == [str(start), "2026-10-24T00:00:00+02:00", "non_wear"]
+    assert rows[-1][1] == "2026-10-25T23:59:59+01:00"
     labels = np.concatenate([day_labels(date(2026, 10, 24)), day_labels(LAST)])
     names = {"sit": 0, "lie": 1, "stand": 2, "move": 3, "cycle": 4, "non_wear": 5, "unknown": 6}
     assert [names[r[2]] for r in rows[1:]] == labels.tolist()
@@ -179,3 +179,13 @@ def test_week_json_and_text(db: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert max(len(line) for line in out.splitlines()) <= 80
     expected = f"On {stored} worn day" if stored else "No day this week was worn long enough"
     assert expected in out
+
+
+def test_week_ends_on_the_date_given(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--week takes --date as its last day (before, the two were mutually exclusive and the week always
+    ended today)."""
+    args = ["report", "--db", str(db), "--timezone", "Europe/Copenhagen", "--format", "json"]
+    assert main([*args, "--week", "--date", "2026-10-25"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert (doc["first_date"], doc["last_date"]) == ("2026-10-19", "2026-10-25")
+    assert doc["valid_days"] == 7

@@ -123,10 +123,18 @@ class ServiceProcess:
 
     @classmethod
     def simulated(
-        cls, config: Path, state_dir: Path, log_file: Path, *, start_t: float, origin: float, speed: float
+        cls,
+        config: Path,
+        state_dir: Path,
+        log_file: Path,
+        *,
+        start_t: float,
+        origin: float,
+        speed: float,
+        env: dict[str, str] | None = None,
     ) -> ServiceProcess:
         argv = [sys.executable, "-m", "tests.service.daemon_proc", str(config), str(state_dir)]
-        return cls([*argv, repr(start_t), repr(origin), repr(speed)], log_file)
+        return cls([*argv, repr(start_t), repr(origin), repr(speed)], log_file, env)
 
     @property
     def pid(self) -> int:

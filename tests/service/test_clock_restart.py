@@ -70,6 +70,14 @@ async def serve(
     return service, states
 
 
+def in_step_with_the_wearable() -> Callable[[], float]:
+    """The host's UTC clock from now on, running SPEED times fast, as the simulated wearable does:
+    what a real host clock is to a real wearable. (On the system clock itself, a wearable SPEED times
+    faster than it is a device clock the link's check re-times onto the arrivals.)"""
+    t0, mono0 = time.time(), time.monotonic()
+    return lambda: t0 + (time.monotonic() - mono0) * SPEED
+
+
 def stored_past(store: Store, t: float) -> Callable[[WearableService], bool]:
     def done(_service: WearableService) -> bool:
         end = store.epochs.last_end("w1")
@@ -88,10 +96,10 @@ def test_restart_with_the_clock_behind_stored_data_overwrites_nothing(
     settings = StoreSettings(path=str(tmp_path / "sitbreak.db"))
     caplog.set_level(logging.INFO)
 
-    # First run, on the real clock: STORED_S of data recorded, then a clean stop.
+    # First run, on a host clock in step with the wearable: STORED_S of data recorded, then a clean stop.
     with Store(settings) as store:
         t_start = time.time()
-        run(serve(config, store, None, stored_past(store, t_start + STORED_S)))
+        run(serve(config, store, in_step_with_the_wearable(), stored_past(store, t_start + STORED_S)))
         stored_end = store.epochs.last_end("w1")
         stored = store.stored_until("w1")
         assert stored_end is not None and stored is not None

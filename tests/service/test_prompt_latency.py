@@ -61,9 +61,16 @@ def test_the_first_nudge_trails_the_crossing_by_less_than_a_pass(
         link=FAST,
     )
 
+    # The host clock in step with the wearable (SPEED x): on the system clock itself, a wearable
+    # SPEED times faster is a device clock the link's check re-times onto its arrivals.
+    t0, mono0 = time.time(), time.monotonic()
+
+    def clock() -> float:
+        return t0 + (time.monotonic() - mono0) * SPEED
+
     async def scenario() -> tuple[float, float]:
         with Store(StoreSettings(path=str(tmp_path / "sitbreak.db"))) as store:
-            service = WearableService(config.wearables[0], config, store, UTC)
+            service = WearableService(config.wearables[0], config, store, UTC, clock=clock)
             await service.start()
             try:
                 deadline = time.monotonic() + 40

@@ -11,9 +11,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from monitor.store import Database, Migration, Store, StoreError, StoreSettings, TransactionError
+from monitor.store import (
+    Database,
+    Migration,
+    Store,
+    StoreError,
+    StoreSettings,
+    TransactionError,
+    storage_problem,
+)
 from monitor.store.db import sql_migration
 from monitor.store.store import ALL_MIGRATIONS
+from tests.diskfull import small_disk
 
 EXPECTED_TABLES = {
     "_migrations",
@@ -140,6 +149,46 @@ def test_atomic_rolls_back_and_nests_as_savepoints(store: Store) -> None:
         store.epochs.write("w1", 10, np.zeros(5, dtype=np.uint8))
     assert store.epochs.count("w1") == 10
     assert store.epochs.read("w1", 0, 15).labels.tolist() == [0] * 5 + [6] * 5 + [0] * 5
+
+
+def test_a_full_disk_inside_a_savepoint_raises_disk_full_and_the_store_writes_again(tmp_path: Path) -> None:
+    """On a real full filesystem SQLite rolls the whole transaction back by itself; undoing the
+    savepoint after that must not replace "database or disk is full" (which the service waits out)
+    with "no transaction is active" (which it would take for a bug), and once space is back the
+    same connection writes again."""
+    with (
+        small_disk(tmp_path / "disk", 3072) as disk,
+        Store.open(disk.path / "state" / "sitbreak.db") as store,
+    ):
+        store.epochs.write("w1", 0, np.zeros(60, dtype=np.uint8))
+        disk.fill()
+        with pytest.raises(sqlite3.OperationalError) as raised, store.atomic(), store.atomic() as conn:
+            conn.execute("CREATE TABLE IF NOT EXISTS big (x BLOB)")
+            for _ in range(40):  # more than the page cache holds: the INSERT itself spills and fails
+                conn.execute("INSERT INTO big VALUES (?)", (os.urandom(200_000),))
+        assert raised.value.sqlite_errorname == "SQLITE_FULL"
+        assert storage_problem(raised.value) == "the disk is full"
+        assert not store.db._conn.in_transaction
+        with pytest.raises(sqlite3.OperationalError, match="full"):
+            store.epochs.write("w1", 60, np.ones(3000, dtype=np.uint8))  # the COMMIT fails
+        disk.free()
+        store.epochs.write("w1", 60, np.ones(60, dtype=np.uint8))
+        assert store.epochs.count("w1") == 120
+
+
+def test_what_counts_as_a_storage_problem() -> None:
+    def error(cls: type[sqlite3.Error], name: str) -> sqlite3.Error:
+        exc = cls("x")
+        exc.sqlite_errorname = name
+        return exc
+
+    assert storage_problem(error(sqlite3.OperationalError, "SQLITE_IOERR_WRITE")) == "disk I/O error"
+    assert storage_problem(error(sqlite3.OperationalError, "SQLITE_READONLY_DBMOVED"))
+    assert storage_problem(error(sqlite3.OperationalError, "SQLITE_BUSY")) == "the database is locked"
+    # A constraint or a misuse fails the same way every time: not something to wait out.
+    assert storage_problem(error(sqlite3.IntegrityError, "SQLITE_CONSTRAINT_UNIQUE")) is None
+    assert storage_problem(error(sqlite3.OperationalError, "SQLITE_ERROR")) is None
+    assert storage_problem(ValueError("labels must be 1-D")) is None
 
 
 def test_enable_wal_refuses_inside_a_transaction(store: Store) -> None:

@@ -47,9 +47,16 @@ class Rig:
     assembler: PacketAssembler
     out: list[SampleBlock | LinkEvent] = field(default_factory=list)
     period_s: float = N * P  # arrival spacing of `send`
+    stepped: float = 0.0  # the host clock's steps so far: arrivals on its UTC clock include them
 
     def push(self, data: bytes, now: float) -> News:
-        return self.assembler.push(data, now, T0 + now)
+        return self.assembler.push(data, now, T0 + self.stepped + now)
+
+    def step(self, seconds: float, cause: str, now: float) -> None:
+        """The host clock steps at monotonic `now`: the assembler hears of it, and later arrivals
+        (UTC) include it, as the link's `ClockWatch` maps them."""
+        self.stepped += seconds
+        self.assembler.clock_stepped(seconds, cause, T0 + self.stepped + now)
 
     def send(self, seqs: range | list[int], start: float = 0.0, **frame: int) -> list[News]:
         """SitSense frames `seqs`, arriving one `period_s` apart from `start` (monotonic seconds)."""
@@ -314,7 +321,7 @@ def test_battery_is_reported_from_the_first_data_on_and_once_per_change() -> Non
 def test_a_forward_step_flushes_and_the_skipped_time_is_a_gap(caplog: pytest.LogCaptureFixture) -> None:
     r = rig()
     r.send(range(3))
-    r.assembler.clock_stepped(3600.0, "NTP sync after boot?", T0 + 3 * r.period_s + 3600.0)
+    r.step(3600.0, "NTP sync after boot?", 3 * r.period_s)
     assert r.kinds() == ["connected", "block", "clock_step"]  # the data before the step goes first
     step = r.events(LinkEventKind.CLOCK_STEP)[0]
     assert step.seconds == 3600.0 and step.detail == "NTP sync after boot?"
@@ -329,7 +336,7 @@ def test_a_forward_step_flushes_and_the_skipped_time_is_a_gap(caplog: pytest.Log
 def test_only_the_first_gap_after_a_step_is_the_steps() -> None:
     r = rig()
     r.send(range(3))
-    r.assembler.clock_stepped(100.0, "set by hand", T0 + 100.0)
+    r.step(100.0, "set by hand", 3 * r.period_s)
     r.send([3], start=3 * r.period_s)
     r.send([6], start=6 * r.period_s)  # 4 and 5 lost on the radio
     reasons = [g.reason for g in r.events(LinkEventKind.GAP)]
@@ -342,7 +349,7 @@ def test_a_backward_step_never_takes_data_time_back() -> None:
     r = rig()
     r.send(range(5))
     last = r.assembler.data_time()
-    r.assembler.clock_stepped(-1.0 - 0.5 * P, "set back by hand", T0)
+    r.step(-1.0 - 0.5 * P, "set back by hand", 5 * r.period_s)
     news = r.send(range(5, 20), start=5 * r.period_s)
     r.assembler.flush()
     assert news[0] == News.HOLDING  # the step's own warning said why

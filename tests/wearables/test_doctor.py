@@ -26,7 +26,7 @@ STILL = ConstantSource((0.0, 0.0, 1.0))  # lying flat on a table
 
 
 def doctor(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, Any]]:
-    rc = main(["doctor", "--json", "--scan-timeout", "5", *args])
+    rc = main(["doctor", "--format", "json", "--scan-timeout", "5", *args])
     return rc, json.loads(capsys.readouterr().out)
 
 

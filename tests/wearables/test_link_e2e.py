@@ -27,11 +27,20 @@ from tests.ble_fixtures import AddWearable, run
 from tests.wearables.linkrun import FAST, LinkRun
 
 P = 0.02  # 50 Hz
+# The wearables here mostly run many times faster than real time against the real clock: a device
+# clock the link's check would rightly re-time (tests/wearables/test_device_clock_e2e.py tests it).
+CHECK_DEVICE_CLOCK = False
 
 
 def sitsense_link(target: WearableTarget, **settings: Any) -> WearableLink:
     profile = make_profile("sitsense", StreamConfig(rate_hz=50, range_g=fmt.DEFAULT_RANGE_G))
-    return WearableLink(target, profile, replace(FAST, **settings), rng=random.Random(0))
+    return WearableLink(
+        target,
+        profile,
+        replace(FAST, **settings),
+        rng=random.Random(0),
+        device_clock_check=CHECK_DEVICE_CLOCK,
+    )
 
 
 def sent_g(wearable) -> tuple[np.ndarray, list[int]]:
@@ -319,7 +328,13 @@ def test_vendor_profiles_stream_through_the_emulator(add_wearable: AddWearable, 
     source = WaveSource(amplitude_g=0.5)
     wearable = add_wearable(vendor.sim, source=source, speed=vendor.speed, **vendor.options)
     profile = make_profile(vendor.ours, StreamConfig(rate_hz=50, range_g=8))
-    link = WearableLink(WearableTarget(address=wearable.address), profile, FAST, rng=random.Random(0))
+    link = WearableLink(
+        WearableTarget(address=wearable.address),
+        profile,
+        FAST,
+        rng=random.Random(0),
+        device_clock_check=CHECK_DEVICE_CLOCK,
+    )
 
     async def main() -> LinkRun:
         async with LinkRun(link) as r:
@@ -341,7 +356,13 @@ def test_vendor_profiles_stream_through_the_emulator(add_wearable: AddWearable, 
 
 def vendor_link(address: str, profile_name: str, rate_hz: float = 50) -> WearableLink:
     profile = make_profile(profile_name, StreamConfig(rate_hz=rate_hz, range_g=8))
-    return WearableLink(WearableTarget(address=address), profile, FAST, rng=random.Random(0))
+    return WearableLink(
+        WearableTarget(address=address),
+        profile,
+        FAST,
+        rng=random.Random(0),
+        device_clock_check=CHECK_DEVICE_CLOCK,
+    )
 
 
 def test_thingy_config_is_read_kept_and_written_once(add_wearable: AddWearable) -> None:

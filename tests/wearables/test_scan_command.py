@@ -15,7 +15,7 @@ def test_scan_lists_wearables_with_rssi_and_profile(
 ) -> None:
     sitsense = add_wearable(rssi=-50)
     polar = add_wearable("polar", model="H10", rssi=-75)
-    assert main(["scan", "--timeout", "0.6"]) == 0
+    assert main(["scan", "--scan-timeout", "0.6"]) == 0
     out = capsys.readouterr().out
     lines = out.splitlines()
     assert lines[0].split() == ["ADDRESS", "RSSI", "PROFILE", "NAME"]
@@ -31,6 +31,10 @@ def test_scan_lists_wearables_with_rssi_and_profile(
 
 def test_scan_json(add_wearable: AddWearable, capsys: pytest.CaptureFixture[str]) -> None:
     microbit = add_wearable("microbit")
+    assert main(["scan", "--scan-timeout", "0.6", "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    (row,) = [r for r in rows if r["address"] == microbit.address]
+    # The older spellings still work for scripts that use them.
     assert main(["scan", "--timeout", "0.6", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     (row,) = [r for r in rows if r["address"] == microbit.address]
@@ -42,7 +46,7 @@ def test_scan_without_bluetooth_says_so(
     private_bus: object, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", "unix:path=/nonexistent/sitbreak/system_bus_socket")
-    assert main(["scan", "--timeout", "0.2"]) == 2
+    assert main(["scan", "--scan-timeout", "0.2"]) == 2
     err = capsys.readouterr().err
     assert "sitbreak: error: Bluetooth is unavailable: no D-Bus system bus (No such file or directory)" in err
     assert "bluetoothd" in err
@@ -50,5 +54,5 @@ def test_scan_without_bluetooth_says_so(
 
 
 def test_scan_rejects_a_bad_timeout(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["scan", "--timeout", "0"]) == 2
-    assert "--timeout 0: must be more than 0" in capsys.readouterr().err
+    assert main(["scan", "--scan-timeout", "0"]) == 2
+    assert "--scan-timeout 0: must be more than 0" in capsys.readouterr().err

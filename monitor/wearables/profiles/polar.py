@@ -147,8 +147,16 @@ COMPRESSED_BIT = 0x80  # A/PmdDataFrame.kt:13
 FRAME_TYPE_MASK = 0x7F  # A/PmdDataFrame.kt:14
 # ns since 2000-01-01T00:00:00Z (the Polar epoch) -> s; the link maps the sensor clock to UTC.
 NS = 1e-9
-# ACC delta frames always carry 16-bit reference samples (A/model/AccData.kt:118 and :131).
+# ACC delta frames always carry 16-bit reference samples (A/model/AccData.kt:118 and :131), and the
+# sensor's samples are 16-bit (its RESOLUTION setting): a delta-compressed sample outside that range
+# is no reading, and the frame is refused.
 RESOLUTION_BITS = 16
+SAMPLE_MIN = -(1 << (RESOLUTION_BITS - 1))
+SAMPLE_MAX = (1 << (RESOLUTION_BITS - 1)) - 1
+# FACTOR scales a 16-bit count to G (type 0) or mG (type 1): the Verity Sense's is 0.000244 (8 G
+# over 32768 counts, spec figure 3), 1 for mG. A FACTOR that is not a positive finite number up to
+# this is refused at the start (it would turn every sample into nonsense, infinity or NaN).
+MAX_FACTOR = 16.0
 # A notification can never exceed the largest ATT MTU (517) minus the 3-byte ATT header.
 MAX_FRAME_BYTES = 514
 MAX_DELTA_WIDTH = 32
@@ -357,7 +365,9 @@ class PolarProfile(DeviceProfile):
                 f"the accelerometer settings {params.hex(' ')} are unreadable ({exc})",
                 "update the sensor's firmware; sitbreak reads settings as Polar's SDK does",
             ) from exc
-        if SETTING_SAMPLE_RATE not in offered:
+        if SETTING_SAMPLE_RATE in offered:  # a rate of 0 Hz is no rate (nothing could be timed by it)
+            offered[SETTING_SAMPLE_RATE] = [v for v in offered[SETTING_SAMPLE_RATE] if v > 0]
+        if not offered.get(SETTING_SAMPLE_RATE):
             raise StreamStartError(
                 self.name,
                 "the sensor offers no accelerometer sample rate",
@@ -379,7 +389,14 @@ class PolarProfile(DeviceProfile):
                 "update the sensor's firmware; sitbreak reads them as Polar's SDK does",
             ) from exc
         if factors:
-            self.factor = float(factors[0])
+            factor = float(factors[0])
+            if not (math.isfinite(factor) and 0.0 < factor <= MAX_FACTOR):
+                raise StreamStartError(
+                    self.name,
+                    f"the start reply's FACTOR {factor!r} is no scale for 16-bit samples",
+                    "switch the sensor off and on; if it persists, update its firmware",
+                )
+            self.factor = factor
 
     def _require(self, write: GattWrite, reply: bytes | None) -> bytes:
         if reply is None:
@@ -542,6 +559,14 @@ class PolarProfile(DeviceProfile):
             blocks.append(unpack_deltas(body[i : i + length], width, count))
             i += length
         values = np.cumsum(np.concatenate(blocks), axis=0)
+        if int(values.min()) < SAMPLE_MIN or int(values.max()) > SAMPLE_MAX:
+            raise DecodeError(
+                self.name,
+                DecodeErrorKind.BAD_VALUE,
+                n,
+                f"delta-compressed samples reach {int(values.min())}..{int(values.max())}, "
+                f"outside the sensor's {RESOLUTION_BITS}-bit range",
+            )
         # Type 0 (Verity Sense) is G times FACTOR, type 1 mG times FACTOR (A/model/AccData.kt:117, :134).
         scale = self.factor if frame_type == 0 else self.factor * 1e-3
         out: Float32Array = (values * scale).astype(np.float32)
