@@ -10,9 +10,13 @@ non-wear-decided codes, by a rule that needs only a few epochs:
   the confirmed run is labelled from its first epoch;
 - a shorter run (a transition, a flicker) takes the live posture it interrupted, so no live run of a
   posture is shorter than its confirmation;
-- `unknown` (no data) passes through and leaves the live posture as it was.
+- `unknown` (no data) passes through and leaves the live posture as it was;
+- at a stream's start, before any posture is confirmed, the epochs wait for the first confirmed one
+  and take its label (a walk's first steps read as cycling must not show as a cycle); only a
+  silence (`unknown`) before any confirmation lets them out with their own labels.
 
-An epoch is therefore held until its run is confirmed or ends: at most `confirmation - 1` epochs.
+An epoch is therefore held until its run is confirmed or ends: at most `confirmation - 1` epochs once
+a posture has been confirmed.
 Live labels agree with the final ones except within a few seconds of a transition, and on the rare
 run the median filters treat differently (measured in docs/pipeline.md). They drive the `state`
 message and the nudge policy; the store keeps the final labels, which replace them.
@@ -42,7 +46,7 @@ class LiveFilter:
         need[_UNKNOWN] = 1
         self._need = need
         self._current: int | None = None  # the live posture (never unknown)
-        self._pending = _EMPTY  # the run that is neither confirmed nor ended yet (one code)
+        self._pending = _EMPTY  # the codes not decided yet (a run neither confirmed nor ended)
         self._start = 0  # epoch index of the next epoch to come out (the first pending one)
         self._last: int | None = None  # the label of the last epoch out
         self._since = 0  # epoch index where the run of that label began
@@ -50,6 +54,11 @@ class LiveFilter:
     @property
     def held(self) -> int:
         return int(self._pending.shape[0])
+
+    @property
+    def confirmed(self) -> bool:
+        """A posture has been confirmed (before that, short runs wait for the first one)."""
+        return self._current is not None
 
     @property
     def next_epoch(self) -> int:
@@ -97,6 +106,7 @@ class LiveFilter:
         return self._since if self._last == last else self._start
 
     def _decide(self, codes: CodeArray, final: bool) -> tuple[CodeArray, int | None, CodeArray]:
+        """(labels of the epochs decided, the live posture after them, the codes still held)."""
         buf = np.concatenate((self._pending, codes)) if self._pending.shape[0] else codes
         n = buf.shape[0]
         if n == 0:
@@ -108,15 +118,27 @@ class LiveFilter:
         current = self._current
         need = self._need
         last = len(starts) - 1
+        # Before any posture is confirmed (a stream's start), short runs wait for the first one.
+        waiting = 0 if current is None else None
         for i, (a, b) in enumerate(zip(starts, ends, strict=True)):
             code = int(buf[a])
-            if code in (_UNKNOWN, current):
+            if code == _UNKNOWN:
+                if waiting is not None:
+                    waiting = b  # the data stopped: what came before keeps its own labels
+                continue
+            if code == current:
                 continue
             if b - a >= need[code]:
+                if waiting is not None:
+                    out[waiting:a] = code
+                    waiting = None
                 current = code
                 continue
             if i == last and not final:
-                return out[:a], current, buf[a:].copy()
+                cut = a if waiting is None else waiting
+                return out[:cut], current, buf[cut:].copy()
             if current is not None:
                 out[a:b] = current
+        if waiting is not None and not final:
+            return out[:waiting], current, buf[waiting:].copy()
         return out, current, _EMPTY

@@ -56,9 +56,23 @@ def test_unknown_passes_through_and_non_wear_is_immediate() -> None:
     np.testing.assert_array_equal(live_labels(raw), want)
 
 
-def test_before_any_confirmed_posture_a_short_run_keeps_its_own_label() -> None:
-    raw = codes((M, 1), (S, 5))
-    np.testing.assert_array_equal(live_labels(raw), raw)
+def test_at_the_start_short_runs_wait_for_the_first_confirmed_posture_and_take_it() -> None:
+    raw = codes((M, 1), (C, 2), (M, 1), (S, 5), (ST, 1), (S, 3))
+    want = codes((S, 13))
+    np.testing.assert_array_equal(live_labels(raw), want)
+    f = LiveFilter(CONFIRM)
+    assert f.push(codes((M, 1), (C, 2), (M, 1))).shape[0] == 0 and f.held == 4
+
+
+def test_before_any_confirmed_posture_a_silence_lets_short_runs_out_with_their_own_labels() -> None:
+    raw = codes((M, 1), (C, 2), (U, 4), (ST, 1), (S, 4))
+    want = codes((M, 1), (C, 2), (U, 4), (S, 5))
+    np.testing.assert_array_equal(live_labels(raw), want)
+    f = LiveFilter(CONFIRM)
+    np.testing.assert_array_equal(f.push(codes((M, 1), (C, 2), (U, 4))), codes((M, 1), (C, 2), (U, 4)))
+    assert f.held == 0  # a stream may skip a long silence now
+    # At the end of the data a short run keeps its own label.
+    np.testing.assert_array_equal(live_labels(codes((M, 1))), codes((M, 1)))
 
 
 def test_any_chunking_gives_the_same_labels_and_holds_at_most_confirmation_minus_one() -> None:
@@ -72,7 +86,9 @@ def test_any_chunking_gives_the_same_labels_and_holds_at_most_confirmation_minus
     f = LiveFilter(CONFIRM)
     for code in raw:
         f.push(np.array([code], dtype=np.uint8))
-        assert f.held <= max(CONFIRM.values()) - 1
+        # Held: at most confirmation - 1 once a posture is confirmed (before, short runs wait for it).
+        assert not f.confirmed or f.held <= max(CONFIRM.values()) - 1
+    assert f.confirmed
     # No run of the live labels is shorter than its confirmation, but at the edges of `unknown`.
     inner = [b for b in find_bouts(EpochBlock(0.0, whole))[1:-1] if b.label.code not in (U, NW)]
     assert inner
