@@ -7,7 +7,9 @@ non-wear-decided codes, by a rule that needs only a few epochs:
 
 - the live posture changes to a new one once the new one has lasted its confirmation: its minimum
   bout, at most `live_confirm_s` (3 s: sit 3, lie 3, stand 2, move 2, cycle 3; non-wear at once);
-  the confirmed run is labelled from its first epoch;
+  the confirmed run is labelled from its first epoch. Between moving and cycling the change needs
+  cycling's whole minimum bout (15 s): a few seconds of walking or stairs often read as cycling, and
+  the final labels' 15 s median removes them (both are upright and break the sitting timer alike);
 - a shorter run (a transition, a flicker) takes the live posture it interrupted, so no live run of a
   posture is shorter than its confirmation;
 - `unknown` (no data) passes through and leaves the live posture as it was;
@@ -39,12 +41,20 @@ class LiveFilter:
 
     __slots__ = ("_current", "_last", "_need", "_pending", "_since", "_start")
 
-    def __init__(self, confirm_epochs: Mapping[PostureCode, int]) -> None:
-        need = np.ones(max(PostureCode) + 1, dtype=np.int64)
+    def __init__(
+        self,
+        confirm_epochs: Mapping[PostureCode, int],
+        between: Mapping[tuple[PostureCode, PostureCode], int] | None = None,
+    ) -> None:
+        """`confirm_epochs`: per posture, how long a run of it must last to become the live one;
+        `between`: (from, to) pairs that need longer (moving <-> cycling, see the module doc)."""
+        need = np.ones((max(PostureCode) + 2, max(PostureCode) + 1), dtype=np.int64)
         for code, epochs in confirm_epochs.items():
-            need[int(code)] = max(1, int(epochs))
-        need[_UNKNOWN] = 1
-        self._need = need
+            need[:, int(code)] = max(1, int(epochs))
+        for (old, new), epochs in (between or {}).items():
+            need[int(old), int(new)] = max(1, int(epochs))
+        need[:, _UNKNOWN] = 1
+        self._need = need  # [live posture (the last row: none yet), new posture]
         self._current: int | None = None  # the live posture (never unknown)
         self._pending = _EMPTY  # the codes not decided yet (a run neither confirmed nor ended)
         self._start = 0  # epoch index of the next epoch to come out (the first pending one)
@@ -117,6 +127,7 @@ class LiveFilter:
         out = buf.copy()
         current = self._current
         need = self._need
+        none = need.shape[0] - 1
         last = len(starts) - 1
         # Before any posture is confirmed (a stream's start), short runs wait for the first one.
         waiting = 0 if current is None else None
@@ -128,7 +139,7 @@ class LiveFilter:
                 continue
             if code == current:
                 continue
-            if b - a >= need[code]:
+            if b - a >= need[none if current is None else current, code]:
                 if waiting is not None:
                     out[waiting:a] = code
                     waiting = None

@@ -90,7 +90,8 @@ class PipelineSettings:
     # shows the change within seconds. 3 s is the short-sit rule's `sit_keep_s`.
     live_confirm_s: float = setting(
         3.0,
-        "A new posture counts live (state, nudge timer) once it lasted this long or its minimum bout",
+        "A new posture shows in `state` and counts for the nudge timer once it has lasted this long "
+        "(or its minimum bout, if shorter); the stored, final labels do not depend on it",
         unit="s",
         min=1,
         max=60,

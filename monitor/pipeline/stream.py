@@ -192,7 +192,11 @@ class PostureStream:
                 PostureCode.MOVE: s.min_move_s,
                 PostureCode.CYCLE: s.min_cycle_s,
             }
-            self._live = LiveFilter({code: min(_epochs(v), confirm) for code, v in minimum.items()})
+            cycle = _epochs(s.min_cycle_s)
+            self._live = LiveFilter(
+                {code: min(_epochs(v), confirm) for code, v in minimum.items()},
+                {(PostureCode.MOVE, PostureCode.CYCLE): cycle, (PostureCode.CYCLE, PostureCode.MOVE): cycle},
+            )
         # Live labels of the current pass (arrays, and counts of skipped `unknown` epochs).
         self._live_parts: list[CodeArray | int] = []
         self._live_out: tuple[EpochBlock, EpochBlock] | None = None

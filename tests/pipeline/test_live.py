@@ -29,8 +29,12 @@ def codes(*runs: tuple[PostureCode, int]) -> CodeArray:
     return np.concatenate([np.full(n, int(code), dtype=np.uint8) for code, n in runs])
 
 
-def live_labels(raw: CodeArray, chunks: list[int] | None = None) -> CodeArray:
-    f = LiveFilter(CONFIRM)
+def live_labels(
+    raw: CodeArray,
+    chunks: list[int] | None = None,
+    between: dict[tuple[PostureCode, PostureCode], int] | None = None,
+) -> CodeArray:
+    f = LiveFilter(CONFIRM, between)
     out, i = [], 0
     for n in chunks or [raw.shape[0]]:
         out.append(f.push(raw[i : i + n]))
@@ -48,6 +52,16 @@ def test_a_run_shorter_than_its_confirmation_takes_the_posture_it_interrupted() 
 def test_a_confirmed_run_is_labelled_from_its_first_epoch() -> None:
     raw = codes((ST, 10), (S, 3), (ST, 2), (C, 3), (M, 2))
     np.testing.assert_array_equal(live_labels(raw), raw)
+
+
+def test_between_moving_and_cycling_the_change_needs_cycling_s_whole_minimum_bout() -> None:
+    between = {(M, C): 15, (C, M): 15}
+    raw = codes((ST, 5), (M, 10), (C, 6), (M, 5), (C, 20), (M, 4), (ST, 3))
+    want = codes((ST, 5), (M, 21), (C, 24), (ST, 3))
+    np.testing.assert_array_equal(live_labels(raw, between=between), want)
+    # From any other posture cycling needs only its own confirmation.
+    raw = codes((ST, 5), (C, 3), (ST, 2))
+    np.testing.assert_array_equal(live_labels(raw, between=between), raw)
 
 
 def test_unknown_passes_through_and_non_wear_is_immediate() -> None:
