@@ -130,7 +130,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(results))
         return 0
     print(
-        f"{'recording':<34} {'files':>5} {'seconds':>8} {'agree':>7} {'sed. agree':>10} {'changes live/final':>19}"
+        f"{'recording':<34} {'files':>5} {'seconds':>8} {'agree':>7} {'sed. agree':>10}"
+        f" {'changes live/final':>19}"
     )
     for r in results:
         print(

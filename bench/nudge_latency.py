@@ -350,7 +350,8 @@ def main(argv: list[str] | None = None) -> int:
         if not s:
             print(f"{label:<13} none seen")
             continue
-        line = f"{label:<13} n={s['n']:<3} p50 {s['p50_s']:5.1f} s   p95 {s['p95_s']:5.1f} s   max {s['max_s']:5.1f} s"
+        line = f"{label:<13} n={s['n']:<3} p50 {s['p50_s']:5.1f} s   p95 {s['p95_s']:5.1f} s"
+        line += f"   max {s['max_s']:5.1f} s"
         made = result.get(f"{key}_made")
         if isinstance(made, dict) and made:
             line += (
