@@ -109,6 +109,7 @@ port = {port}
 # Generous: a loaded machine must not turn a slow moment into a reconnect.
 silence_timeout_s = 30.0
 queue_size = 100000
+{link}
 """
 
 
@@ -323,7 +324,13 @@ def baselines(data_s: float, seed: int) -> tuple[float, float]:
 
 
 def run_bench(  # noqa: PLR0917 - the command line's options
-    speed: float, seconds: float, warmup_s: float, seed: int, verbose: bool, profile: Path | None = None
+    speed: float,
+    seconds: float,
+    warmup_s: float,
+    seed: int,
+    verbose: bool,
+    profile: Path | None = None,
+    block_max_s: float | None = None,
 ) -> Result:
     with tempfile.TemporaryDirectory(prefix="sitbreak-bench-") as tmp:
         folder = Path(tmp)
@@ -332,7 +339,8 @@ def run_bench(  # noqa: PLR0917 - the command line's options
         db = state / "sitbreak.db"
         with broker(folder) as (port, broker_kind), PrivateBus() as bus:
             config = folder / "sitbreak.toml"
-            config.write_text(CONFIG.format(port=port))
+            link = "" if block_max_s is None else f"block_max_s = {block_max_s}"
+            config.write_text(CONFIG.format(port=port, link=link))
             emulator = start_emulator(bus, speed, seed)
             daemon: subprocess.Popen[bytes] | None = None
             try:
@@ -427,6 +435,9 @@ def main(argv: list[str] | None = None) -> int:
         help="data seconds stored before measuring (default: %(default)s)",
     )
     parser.add_argument("--seed", type=int, default=0, help="motion model seed (default: %(default)s)")
+    parser.add_argument(
+        "--block-max-s", type=float, help="the daemon's link.block_max_s (default: the configured default)"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("-v", "--verbose", action="store_true", help="show the daemon's log")
     parser.add_argument(
@@ -437,7 +448,9 @@ def main(argv: list[str] | None = None) -> int:
         "read with `python -m pstats FILE`)",
     )
     args = parser.parse_args(argv)
-    r = run_bench(args.speed, args.seconds, args.warmup, args.seed, args.verbose, args.profile)
+    r = run_bench(
+        args.speed, args.seconds, args.warmup, args.seed, args.verbose, args.profile, args.block_max_s
+    )
     if args.json:
         print(json.dumps(r))
         return 0
