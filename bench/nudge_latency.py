@@ -92,6 +92,9 @@ host = "127.0.0.1"
 port = {port}
 client_id = "sitbreak-bench-{wid}"
 discovery = false
+
+[link]
+{link}
 """
 
 
@@ -266,7 +269,9 @@ def judge(
     return seen
 
 
-def run(cycles: int, seed: int, folder: Path, *, progress: bool) -> list[Seen]:
+def run(
+    cycles: int, seed: int, folder: Path, *, progress: bool, block_max_s: float | None = None
+) -> list[Seen]:
     segments, events = schedule_of(cycles)
     schedule = speed_schedule(events)
     with (
@@ -283,7 +288,12 @@ def run(cycles: int, seed: int, folder: Path, *, progress: bool) -> list[Seen]:
         origin = wearable.clock.origin
         config = folder / "sitbreak.toml"
         text = CONFIG.format(
-            wid=WID, address=wearable.address, port=port, nudge_after=NUDGE_AFTER_MIN, active=ALL_DAY
+            wid=WID,
+            address=wearable.address,
+            port=port,
+            nudge_after=NUDGE_AFTER_MIN,
+            active=ALL_DAY,
+            link="" if block_max_s is None else f"block_max_s = {block_max_s}",
         )
         config.write_text(text, encoding="utf-8")
         phone = Phone(port)
@@ -335,11 +345,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cycles", type=int, default=4, help="sit/stand/walk cycles (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="motion seed (default: %(default)s)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(
+        "--block-max-s", type=float, help="the daemon's link.block_max_s (default: its default)"
+    )
     args = parser.parse_args(argv)
     if args.cycles < 1:
         parser.error("--cycles must be at least 1")
     with tempfile.TemporaryDirectory(prefix="sitbreak-latency-") as tmp:
-        seen = run(args.cycles, args.seed, Path(tmp), progress=not args.json)
+        seen = run(args.cycles, args.seed, Path(tmp), progress=not args.json, block_max_s=args.block_max_s)
     result = result_of(seen)
     if args.json:
         print(json.dumps({**result, "each": [[s.kind, s.latency_s, s.made_s] for s in seen]}))
