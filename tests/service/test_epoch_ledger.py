@@ -15,6 +15,10 @@ def block(t0: float, n: int, code: int = S) -> EpochBlock:
     return EpochBlock(t0, np.full(n, code, dtype=np.uint8))
 
 
+def ends(ledger: EpochLedger) -> tuple[float | None, float | None, float | None]:
+    return ledger.live_end, ledger.final_end, ledger.provisional_end
+
+
 def out(final: EpochBlock, live: EpochBlock, held: EpochBlock) -> StreamOutput:
     return StreamOutput(final, live, held, None)
 
@@ -24,14 +28,14 @@ def test_a_pass_is_cut_to_what_is_new_and_the_ends_move_on() -> None:
     first = ledger.take(out(block(0, 0), block(0, 10), block(10, 20)))
     assert [(b.t0, len(b)) for b in first.stored] == [(0, 10), (10, 20)]
     assert first.counted == (first.live,)  # held epochs are not counted
-    assert first.span == (0, 30)
-    assert (ledger.live_end, ledger.final_end, ledger.provisional_end) == (10, None, 30)
+    assert first.span == (0.0, 30.0)
+    assert ends(ledger) == (10, None, 30)
     # The next pass: the held tail is written again only from REWRITE_S before what was stored.
     second = ledger.take(out(block(0, 5, ST), block(10, 3), block(13, 20)))
     assert (second.held.t0, len(second.held)) == (30 - REWRITE_S, 33 - (30 - REWRITE_S))
     assert second.final.t0 == 0 and second.span == (30, 33)
     assert second.stored[-1] is second.final  # the final labels are written over the provisional ones
-    assert (ledger.live_end, ledger.final_end, ledger.provisional_end) == (13, 5, 33)
+    assert ends(ledger) == (13, 5, 33)
 
 
 def test_live_epochs_the_final_ones_already_cover_are_dropped_and_an_empty_pass_is_empty() -> None:
