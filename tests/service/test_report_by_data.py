@@ -158,8 +158,11 @@ def test_the_demo_times_its_report_by_the_data(
     # It went out when the data passed the report time (in the block that did), not when the clock did.
     assert REPORT_T <= sent_at(report) <= REPORT_T + BLOCK_S
     summary = report["summary"]
-    # The whole day up to the end of that block: worn from the first sample on, less the pipeline's lag.
-    assert REPORT_T - START - PIPELINE_LAG_S <= summary["wear_s"] <= REPORT_T - START + BLOCK_S
+    # The whole day up to the report time: worn from the first sample on, less the pipeline's lag. It
+    # may hold more: the report is read from the store in a worker thread, and the live epochs of the
+    # blocks that arrive meanwhile are stored at once (before issue 12 the pipeline's minute of lag
+    # hid them); never more than the data sent.
+    assert REPORT_T - START - PIPELINE_LAG_S <= summary["wear_s"] <= sum(s.duration_s for s in DAY)
     assert summary["posture_s"]["sit"] >= 45 * 60 + 40 * 60 + 10 * 60
 
 
