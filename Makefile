@@ -36,6 +36,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/throughput.py
 	$(BIN)/python bench/link_cpu.py
 	$(BIN)/python bench/nudge_latency.py
+	$(BIN)/python bench/crash_loss.py
+	$(BIN)/python bench/live_agreement.py
 	$(BIN)/python bench/service.py
 	$(BIN)/python bench/store_reports.py
 	$(BIN)/python bench/accuracy.py $${SITBREAK_DATA:-../shared/data}/hugadb --format hugadb

@@ -26,11 +26,12 @@ The memory floor: a fresh interpreter that only imports `monitor.daemon` (numpy,
 Bleak, dbus-fast, paho), so the RSS can be split into imports and what streaming adds.
 
 CPU baselines in the same run, on the same schedule and seed, in this process (no I/O): the pipeline alone
-(PostureStream fed 39-sample blocks, the SitSense notification size) and the pipeline with the bout
-tracker and the nudge policy. The ratios say how much the I/O edges (Bluetooth over D-Bus, SQLite,
+(a live PostureStream, as the service makes it, fed blocks of the link's `block_max_s`, 3 s: one pass
+each, as in the service) and the pipeline with the bout tracker and the nudge policy (on the live
+labels, as in the service). The ratios say how much the I/O edges (Bluetooth over D-Bus, SQLite,
 MQTT, the event loop) cost on top of the pure core.
 
-Targets (issue 5): <= 2 CPU s per data hour, <= 120 MiB resident.
+Targets (issue 12): <= 3 CPU s per data hour at `--speed 1`, <= 120 MiB resident.
 """
 
 from __future__ import annotations
@@ -61,13 +62,15 @@ from monitor.core.types import Placement, SampleBlock  # noqa: E402
 from monitor.nudges import ExerciseLibrary, NudgePolicy, PolicySettings  # noqa: E402
 from monitor.pipeline import BoutTracker, PostureStream  # noqa: E402
 from monitor.reports.zone import resolve_zone  # noqa: E402
+from monitor.wearables.settings import LinkSettings  # noqa: E402
 
 HOUR_S = 3600.0
 MIB = 1024 * 1024
 RATE_HZ = 50.0
 # Samples per SitSense notification at the default MTU: the block size the live pipeline sees.
-BLOCK_SAMPLES = 39
-TARGET_CPU_S_PER_HOUR = 2.0
+# The link hands on a block per `link.block_max_s` (3 s) of data and each gets a pipeline pass.
+BLOCK_SAMPLES = round(LinkSettings().block_max_s * RATE_HZ)
+TARGET_CPU_S_PER_HOUR = 3.0
 TARGET_RSS_MIB = 120.0
 MOSQUITTO = "/usr/sbin/mosquitto"
 # How often /proc and the database are sampled (wall seconds).
@@ -106,6 +109,7 @@ port = {port}
 # Generous: a loaded machine must not turn a slow moment into a reconnect.
 silence_timeout_s = 30.0
 queue_size = 100000
+{link}
 """
 
 
@@ -294,23 +298,24 @@ def baselines(data_s: float, seed: int) -> tuple[float, float]:
     ]
     hours = n / RATE_HZ / HOUR_S
 
-    stream = PostureStream(Placement.THIGH, RATE_HZ)
+    stream = PostureStream(Placement.THIGH, RATE_HZ, live=True)
     start = time.process_time()
     for block in blocks:
-        stream.feed(block)
+        stream.feed_live(block)
     pipeline = (time.process_time() - start) / hours
 
-    stream = PostureStream(Placement.THIGH, RATE_HZ)
+    stream = PostureStream(Placement.THIGH, RATE_HZ, live=True)
     tracker = BoutTracker()
     policy = NudgePolicy(
         PolicySettings(), ExerciseLibrary.default(), resolve_zone("UTC"), wearable_id="bench"
     )
     start = time.process_time()
     for block in blocks:
-        epochs = stream.feed(block)
-        if len(epochs):
-            tracker.feed(epochs)
-            policy.feed(epochs)
+        out = stream.feed_live(block)
+        if len(out.final):
+            tracker.feed(out.final)
+        if len(out.live):
+            policy.feed(out.live)
     core = (time.process_time() - start) / hours
     return pipeline, core
 
@@ -319,7 +324,13 @@ def baselines(data_s: float, seed: int) -> tuple[float, float]:
 
 
 def run_bench(  # noqa: PLR0917 - the command line's options
-    speed: float, seconds: float, warmup_s: float, seed: int, verbose: bool, profile: Path | None = None
+    speed: float,
+    seconds: float,
+    warmup_s: float,
+    seed: int,
+    verbose: bool,
+    profile: Path | None = None,
+    block_max_s: float | None = None,
 ) -> Result:
     with tempfile.TemporaryDirectory(prefix="sitbreak-bench-") as tmp:
         folder = Path(tmp)
@@ -328,7 +339,8 @@ def run_bench(  # noqa: PLR0917 - the command line's options
         db = state / "sitbreak.db"
         with broker(folder) as (port, broker_kind), PrivateBus() as bus:
             config = folder / "sitbreak.toml"
-            config.write_text(CONFIG.format(port=port))
+            link = "" if block_max_s is None else f"block_max_s = {block_max_s}"
+            config.write_text(CONFIG.format(port=port, link=link))
             emulator = start_emulator(bus, speed, seed)
             daemon: subprocess.Popen[bytes] | None = None
             try:
@@ -370,7 +382,7 @@ def measure(  # noqa: PLR0917 - one call site, all of them needed
         if time.monotonic() > deadline:
             raise RuntimeError(f"no {warmup_s:g} s of data stored within {START_TIMEOUT_S} s")
         time.sleep(0.2)
-    # The stream writes epochs in passes (up to a minute of data each): both ends of the window sit
+    # The stream writes epochs in passes (a block of the link's each): both ends of the window sit
     # right after a pass is stored, so CPU and data are counted over the same work.
     (epochs0, data0), cpu0, wall0 = next_pass(daemon, db)
     rss_max = 0.0
@@ -423,6 +435,9 @@ def main(argv: list[str] | None = None) -> int:
         help="data seconds stored before measuring (default: %(default)s)",
     )
     parser.add_argument("--seed", type=int, default=0, help="motion model seed (default: %(default)s)")
+    parser.add_argument(
+        "--block-max-s", type=float, help="the daemon's link.block_max_s (default: the configured default)"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("-v", "--verbose", action="store_true", help="show the daemon's log")
     parser.add_argument(
@@ -433,7 +448,9 @@ def main(argv: list[str] | None = None) -> int:
         "read with `python -m pstats FILE`)",
     )
     args = parser.parse_args(argv)
-    r = run_bench(args.speed, args.seconds, args.warmup, args.seed, args.verbose, args.profile)
+    r = run_bench(
+        args.speed, args.seconds, args.warmup, args.seed, args.verbose, args.profile, args.block_max_s
+    )
     if args.json:
         print(json.dumps(r))
         return 0

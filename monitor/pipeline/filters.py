@@ -1,15 +1,16 @@
 """Causal low-pass filtering that gives the same output whatever the block boundaries.
 
 The Butterworth filter is designed as second-order sections and run with `sosfilt`, carrying the
-filter state (`zi`) from one block to the next. `sosfiltfilt` would look into the future and could never
+filter state (`zi`) from one block to the next (SciPy's code, without importing scipy.signal: iir.py).
+`sosfiltfilt` would look into the future and could never
 match live processing, so it is not used.
 """
 
 from __future__ import annotations
 
-from scipy import signal
-
 from monitor.core.types import FloatArray
+
+from .iir import butter_lowpass_sos, sosfilt, sosfilt_zi
 
 FILTER_ORDER = 4  # Acti4 and the DESIGN: 4th-order Butterworth
 
@@ -22,8 +23,7 @@ def design_lowpass(rate_hz: float, cutoff_hz: float, order: int = FILTER_ORDER) 
         raise ValueError(f"cutoff_hz must be > 0, got {cutoff_hz}")
     nyquist = rate_hz / 2.0
     cutoff = min(cutoff_hz, 0.9 * nyquist)
-    sos: FloatArray = signal.butter(order, cutoff, btype="low", fs=rate_hz, output="sos")
-    return sos
+    return butter_lowpass_sos(order, cutoff, rate_hz)
 
 
 class StreamingLowPass:
@@ -38,7 +38,7 @@ class StreamingLowPass:
     def __init__(self, sos: FloatArray) -> None:
         self._sos = sos
         # (n_sections, 2) steady-state state for a unit step.
-        self._zi_unit: FloatArray = signal.sosfilt_zi(sos)
+        self._zi_unit: FloatArray = sosfilt_zi(sos)
         self._zi: FloatArray | None = None
 
     def restart(self) -> None:
@@ -52,7 +52,7 @@ class StreamingLowPass:
         if self._zi is None:
             # (sections, axes, 2): each axis starts in the steady state of its first sample.
             self._zi = self._zi_unit[:, None, :] * x[:, 0][None, :, None]
-        y, zi = signal.sosfilt(self._sos, x, axis=-1, zi=self._zi)
+        y, zi = sosfilt(self._sos, x, self._zi)
         self._zi = zi
         out: FloatArray = y
         return out

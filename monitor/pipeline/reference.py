@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from typing import Required, TypedDict
 
 import numpy as np
-from scipy import signal
 
 from monitor.core.types import FloatArray, Placement
 
 from .features import WindowStats, norm, parallel_perpendicular_sd, unit
+from .iir import lfilter
 
 Vec3 = tuple[float, float, float]
 
@@ -215,7 +215,7 @@ class ReferenceLearner:
         w = np.concatenate((unit(stats.mean[idx]), stats.cov[idx]), axis=1)
         if self._zi is None:
             self._zi = (1.0 - self._b[0]) * w[:1].copy()
-        y, self._zi = signal.lfilter(self._b, self._a, w, axis=0, zi=self._zi)
+        y, self._zi = lfilter(self._b, self._a, w, 0, self._zi)
         up = unit(y[:, :3])
         fwd = swing_axis(y[:, 3:], up)
         pos = np.full(n, -1, dtype=np.int64)

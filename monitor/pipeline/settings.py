@@ -84,6 +84,19 @@ class PipelineSettings:
         0.045, "Wrist ENMO above which the wearer is active", unit="g", min=0.005, max=0.5
     )
 
+    # --- live labels (live.py): what `state` shows and the nudge timer counts, before the final ones ---
+    # A new posture shows live once it has lasted its minimum bout or this, whichever is shorter: long
+    # enough that one 2 s window or a sit-to-stand's move cannot flip it, short enough that a phone
+    # shows the change within seconds. 3 s is the short-sit rule's `sit_keep_s`.
+    live_confirm_s: float = setting(
+        3.0,
+        "A new posture shows in `state` and counts for the nudge timer once it has lasted this long "
+        "(or its minimum bout, if shorter); the stored, final labels do not depend on it",
+        unit="s",
+        min=1,
+        max=60,
+    )
+
     # --- upright reference ---
     walk_confirm_s: float = setting(
         5.0, "Continuous walking needed before it teaches the upright reference", unit="s", min=2, max=60
@@ -111,11 +124,17 @@ class PipelineSettings:
     )
 
     # --- streaming cost ---
-    # Work happens once this much data has queued. One pass costs 1-2 ms on a Pi-class core whatever
-    # its size, so processing every 1 s BLE chunk would cost ~50x the CPU for no benefit to
-    # 30-minute sitting nudges; the labels are identical, only later (by up to this much).
+    # 0: every block the link hands on (`link.block_max_s`, 3 s) gets a pass, so live labels trail the
+    # samples by seconds. A pass costs ~0.3-0.5 ms on these x86 machines whatever its size; a larger
+    # value batches passes (less CPU, labels identical) at the price of that much delay in `state`,
+    # nudges (the service still asks for a pass every 5 s of data while one is close) and of up to
+    # that much data lost in a crash.
     process_every_s: float = setting(
-        60.0, "Queued data (seconds) that triggers processing in live use", unit="s", min=0, max=300
+        0.0,
+        "Queued data (seconds) that triggers processing in live use; 0: every block from the link",
+        unit="s",
+        min=0,
+        max=300,
     )
 
     def __post_init__(self) -> None:

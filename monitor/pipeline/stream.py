@@ -3,7 +3,8 @@
 samples -> low-pass (state carried) -> half-second bin sums -> 2 s windows per epoch -> features ->
 upright reference (learned from walking) -> raw label per epoch -> non-wear (lookahead only while
 the device is still) -> short real sits lengthened to the minimum -> bout smoothing (fixed lookahead)
--> finalised epochs.
+-> finalised epochs. A live stream also gives provisional labels with a lookahead of a few epochs
+(live.py): the same non-wear decisions, the minimum-bout rule applied causally.
 
 Every stage keeps only what its lookahead needs, and every computation is arranged so that its result
 does not depend on where the block boundaries fall: feeding a recording in chunks of any size gives
@@ -11,6 +12,9 @@ exactly the labels of one call. Time comes from the samples only.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -26,6 +30,7 @@ from monitor.core.types import (
 
 from .bouts import BoutSmoother, ShortSitPadder
 from .features import WindowStats, total_var, window_stats
+from .live import LiveFilter
 from .nonwear import NonWearDetector
 from .reference import DEFAULT_FORWARD, FORWARD_TRUST_DEG, ReferenceLearner, UprightReference
 from .settings import PipelineSettings
@@ -62,6 +67,36 @@ def _epochs(seconds: float) -> int:
     return max(1, round(seconds))
 
 
+@dataclass(frozen=True, slots=True)
+class LivePosture:
+    """The newest live label and the data time its run began (what `state` shows)."""
+
+    code: PostureCode
+    since: float
+
+
+@dataclass(frozen=True, slots=True)
+class StreamOutput:
+    """What one feed of a live stream gives (see `PostureStream.feed_live`).
+
+    final    finalised epochs, as feed() returns them: what the store keeps and reports read.
+    live     provisional epochs (live.py), each once and in order, up to a few epochs behind the
+             newest window; the final labels of the same seconds come later and replace them.
+    held     the epochs after `live` that non-wear still holds because the device is still, labelled
+             as if it were worn (what a flush would give now); recomputed at every pass.
+    posture  the newest label of live + held and since when (None before any epoch).
+    """
+
+    final: EpochBlock
+    live: EpochBlock
+    held: EpochBlock
+    posture: LivePosture | None
+
+    @property
+    def empty(self) -> bool:
+        return len(self.final) == 0 and len(self.live) == 0 and len(self.held) == 0
+
+
 def gap_settle_epochs(s: PipelineSettings) -> int:
     """Epochs of a silence after which every stage after the classifier holds only silence.
 
@@ -86,11 +121,12 @@ class PostureStream:
     """Per-second posture labels from accelerometer samples, live or offline, with identical results.
 
     feed() returns the epochs finalised so far (possibly none: bout smoothing looks a few seconds
-    ahead, non-wear up to `nonwear_flat_s` while the device is still, and work is batched every
-    `process_every_s` of data). A caller that wants the labels sooner (the service, while a nudge is
-    coming due) asks for a pass with `feed(block, process_now=True)`: the labels are the same either
-    way, only their timing changes. flush() finalises everything at the end of a recording; the stream
-    is finished afterwards. feed_compact() and flush_compact() return the same epochs with a long
+    ahead, non-wear up to `nonwear_flat_s` while the device is still, and work may be batched every
+    `process_every_s` of data). A caller that wants the labels sooner asks for a pass with
+    `feed(block, process_now=True)`: the labels are the same either way, only their timing changes.
+    flush() finalises everything at the end of a recording; the stream is finished afterwards. A stream
+    made with `live=True` also gives live labels: feed_live() / flush_live() return a `StreamOutput`
+    (final labels unchanged). feed_compact() and flush_compact() return the same epochs with a long
     silence as one `EpochGap` (all `unknown`) instead of a byte per second, for offline use where a
     recording may jump by years.
     """
@@ -101,6 +137,8 @@ class PostureStream:
         rate_hz: float,
         settings: PipelineSettings | None = None,
         reference: UprightReference | None = None,
+        *,
+        live: bool = False,
     ) -> None:
         if not rate_hz > 0:
             raise ValueError(f"rate_hz must be > 0, got {rate_hz}")
@@ -144,6 +182,25 @@ class PostureStream:
         self._gap_settle = gap_settle_epochs(s)
         self._next_out: int | None = None
         self._finished = False
+        self._live: LiveFilter | None = None
+        if live:
+            confirm = _epochs(s.live_confirm_s)
+            minimum = {
+                PostureCode.SIT: s.min_sit_s,
+                PostureCode.LIE: s.min_lie_s,
+                PostureCode.STAND: s.min_stand_s,
+                PostureCode.MOVE: s.min_move_s,
+                PostureCode.CYCLE: s.min_cycle_s,
+            }
+            cycle = _epochs(s.min_cycle_s)
+            self._live = LiveFilter(
+                {code: min(_epochs(v), confirm) for code, v in minimum.items()},
+                {(PostureCode.MOVE, PostureCode.CYCLE): cycle, (PostureCode.CYCLE, PostureCode.MOVE): cycle},
+            )
+        # Live labels of the current pass (arrays, and counts of skipped `unknown` epochs).
+        self._live_parts: list[CodeArray | int] = []
+        self._live_out: tuple[EpochBlock, EpochBlock] | None = None
+        self._posture: LivePosture | None = None
 
     # -- public API --
 
@@ -171,6 +228,30 @@ class PostureStream:
     def queued_since(self) -> float | None:
         """Data time of the oldest sample waiting for the next pass (None when nothing waits)."""
         return self._pending_since
+
+    @property
+    def live_posture(self) -> LivePosture | None:
+        """The newest live label and since when, as of the last pass (live streams only)."""
+        return self._posture
+
+    def feed_live(self, block: SampleBlock, *, process_now: bool = False) -> StreamOutput:
+        """As feed(), with the live labels (the stream must be made with `live=True`)."""
+        return self._with_live(lambda: self.feed(block, process_now=process_now))
+
+    def flush_live(self) -> StreamOutput:
+        """As flush(): every epoch is final, and the live labels catch up with them."""
+        return self._with_live(self.flush)
+
+    def _with_live(self, run: Callable[[], EpochBlock]) -> StreamOutput:
+        live = self._live
+        if live is None:
+            raise RuntimeError("feed_live/flush_live need a stream made with live=True")
+        final = run()
+        made, self._live_out = self._live_out, None
+        if made is None:  # no pass ran
+            empty = EpochBlock.empty(float(live.next_epoch))
+            return StreamOutput(final, empty, empty, self._posture)
+        return StreamOutput(final, made[0], made[1], self._posture)
 
     def feed(self, block: SampleBlock, *, process_now: bool = False) -> EpochBlock:
         """Queue a block; run a pass when `process_every_s` of data waits, or now if asked to."""
@@ -245,6 +326,8 @@ class PostureStream:
         for piece in pieces:
             if self._next_out is None:
                 self._next_out = piece.k0
+                if self._live is not None:
+                    self._live.begin(piece.k0)
             if isinstance(piece, EpochGap):
                 # Epochs without data: only the first few pass through the later stages (see
                 # gap_settle_epochs); a year away costs no more time or memory than an hour.
@@ -253,11 +336,16 @@ class PostureStream:
                 out.append(self._finish(np.full(n, PostureCode.UNKNOWN, dtype=np.uint8), no, no, False))
                 if piece.n > n:
                     out.append(piece.n - n)
+                    if self._live is not None:
+                        self._live.skip(piece.n - n)
+                        self._live_parts.append(piece.n - n)
             else:
                 codes, still, flat = self._classify(window_stats(piece, self._min_samples))
                 out.append(self._finish(codes, still, flat, False))
         if final:
             out.append(self._finish(_EMPTY_CODES, np.zeros(0, dtype=bool), np.zeros(0, dtype=bool), True))
+        if self._live is not None:
+            self._live_pass(final)
         return self._pieces(out)
 
     def _pieces(self, out: list[CodeArray | int]) -> list[EpochBlock | EpochGap]:
@@ -291,8 +379,28 @@ class PostureStream:
         decided = self._raw[:n].copy()
         decided[nonwear & (decided != PostureCode.UNKNOWN)] = PostureCode.NON_WEAR
         self._raw = self._raw[n:]
+        if self._live is not None:
+            self._live_parts.append(self._live.push(decided, final))
         out: CodeArray = self._smoother.push(self._padder.push(decided, final), final)
         return out
+
+    def _live_pass(self, final: bool) -> None:
+        """After a pass: the live labels it made, the held tail and the newest live posture."""
+        live = self._live
+        assert live is not None
+        parts, self._live_parts = self._live_parts, []
+        if self._next_out is None:  # no epoch yet
+            return
+        arrays = [
+            p if isinstance(p, np.ndarray) else np.full(p, PostureCode.UNKNOWN, dtype=np.uint8) for p in parts
+        ]
+        labels = (np.concatenate(arrays) if len(arrays) > 1 else arrays[0]) if arrays else _EMPTY_CODES
+        tail, since = live.peek(_EMPTY_CODES if final else self._raw)
+        newest = tail[-1] if tail.shape[0] else (labels[-1] if labels.shape[0] else None)
+        if newest is not None and since is not None:
+            self._posture = LivePosture(PostureCode(int(newest)), float(since))
+        start = live.next_epoch - int(labels.shape[0])
+        self._live_out = (EpochBlock(float(start), labels), EpochBlock(float(live.next_epoch), tail))
 
     def _classify(self, stats: WindowStats) -> tuple[CodeArray, np.ndarray, np.ndarray]:
         s = self.settings

@@ -10,7 +10,8 @@ from collections.abc import Callable
 
 from monitor.core.links import LinkEvent
 from monitor.core.records import DecisionRecords
-from monitor.core.types import Bout, EpochBlock
+from monitor.core.types import Bout
+from monitor.service.epoch_ledger import PassEpochs
 from monitor.service.writer import WriteUnit
 from monitor.store import Store
 from monitor.store.calibration import Calibration, SavedPolicy
@@ -20,26 +21,40 @@ Publish = Callable[[], object] | None
 
 def pipeline_pass(
     wearable: str,
-    epochs: EpochBlock,
-    closed: list[Bout],
-    open_bout: Bout | None,
+    epochs: PassEpochs,
+    bouts: tuple[list[Bout], Bout | None] | None,
     *,
     records: list[DecisionRecords],
+    policy: SavedPolicy | None,
     publish: Publish,
 ) -> WriteUnit:
-    """A pipeline pass: its epochs, the bouts it closed, the bout still open, the decisions it
-    caused, and (`publish`) their messages into the outbox, in the same transaction: a crash cannot
-    keep a decision and lose its message (at worst the message goes out twice, with the same id)."""
+    """A pipeline pass: its epochs (the provisional ones first, the final ones over them), the bouts
+    its final epochs closed and the bout still open (`bouts`, None when it had no final epochs), the
+    decisions it caused, the policy's state after it (`policy`: after a crash the sitting timer
+    resumes where the stored epochs end), and (`publish`) the decisions' messages into the outbox,
+    in the same transaction: a crash cannot keep a decision and lose its message (at worst the
+    message goes out twice, with the same id)."""
+    blocks = epochs.stored
 
     def write(store: Store) -> None:
-        store.epochs.write_block(wearable, epochs)
-        if closed:
-            store.bouts.add(wearable, closed)
-        store.bouts.set_open(wearable, open_bout)
+        for block in blocks:
+            store.epochs.write_block(wearable, block)
+        if bouts is not None:
+            closed, open_bout = bouts
+            if closed:
+                store.bouts.add(wearable, closed)
+            store.bouts.set_open(wearable, open_bout)
         for record in records:
             store.record_decision(wearable, record)
+        if policy is not None:
+            store.snapshots.save(wearable, policy)
 
-    return WriteUnit("a pipeline pass", write, publish, span=(epochs.t0, epochs.t_end))
+    span = epochs.span
+    if span is None:  # only seconds stored before (a pass at stop): a data unit of no length
+        assert blocks, "a pass with nothing to store is not submitted"
+        end = max(b.t_end for b in blocks)
+        span = (end, end)
+    return WriteUnit("a pipeline pass", write, publish, span=span)
 
 
 def link_event(wearable: str, event: LinkEvent, publish: Publish) -> WriteUnit:

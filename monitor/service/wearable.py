@@ -2,8 +2,13 @@
 
 The pipeline and the policy are pure and run on data time; this module only moves their inputs and
 outputs between the I/O edges. Everything one block of samples causes (epochs, closed bouts, policy
-decisions) is written in one transaction before anything is published, so a crash never publishes what
-the store does not hold, and the outbox re-sends what was stored but not yet acknowledged.
+decisions, the policy's state) is written in one transaction before anything is published, so a crash
+never publishes what the store does not hold, and the outbox re-sends what was stored but not yet
+acknowledged.
+
+Each block from the link gets a pipeline pass. Its live labels (seconds behind the samples) drive the
+policy and `state`; they and the held ones are stored at once, the final ones over them later
+(epoch_ledger.py), so a crash loses only what had not reached a pass (docs/design.md, "Crash loss").
 
 Data time flows one way: the service hands it to the MQTT link (`advance`, `publish_nudge(now=)`)
 and stamps the phone's commands with it when it takes them (`MqttLink.stamp`); the link never asks.
@@ -34,7 +39,7 @@ from typing import cast
 from monitor.config import Config, WearableSettings
 from monitor.core.links import LinkEvent, LinkEventKind
 from monitor.core.timefmt import iso_time, utc_text
-from monitor.core.types import EpochBlock, SampleBlock
+from monitor.core.types import Posture, SampleBlock
 from monitor.heap import release_free_memory
 from monitor.mqtt import EventPayload, MqttError, MqttLink
 from monitor.mqtt.convert import (
@@ -50,12 +55,13 @@ from monitor.nudges.events import PolicyEvent
 from monitor.nudges.library import ExerciseLibrary
 from monitor.nudges.policy import NudgePolicy
 from monitor.nudges.state import PolicyState
-from monitor.pipeline import BoutTracker, PostureStream, UprightReference
+from monitor.pipeline import BoutTracker, PostureStream, StreamOutput, UprightReference
 from monitor.pipeline.reference import ReferenceDict
 from monitor.reports.daily import CONTEXT_S
 from monitor.reports.days import day_bounds, local_date
 from monitor.service import units
 from monitor.service.daily_reporter import DailyReporter
+from monitor.service.epoch_ledger import EpochLedger
 from monitor.service.guard import HoldBegan, StoredDataGuard
 from monitor.service.outbox import ResilientOutbox
 from monitor.service.stalls import stall_check
@@ -75,18 +81,15 @@ _LOGGER = logging.getLogger(__name__)
 # The retained `state` is refreshed at least this often (data time) even when nothing changes, so a
 # dashboard's "sitting for" counter stays current; posture and link changes publish at once.
 STATE_EVERY_S = 60.0
-# The policy's state and the learned upright reference are saved this often (data time, checked as
-# blocks arrive): a crash loses at most this much of the sitting timer's progress, plus one block.
+# The policy's state is saved with every pass that fed it (units.pipeline_pass), and with the learned
+# upright reference (which changes only while walking) this often (data time) and at stop.
 SNAPSHOT_EVERY_S = 60.0
 # Retention pruning runs once per this much data time.
 PRUNE_EVERY_S = 6 * 3600.0
-# While a prompt is at most one normal pass plus PROMPT_NEAR_S of sitting away, the service asks the
-# pipeline for a pass every PROMPT_PASS_S of data instead of waiting for `pipeline.process_every_s`
-# (a minute): the nudge then trails the crossing by the bout smoothing's ~45 s rather than up to two
-# minutes, for a few extra passes per prompt. (The margin covers the lookahead: epochs reach the
-# policy ~45 s late.)
+# Where `pipeline.process_every_s` batches passes (the default, 0, does not), a pass is asked for every
+# PROMPT_PASS_S of data while a prompt is at most a batch plus PROMPT_NEAR_S of sitting away.
 PROMPT_NEAR_S = 120.0
-PROMPT_PASS_S = 10.0
+PROMPT_PASS_S = 5.0
 # With no data coming in (device off, out of range) the report time is checked on the host clock at
 # least this often (wall seconds); short enough to follow a clock step, long enough to cost nothing.
 REPORT_CHECK_MAX_S = 60.0
@@ -173,7 +176,8 @@ class WearableService:
             writer=self.writer,
         )
         self._data_now: float | None = None
-        self._epochs_end: float | None = None
+        # Where the live epochs fed to the policy, the final ones and the provisional ones end.
+        self.epochs = EpochLedger()
         # What `state` shows; today's totals come from the tally when it is published.
         self.live = LiveState()
         self.today = TodayTally(tz, config.report.min_break_s)
@@ -188,13 +192,14 @@ class WearableService:
     # ------------------------------------------------------------------ lifecycle
 
     def policy_now(self) -> float:
-        """Data time the policy has reached: the end of the last epoch it was fed.
+        """Data time the policy has reached: the end of the last (live) epoch it was fed.
 
         Commands from the phone are stamped with it when the service takes them, and it is the data
-        time handed to the MQTT link (nudge staleness), because the pipeline emits epochs a while
-        after their samples arrive (bout smoothing, batched passes): a snooze must count from where
-        the sitting timer is, not from the newest sample."""
-        return self._epochs_end if self._epochs_end is not None else self.data_now()
+        time handed to the MQTT link (nudge staleness), because live epochs trail their samples by a
+        few seconds (longer while non-wear holds a still device): a snooze must count from where the
+        sitting timer is, not from the newest sample."""
+        end = self.epochs.live_end
+        return end if end is not None else self.data_now()
 
     def data_now(self) -> float:
         """Current data time: the end of the newest sample seen, else the wall clock (nothing yet)."""
@@ -266,7 +271,7 @@ class WearableService:
                 self._take(item)
         if self.stream is not None:
             with isolation.item("the last epochs"):
-                self._on_epochs(self.stream.flush())
+                self._on_output(self.stream.flush_live())
         # A report being built (or one the drained data made due) is marked and queued before the
         # link to the broker goes.
         await self.reports.wait()
@@ -356,7 +361,7 @@ class WearableService:
             self._resume(float(block.t[0]))
         assert self.stream is not None
         self._data_now = float(block.t[-1])
-        self._on_epochs(self.stream.feed(block, process_now=self._prompt_pass_due(block)))
+        self._on_output(self.stream.feed_live(block, process_now=self._prompt_pass_due(block)))
         self._periodic()
 
     def _prompt_pass_due(self, block: SampleBlock) -> bool:
@@ -376,9 +381,8 @@ class WearableService:
             reference = None  # the wearable moved to another placement: learn afresh
         # The rate the device really runs at, as the link learned it on connecting (a micro:bit V1
         # reads back 80 ms for 20), not the configured one.
-        self.stream = PostureStream(
-            self.wearable.placement, self.link.rate_hz, self.config.pipeline, reference=reference
-        )
+        placement, settings = self.wearable.placement, self.config.pipeline
+        self.stream = PostureStream(placement, self.link.rate_hz, settings, reference=reference, live=True)
         if state.gap is not None:
             _LOGGER.info(
                 "%s: %d s without data before this start, stored as unknown",
@@ -453,25 +457,36 @@ class WearableService:
 
     # ------------------------------------------------------------------ outputs
 
-    def _on_epochs(self, epochs: EpochBlock) -> None:
-        if len(epochs) == 0:
-            return
-        closed = self.bouts.feed(epochs)
-        events = self.policy.feed(epochs)
-        self._epochs_end = epochs.t_end
-        records = [event.records(self.id) for event in events]
-        publish = self._decided(events)
-        self.writer.submit(
-            units.pipeline_pass(self.id, epochs, closed, self.bouts.current, records=records, publish=publish)
-        )
-        self.today.add_epochs(int(epochs.t0), epochs.labels)
-        self.today.add_decisions(records)
+    def _on_output(self, out: StreamOutput) -> None:
+        """A pass: live epochs to the policy, final ones to the bouts, all new ones to the store in
+        one unit (epoch_ledger.py), then the posture for `state`."""
+        epochs = self.epochs.take(out)
+        if not epochs.empty:
+            final, live = epochs.final, epochs.live
+            closed = self.bouts.feed(final) if len(final) else []
+            events = self.policy.feed(live) if len(live) else []
+            records = [event.records(self.id) for event in events]
+            policy = self._policy_saved() if len(live) else None  # with the epochs it was fed
+            self.writer.submit(
+                units.pipeline_pass(
+                    self.id,
+                    epochs,
+                    (closed, self.bouts.current) if len(final) else None,
+                    records=records,
+                    policy=policy,
+                    publish=self._decided(events),
+                )
+            )
+            for block in epochs.counted:
+                self.today.add_epochs(int(block.t0), block.labels)
+            self.today.add_decisions(records)
         self._prompt_near = self.policy.prompt_within(self.config.pipeline.process_every_s + PROMPT_NEAR_S)
-        current = self.bouts.current
-        if current is not None and current.label != self.live.posture:
-            self.live.posture = current.label
-            self.live.posture_since = current.start
-            self._due.state = -math.inf  # publish the change now
+        if out.posture is not None:
+            posture = Posture.from_code(out.posture.code)
+            if posture is not self.live.posture or out.posture.since != self.live.posture_since:
+                self.live.posture = posture
+                self.live.posture_since = out.posture.since
+                self._due.state = -math.inf  # publish the change now
 
     def _handle_events(self, events: list[PolicyEvent]) -> None:
         """Decisions made outside an epoch block (commands): store, then publish."""
@@ -521,12 +536,15 @@ class WearableService:
             release_free_memory()
         self.reports.check(now)
 
+    def _policy_saved(self) -> SavedPolicy:
+        return SavedPolicy(self.data_now(), json.dumps(self.policy.snapshot().to_dict()))
+
     def _save_state(self, force: bool = False) -> None:
         now = self.data_now()
         if not force and now < self._due.snapshot:
             return
         self._due.snapshot = now + SNAPSHOT_EVERY_S
-        saved = SavedPolicy(now, json.dumps(self.policy.snapshot().to_dict()))
+        saved = self._policy_saved()
         reference = self.stream.reference if self.stream is not None else None
         # The whole reference (with the front axis once gait taught it), not just "up": without the
         # front axis a device turned in its pocket could read sitting as lying.

@@ -73,11 +73,11 @@ class LinkSettings:
         max=100000,
     )
     block_max_s: float = setting(
-        10.0,
+        3.0,
         "Longest span of samples gathered into one block before it is handed on (also how "
-        "long notifications wait to be decoded together). Each block wakes the service once, so "
-        "larger blocks cost less CPU; the pipeline waits for `pipeline.process_every_s` of data "
-        "anyway (10 s while a nudge is coming due), so up to that they add little delay.",
+        "long notifications wait to be decoded together). Each block wakes the service once and gets "
+        "a pipeline pass: larger blocks cost less CPU, but `state` and nudges trail the samples by up "
+        "to this much more, and a crash loses up to this much data (docs/design.md, 'Cost on a Pi').",
         unit="s",
         min=0.05,
         max=60.0,

@@ -1,9 +1,11 @@
 """A nudge leaves soon after the sitting timer crosses its threshold in data time.
 
-The pipeline normally runs once a minute of data; while a prompt is near, the service runs it every
-10 s of data, so the prompt trails the crossing by the bout smoothing's lookahead (~45 s), not by up
-to two minutes. Real parts: the service in this process, the real link through unmodified Bleak and
-the BlueZ emulator, a real SQLite file (MQTT off: the store is where decisions land first).
+Every block from the link gets a pipeline pass (`pipeline.process_every_s` = 0) and the policy counts
+live labels, a few seconds behind the samples, so the prompt trails the crossing by seconds. Where a
+configuration batches passes, the service still asks for one every PROMPT_PASS_S of data while a
+prompt is near, so the prompt is not a batch late. Real parts: the service in this process, the real
+link through unmodified Bleak and the BlueZ emulator, a real SQLite file (MQTT off: the store is where
+decisions land first).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from monitor.nudges import PolicySettings
 from monitor.pipeline import PipelineSettings
 from monitor.service import WearableService
 from monitor.service.wearable import PROMPT_PASS_S
+from monitor.service.writer import WriteUnit
 from monitor.store import Store, StoreSettings
 from monitor.wearables.profiles import ProfileName
 from tests.ble_fixtures import AddWearable, run
@@ -31,12 +34,13 @@ from tests.wearables.linkrun import FAST
 SPEED = 40.0
 ALL_DAY = "00:00-24:00"
 NUDGE_AFTER_MIN = 5.0
-# Bout smoothing and the short-sit lengthening look ahead ~41 s; the pass interval and the 5 s
-# blocks add up to 15 s more. A pass once a minute would make it 60-120 s.
-MAX_LAG_S = 70.0
+# A live epoch comes out once the samples to 1.5 s past its start are in (its 2 s window); a
+# continuing sit is not held for confirmation. A pass once a minute on the final labels made the
+# nudge 60-120 s late.
+LIVE_LAG_S = 3.0
 
 
-@pytest.mark.parametrize("process_every_s", [60.0, 300.0])
+@pytest.mark.parametrize("process_every_s", [0.0, 60.0, 300.0])
 def test_the_first_nudge_trails_the_crossing_by_less_than_a_pass(
     tmp_path: Path, add_wearable: AddWearable, process_every_s: float
 ) -> None:
@@ -71,24 +75,40 @@ def test_the_first_nudge_trails_the_crossing_by_less_than_a_pass(
     async def scenario() -> tuple[float, float]:
         with Store(StoreSettings(path=str(tmp_path / "sitbreak.db"))) as store:
             service = WearableService(config.wearables[0], config, store, UTC, clock=clock)
+            # The end of the samples of each pipeline pass (data time, as the service saw it when it
+            # stored the pass): the pass that decided the nudge, and the one before it.
+            pass_ends: list[float] = []
+            decided: list[float] = []
+            submit = service.writer.submit
+
+            def watched(unit: WriteUnit) -> bool:
+                if unit.what == "a pipeline pass":
+                    pass_ends.append(service.data_now())
+                    if service.counts["nudges"] and not decided:
+                        decided.append(pass_ends[-1])
+                return submit(unit)
+
+            service.writer.submit = watched  # type: ignore[method-assign]
             await service.start()
             try:
                 deadline = time.monotonic() + 40
-                while service.counts["nudges"] == 0:
+                while not decided:
                     assert time.monotonic() < deadline, service.diagnostics()
                     await asyncio.sleep(0.01)
-                # Data time when the nudge was decided and stored, against the crossing it reports.
-                decided_at = service.data_now()
                 (crossing,) = (
                     t for t, kind in store.db.query("SELECT ts, kind FROM policy_events") if kind == "nudge"
                 )
-                return float(crossing), decided_at
+                before = pass_ends[pass_ends.index(decided[0]) - 1]
+                return float(crossing), before
             finally:
                 await service.stop()
 
-    crossing, decided_at = run(scenario(), timeout=60)
-    lag = decided_at - crossing
-    # The 10 ms poll is 0.4 s of data at SPEED x. Measured ~43 s; without the faster passes near a
-    # prompt it is 93 s (passes of 60 s) and 213 s (300 s).
-    print(f"lag {lag:.1f} s")
-    assert PROMPT_PASS_S <= lag <= MAX_LAG_S, f"nudge decided {lag:.0f} s of data after the crossing"
+    # At SPEED x the link's blocks hold many seconds of data (its drain timer runs on the wall
+    # clock), so the lag is judged by data, not by when the nudge was seen: the pass that decided
+    # the nudge is the first whose samples reached the crossing plus the live labels' lag (and, where
+    # passes are batched, PROMPT_PASS_S): the pass before it ended short of that.
+    crossing, before = run(scenario(), timeout=60)
+    lag = before - crossing
+    print(f"the pass before the nudge ended {lag:.1f} s of data after the crossing")
+    allowed = LIVE_LAG_S + (PROMPT_PASS_S if process_every_s else 0.0)
+    assert lag < allowed, f"no nudge after {lag:.1f} s of data past the crossing"

@@ -57,9 +57,10 @@ DAY = [
     Segment(Activity.WALK, 600),
     Segment(Activity.SIT, 35 * 60),
 ]  # 2 h 10 min, worn throughout
-# The pipeline hands epochs on about a minute and a half after their samples (batched passes and bout
-# smoothing); a report as of its time lacks at most that much of the day's end.
-PIPELINE_LAG_S = 180.0
+# Every block gets a pipeline pass whose live and held epochs are stored at once, a few seconds behind
+# their samples (the final labels replace them later); a report built after the block that passed its
+# time holds the day up to that block's end, less those few seconds.
+PIPELINE_LAG_S = 10.0
 
 
 def blocks() -> Iterator[SampleBlock]:
@@ -157,8 +158,11 @@ def test_the_demo_times_its_report_by_the_data(
     # It went out when the data passed the report time (in the block that did), not when the clock did.
     assert REPORT_T <= sent_at(report) <= REPORT_T + BLOCK_S
     summary = report["summary"]
-    # The whole day up to the report time: worn from the first sample on, less the pipeline's lag.
-    assert REPORT_T - START - PIPELINE_LAG_S <= summary["wear_s"] <= REPORT_T - START
+    # The whole day up to the report time: worn from the first sample on, less the pipeline's lag. It
+    # may hold more: the report is read from the store in a worker thread, and the live epochs of the
+    # blocks that arrive meanwhile are stored at once (before issue 12 the pipeline's minute of lag
+    # hid them); never more than the data sent.
+    assert REPORT_T - START - PIPELINE_LAG_S <= summary["wear_s"] <= sum(s.duration_s for s in DAY)
     assert summary["posture_s"]["sit"] >= 45 * 60 + 40 * 60 + 10 * 60
 
 
