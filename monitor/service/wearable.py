@@ -297,9 +297,7 @@ class WearableService:
     def trouble(self) -> list[str]:
         """What is wrong, for systemd's STATUS line (empty while all is well)."""
         out = [self.writer.status()] if self.writer.problem is not None else []
-        clock = self.link.clock_trouble()
-        if clock is not None:
-            out.append(clock)
+        out += filter(None, [self.link.clock_trouble()])
         errors = self.counts["errors"] + self.supervisor.failures(f"{self.id} ")
         if errors:
             out.append(f"{errors} error{'s' if errors != 1 else ''} (see the journal)")
