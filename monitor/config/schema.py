@@ -91,7 +91,7 @@ def _check_timezone(name: str) -> str | None:
         return None
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file
         close = difflib.get_close_matches(name, sorted(available_timezones()), n=1)
         return "unknown time zone" + (f' (did you mean "{close[0]}"?)' if close else "")
     return None

@@ -39,13 +39,13 @@ def resolve_zone(name: str) -> tzinfo:
     if name:
         try:
             return ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file
             raise UserError(f"unknown time zone {name!r} (use an IANA name such as Europe/Berlin)") from None
     key = _zone_key_from_system()
     if key:
         try:
             return ZoneInfo(key)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file
             log.warning("system time zone %r is not in the zone database", key)
     log.warning("no system time zone found; reports use UTC (set timezone in the config)")
     return ZoneInfo("UTC")
