@@ -758,6 +758,8 @@ def test_soak(soak: Soak) -> None:
     # Memory: the longest-lived process's RSS does not climb. Its first day is warm-up: caches fill,
     # and its first daily report (built the next morning) raises the high-water mark once.
     lived = max(run.rss.values(), key=len)
+    with (run.tmp / "rss.log").open("w", encoding="utf-8") as log:
+        log.writelines(f"{at / H:8.3f} h  {mib:6.1f} MiB\n" for at, mib in lived)
     settled = DAY_S * (_day_of(lived[0][0]) + 1)
     samples = [mib for at, mib in lived if at >= settled]
     assert len(samples) >= MIN_RSS_SAMPLES, f"only {len(samples)} RSS samples after {settled / H:.0f} h"
