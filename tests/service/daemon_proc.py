@@ -14,9 +14,10 @@ is `sitbreak run`: the same Daemon, signal handlers, logging format and exit cod
 
 For investigating memory (off by default): SITBREAK_MEMLOG_DIR=DIR makes the process append a line
 every SITBREAK_MEMLOG_EVERY_S wall seconds (default 1) to DIR/mem-PID.log: data time, RSS split into
-anonymous and file-backed (/proc/self/smaps_rollup), glibc's mallinfo2 (heap size, in use, free),
-Python's allocated blocks, gc counts, asyncio tasks and threads. SITBREAK_MEMLOG_TRACE=N also runs
-tracemalloc and logs the N sources that grew most since the first line (slow: for short runs).
+anonymous and file-backed (/proc/self/smaps_rollup), glibc's mallinfo2 (heap size, in use, free,
+mmapped, trimmable top), SQLite's memory in use, Python's allocated blocks, gc counts and objects,
+threads and modules imported. SITBREAK_MEMLOG_TRACE=N also runs tracemalloc and logs the N sources
+that grew most since the first line (slow: for short runs).
 """
 
 from __future__ import annotations
@@ -84,6 +85,12 @@ def _mem_logger(directory: Path, clock: Callable[[], float], every_s: float, tra
     mallinfo2 = getattr(libc, "mallinfo2", None)
     if mallinfo2 is not None:
         mallinfo2.restype = _MallInfo2
+    sqlite_used = None
+    try:
+        sqlite_used = ctypes.CDLL("libsqlite3.so.0").sqlite3_memory_used
+        sqlite_used.restype = ctypes.c_int64
+    except OSError:
+        pass
     path = directory / f"mem-{os.getpid()}.log"
     first = tracemalloc.take_snapshot() if trace else None
     mib = 1024.0 * 1024.0
@@ -105,6 +112,8 @@ def _mem_logger(directory: Path, clock: Callable[[], float], every_s: float, tra
                 f"mmap={info.hblkhd / mib:.1f}",
                 f"top={info.keepcost / mib:.1f}",
             ]
+        if sqlite_used is not None:
+            parts.append(f"sqlite={sqlite_used() / mib:.1f}")
         parts += [
             f"blocks={sys.getallocatedblocks()}",
             f"gc={gc.get_count()}",
