@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from monitor.core.errors import UserError
 
@@ -36,6 +36,7 @@ ALLOWED_MODE = 0o640
 BUSY_TIMEOUT_MS = 5000
 
 Params = Sequence[Any] | dict[str, Any]
+T = TypeVar("T")
 
 
 class StoreError(UserError):
@@ -343,6 +344,14 @@ class Database:
     def query(self, sql: str, params: Params = ()) -> list[Any]:
         with self._lock:
             return self._conn.execute(sql, params).fetchall()
+
+    def query_rows(self, sql: str, params: Params, consume: Callable[[Iterator[Any]], T]) -> T:
+        """`consume` the result's rows one at a time as SQLite steps through them (under the
+        connection's lock), for a large result read into something compact: `query` holds every row
+        as a tuple at once (for a week of epochs some 50 MiB of small objects, whose memory Python's
+        allocator keeps for good once a few survivors are scattered through it)."""
+        with self._lock:
+            return consume(self._conn.execute(sql, params))
 
     def query_one(self, sql: str, params: Params = ()) -> Any:
         with self._lock:
