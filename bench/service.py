@@ -120,6 +120,9 @@ class Result(TypedDict):
     epochs: int
     cpu_s: float
     cpu_s_per_data_hour: float
+    cpu_user_s: float
+    cpu_system_s: float
+    cpu_other_threads_s: float
     rss_mib_max_sampled: float
     rss_mib_at_end: float
     vm_hwm_mib: float
@@ -141,6 +144,23 @@ def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     # After the ")" closing comm: state is field 3, utime field 14, stime field 15 (proc(5)).
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def cpu_split(pid: int) -> tuple[float, float, float]:
+    """(user, system, other threads' user + system) seconds: where the CPU goes. The main thread
+    runs the event loop (Bleak, the pipeline, SQLite writes); the others are paho's network thread,
+    the report worker and asyncio's executor."""
+    user = system = others = 0.0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the thread ended meanwhile
+        u, s = int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK
+        user, system = user + u, system + s
+        if task.name != str(pid):
+            others += u + s
+    return user, system, others
 
 
 def memory_mib(pid: int) -> tuple[float, float]:
@@ -385,6 +405,7 @@ def measure(  # noqa: PLR0917 - one call site, all of them needed
     # The stream writes epochs in passes (a block of the link's each): both ends of the window sit
     # right after a pass is stored, so CPU and data are counted over the same work.
     (epochs0, data0), cpu0, wall0 = next_pass(daemon, db)
+    split0 = cpu_split(pid)
     rss_max = 0.0
     while time.monotonic() - wall0 < seconds:
         time.sleep(SAMPLE_EVERY_S)
@@ -392,6 +413,7 @@ def measure(  # noqa: PLR0917 - one call site, all of them needed
             raise RuntimeError(f"sitbreak run exited with {daemon.returncode} while measured")
         rss_max = max(rss_max, memory_mib(pid)[0])
     (epochs1, data1), cpu1, wall1 = next_pass(daemon, db)
+    user, system, others = (b - a for a, b in zip(split0, cpu_split(pid), strict=True))
     cpu, wall = cpu1 - cpu0, wall1 - wall0
     rss, hwm = memory_mib(pid)
     data_s = data1 - data0
@@ -404,6 +426,9 @@ def measure(  # noqa: PLR0917 - one call site, all of them needed
         epochs=epochs1 - epochs0,
         cpu_s=round(cpu, 3),
         cpu_s_per_data_hour=round(per_hour, 2),
+        cpu_user_s=round(user, 3),
+        cpu_system_s=round(system, 3),
+        cpu_other_threads_s=round(others, 3),
         rss_mib_max_sampled=round(max(rss_max, rss), 1),
         rss_mib_at_end=round(rss, 1),
         vm_hwm_mib=round(hwm, 1),
@@ -468,6 +493,10 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"  CPU               {r['cpu_s']:.2f} s = {r['cpu_s_per_data_hour']:.2f} CPU s "
         f"per data hour ({cpu_mark})"
+    )
+    print(
+        f"    split         user {r['cpu_user_s']:.2f} s, system {r['cpu_system_s']:.2f} s; "
+        f"threads beside the event loop {r['cpu_other_threads_s']:.2f} s"
     )
     rss_mark = "ok" if r["target_rss_ok"] else f"OVER the {TARGET_RSS_MIB:g} MiB target"
     print(
