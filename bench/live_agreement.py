@@ -4,7 +4,7 @@
     SITBREAK_DATA=/path/to/data python bench/live_agreement.py --json
 
 Each recording is fed to a live `PostureStream` (as the service makes it) in blocks of the link's
-`block_max_s` (3 s). The live labels (monitor/pipeline/live.py: what `state` shows and the nudge
+`block_max_s` (5 s). The live labels (monitor/pipeline/live.py: what `state` shows and the nudge
 timer counts) are compared second by second with the final labels of the same stream (what the store
 keeps and reports read; unchanged by the live ones). Also counted: posture changes in each (flicker
 would show as many more live changes than final ones), and the agreement on sedentary (sit, lie)

@@ -26,7 +26,7 @@ The memory floor: a fresh interpreter that only imports `monitor.daemon` (numpy,
 Bleak, dbus-fast, paho), so the RSS can be split into imports and what streaming adds.
 
 CPU baselines in the same run, on the same schedule and seed, in this process (no I/O): the pipeline alone
-(a live PostureStream, as the service makes it, fed blocks of the link's `block_max_s`, 3 s: one pass
+(a live PostureStream, as the service makes it, fed blocks of the link's `block_max_s`, 5 s: one pass
 each, as in the service) and the pipeline with the bout tracker and the nudge policy (on the live
 labels, as in the service). The ratios say how much the I/O edges (Bluetooth over D-Bus, SQLite,
 MQTT, the event loop) cost on top of the pure core.
@@ -68,7 +68,7 @@ HOUR_S = 3600.0
 MIB = 1024 * 1024
 RATE_HZ = 50.0
 # Samples per SitSense notification at the default MTU: the block size the live pipeline sees.
-# The link hands on a block per `link.block_max_s` (3 s) of data and each gets a pipeline pass.
+# The link hands on a block per `link.block_max_s` (5 s) of data and each gets a pipeline pass.
 BLOCK_SAMPLES = round(LinkSettings().block_max_s * RATE_HZ)
 TARGET_CPU_S_PER_HOUR = 3.0
 TARGET_RSS_MIB = 120.0

@@ -124,7 +124,7 @@ class PipelineSettings:
     )
 
     # --- streaming cost ---
-    # 0: every block the link hands on (`link.block_max_s`, 3 s) gets a pass, so live labels trail the
+    # 0: every block the link hands on (`link.block_max_s`, 5 s) gets a pass, so live labels trail the
     # samples by seconds. A pass costs ~0.3-0.5 ms on these x86 machines whatever its size; a larger
     # value batches passes (less CPU, labels identical) at the price of that much delay in `state`,
     # nudges (the service still asks for a pass every 5 s of data while one is close) and of up to

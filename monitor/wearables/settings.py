@@ -73,7 +73,7 @@ class LinkSettings:
         max=100000,
     )
     block_max_s: float = setting(
-        3.0,
+        5.0,
         "Longest span of samples gathered into one block before it is handed on (also how "
         "long notifications wait to be decoded together). Each block wakes the service once and gets "
         "a pipeline pass: larger blocks cost less CPU, but `state` and nudges trail the samples by up "
