@@ -71,7 +71,7 @@ SIT_S = NUDGE_AFTER_MIN * 60 + 60
 STAND_S = 60.0
 WALK_S = 100.0
 FAST = 100.0
-LEAD_S = 10.0  # real time before an event: the service settles into its 1x rhythm (3 s blocks)
+LEAD_S = 10.0  # real time before an event: the service settles into its 1x rhythm of blocks
 TAIL_S = 30.0  # and after it: every message of interest arrives in it (a later one is reported late)
 
 CONFIG = """\
