@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from monitor.cli import main
-from monitor.config import Config, iter_keys, parse_config
+from monitor.config import Config, iter_keys, load_config, parse_config
 from monitor.core.errors import ConfigError
 
 # Every key the schema has, as TOML tables and keys (`wearables[]` entries become one array table).
@@ -140,3 +140,13 @@ def test_check_config_exits_2_without_a_traceback(tmp_path: Path, capsys: pytest
     assert main(["check-config", str(path)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("sitbreak: error: ") and "Traceback" not in err
+
+
+def test_a_config_path_that_names_no_file_is_a_config_error(tmp_path: Path) -> None:
+    """The reasons a file cannot be read, in the words the CSV reader uses too (core.errors)."""
+    with pytest.raises(ConfigError, match=r"not a usable file name$"):
+        load_config("sitbreak\0.toml")
+    with pytest.raises(ConfigError, match=r"is a directory, not a config file$"):
+        load_config(tmp_path)
+    with pytest.raises(ConfigError, match=r"no such file$"):
+        load_config(tmp_path / "missing.toml")

@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 
 from monitor.config.notation import key_path, plain, show_value, unit_suffix
 from monitor.config.schema import Config
-from monitor.core.errors import ConfigError
+from monitor.core.errors import ConfigError, why_unreadable
 from monitor.nudges.settings import PolicySettings
 
 T = TypeVar("T")
@@ -268,14 +268,8 @@ def load_config(path: str | Path) -> Config:
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{p}: no such file") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{p}: is a directory, not a config file") from None
-    except PermissionError:
-        raise ConfigError(f"{p}: permission denied") from None
-    except UnicodeDecodeError as exc:
+    except UnicodeDecodeError as exc:  # before ValueError, which it is
         raise ConfigError(f"{p}: not UTF-8 text (byte {exc.start})") from None
-    except OSError as exc:
-        raise ConfigError(f"{p}: cannot read: {exc.strerror}") from None
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{p}: {why_unreadable(exc, 'a config file')}") from None
     return parse_config(text, str(p))

@@ -10,7 +10,7 @@ import zlib
 from pathlib import Path
 from typing import BinaryIO
 
-from monitor.core.errors import UserError
+from monitor.core.errors import UserError, why_unreadable
 
 # A CSV row of accelerometer data is well under 1 kB; a longer line is not a recording (and would
 # otherwise be read whole into memory).
@@ -21,16 +21,8 @@ def _open(path: Path, name: str) -> tuple[BinaryIO, BinaryIO]:
     """The file and the byte stream to read lines from (decompressed for .gz)."""
     try:
         raw: BinaryIO = path.open("rb")
-    except FileNotFoundError:
-        raise UserError(f"{name}: no such file") from None
-    except IsADirectoryError:
-        raise UserError(f"{name}: is a directory, not a CSV file") from None
-    except PermissionError:
-        raise UserError(f"{name}: permission denied") from None
-    except OSError as exc:
-        raise UserError(f"{name}: cannot read: {exc.strerror}") from None
-    except ValueError:  # a NUL byte in the name
-        raise UserError(f"{name}: not a usable file name") from None
+    except (OSError, ValueError) as exc:
+        raise UserError(f"{name}: {why_unreadable(exc, 'a CSV file')}") from None
     if path.suffix == ".gz":
         return raw, typing.cast(BinaryIO, gzip.GzipFile(fileobj=raw, mode="rb"))
     return raw, raw
