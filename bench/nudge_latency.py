@@ -28,15 +28,11 @@ confirmation), without the wall time of the processing and MQTT. (A nudge's `ts`
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
-import getpass
 import json
 import os
-import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -60,10 +56,10 @@ from firmware_sim.device import SpeedSchedule  # noqa: E402
 from firmware_sim.motion import Activity, MotionConfig, Segment  # noqa: E402
 from firmware_sim.source import motion_source  # noqa: E402
 from firmware_sim.wearable import Profile, SimulatedWearable  # noqa: E402
+from monitor.demo.mosquitto import MosquittoProcess, MosquittoStartError, find_mosquitto  # noqa: E402
 
 TARGET_STATE_P95_S = 10.0
 TARGET_NUDGE_P95_S = 15.0
-MOSQUITTO = os.environ.get("SITBREAK_MOSQUITTO", "/usr/sbin/mosquitto")
 WID = "latency"
 NUDGE_AFTER_MIN = 5.0
 FIRST_WALK_S = 180.0  # connection, and the walk that teaches the upright reference
@@ -167,35 +163,21 @@ def speed_schedule(events: Sequence[Event]) -> SpeedSchedule:
 
 @contextlib.contextmanager
 def private_broker() -> Iterator[int]:
-    """Mosquitto on a free 127.0.0.1 port with a throw-away config; stopped by PID."""
-    if not Path(MOSQUITTO).exists():
-        sys.exit(f"bench: {MOSQUITTO} not found (install the mosquitto package)")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    folder = Path(tempfile.mkdtemp(prefix="sitbreak-bench-"))
-    conf = folder / "mosquitto.conf"
-    conf.write_text(f"user {getpass.getuser()}\nlistener {port} 127.0.0.1\nallow_anonymous true\n")
-    proc = subprocess.Popen(
-        [MOSQUITTO, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    """Mosquitto on a free 127.0.0.1 port, started as the demo starts it (`monitor.demo.mosquitto`,
+    the machine's binary), stopped by PID."""
+    override = os.environ.get("SITBREAK_MOSQUITTO")  # a binary, as the tests take it
+    binary = Path(override) if override else find_mosquitto()
+    if binary is None:
+        sys.exit("bench: needs mosquitto (apt-get install mosquitto)")
+    broker = MosquittoProcess(binary)
     try:
-        deadline = time.monotonic() + 10
-        while True:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-                break
-            if proc.poll() is not None or time.monotonic() > deadline:
-                sys.exit("bench: mosquitto did not start")
-            time.sleep(0.02)
-        yield port
+        asyncio.run(broker.start())
+    except MosquittoStartError as exc:
+        sys.exit(f"bench: {exc}")
+    try:
+        yield broker.port
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-        shutil.rmtree(folder, ignore_errors=True)
+        broker.stop()
 
 
 class Phone:
